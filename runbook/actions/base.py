@@ -1,0 +1,134 @@
+"""What an action is: it reads facts, returns a plan; the engine applies the plan.
+
+An action never decides whether it is in check mode: it plans (reading is always allowed),
+and the engine either records the plan (``--check``) or applies it change by change. Dry run
+is therefore the same code path as a real run, up to the last step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO, Callable, ClassVar, Mapping
+
+from runbook.connection.base import CommandResult, Connection
+from runbook.errors import CommandFailed, CommandTimeout
+from runbook.inventory.model import Host
+from runbook.journal import Journal
+
+
+class HostTask:
+    """One action's view of one host in one step: its connection, vars and journal.
+
+    Every command goes through ``run``/``stream`` so it lands in the journal with its exit
+    code, duration and (truncated) output.
+    """
+
+    def __init__(self, *, host: Host, conn: Connection, journal: Journal, step: int, vars: Mapping[str, Any],
+                 timeout: float, check: bool, clock: Callable[[], datetime], inventory: Any = None) -> None:
+        self.host = host
+        self.conn = conn
+        self.journal = journal
+        self.step = step
+        self.vars = vars
+        self.timeout = timeout
+        self.check = check
+        self.clock = clock
+        self.inventory = inventory
+
+    @property
+    def artifacts_dir(self) -> Path:
+        path = self.journal.artifacts_dir / self.host.name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def run(self, command: str, *, sudo: bool | None = None, timeout: float | None = None,
+            check: bool = False, stdin: bytes | None = None) -> CommandResult:
+        sudo = self.host.sudo if sudo is None else sudo
+        timeout = self.timeout if timeout is None else timeout
+        try:
+            result = self.conn.run(command, sudo=sudo, timeout=timeout, stdin=stdin)
+        except CommandTimeout:
+            self.journal.command(step=self.step, host=self.host.name, command=command, exit_code=None,
+                                 duration=timeout, stdout="", stderr="", timed_out=True)
+            raise
+        self.journal.command(step=self.step, host=self.host.name, command=command, exit_code=result.exit_code,
+                             duration=result.duration, stdout=result.stdout, stderr=result.stderr)
+        if check and not result.ok:
+            raise CommandFailed(self.host.name, command, result.exit_code, result.stdout + result.stderr)
+        return result
+
+    def stream(self, command: str, sink: BinaryIO, *, sudo: bool | None = None,
+               timeout: float | None = None, stdin: bytes | None = None) -> CommandResult:
+        sudo = self.host.sudo if sudo is None else sudo
+        timeout = self.timeout if timeout is None else timeout
+        result = self.conn.stream(command, sink, sudo=sudo, timeout=timeout, stdin=stdin)
+        self.journal.command(step=self.step, host=self.host.name, command=command, exit_code=result.exit_code,
+                             duration=result.duration, stdout="", stderr=result.stderr)
+        return result
+
+    def evidence(self, phase: str, kind: str, data: Any) -> None:
+        self.journal.write("evidence", step=self.step, host=self.host.name, phase=phase, kind=kind, data=data)
+
+    def artifact(self, kind: str, path: Path, *, size: int, sha256: str, manifest: Any = None) -> None:
+        self.journal.write("artifact", step=self.step, host=self.host.name, kind=kind,
+                           path=str(path.relative_to(self.journal.run_dir)), bytes=size, sha256=sha256,
+                           manifest=manifest)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One thing an action would change, with the sentence a human reads for it.
+
+    Either ``commands`` (run in order, each must succeed) or ``apply`` (a function for changes
+    that need more than commands, e.g. streaming an archive), never both.
+    """
+
+    sentence: str
+    commands: tuple[str, ...] = ()
+    apply: Callable[[HostTask], str | None] | None = None
+    sudo: bool | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sentence": self.sentence, "commands": list(self.commands), "details": dict(self.details)}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What an action found (``data``) and what it would change (``changes``).
+
+    ``failed`` marks a finding that fails the step without changing anything (a command that
+    exited non-zero, a critical check); ``message`` is the one line shown for the host.
+    """
+
+    changes: tuple[Change, ...] = ()
+    data: Mapping[str, Any] = field(default_factory=dict)
+    message: str = ""
+    failed: bool = False
+    skipped: bool = False
+
+
+class Action:
+    """Base of all actions. Subclasses set ``name``, ``Params`` and implement ``plan``.
+
+    ``confirm`` says whether applying asks the operator first (unless ``--yes``); a
+    playbook step may override it. ``after`` runs once the changes are applied (e.g. to
+    take "after" evidence) and may add to the result data.
+    """
+
+    name: ClassVar[str]
+    Params: ClassVar[type]
+    confirm: ClassVar[bool] = False
+    changes_things: ClassVar[bool] = False
+
+    def plan(self, task: HostTask, params: Any) -> Plan:
+        raise NotImplementedError
+
+    def after(self, task: HostTask, params: Any, plan: Plan, applied: list[str]) -> Mapping[str, Any]:
+        return {}
+
+    @classmethod
+    def summary(cls) -> str:
+        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""

@@ -1,0 +1,168 @@
+"""Typed params models: each action declares a frozen dataclass, and YAML is checked against it.
+
+Supported field types: str, int, float, bool, ``Duration`` (seconds; "10s", "5m", "1h30m" or a
+number), ``ByteSize`` (bytes; "100M", "2GiB" or a number), ``list[str]``, ``list[int]``,
+``dict[str, Any]``, ``Literal[...]`` and ``X | None``. Values that are Jinja2 templates are
+type-checked after rendering, per host.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, Literal, NewType, get_args, get_origin
+
+from runbook.templating import is_template
+
+Duration = NewType("Duration", float)
+ByteSize = NewType("ByteSize", int)
+
+_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m)?"
+                       r"\s*(?:(\d+(?:\.\d+)?)\s*s)?\s*$")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b?)\s*$", re.IGNORECASE)
+
+
+class ParamError(ValueError):
+    """A params value does not fit its model; ``field`` is the dotted name inside params."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+def parse_duration(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"not a duration: {value!r}")
+    if isinstance(value, (int, float)):
+        return float(value)
+    match = _DURATION.match(str(value)) if str(value).strip() else None
+    if not match or not any(match.groups()):
+        raise ValueError(f"not a duration: {value!r} (use e.g. 30s, 5m, 1h30m)")
+    d, h, m, s = (float(g) if g else 0.0 for g in match.groups())
+    return d * 86400 + h * 3600 + m * 60 + s
+
+
+def parse_size(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"not a size: {value!r}")
+    if isinstance(value, (int, float)):
+        return int(value)
+    match = _SIZE.match(str(value))
+    if not match:
+        raise ValueError(f"not a size: {value!r} (use e.g. 500M, 2G, 10GiB)")
+    number, unit, _ = match.groups()
+    factor = 1024 ** ("kmgtp".index(unit.lower()) + 1) if unit else 1
+    return int(float(number) * factor)
+
+
+def _describe(kind: Any) -> str:
+    if kind is Duration:
+        return "duration"
+    if kind is ByteSize:
+        return "size"
+    origin = get_origin(kind)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in get_args(kind))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in get_args(kind) if a is not type(None)) + " (optional)"
+    if origin is list:
+        return f"list of {_describe(get_args(kind)[0])}"
+    if origin is dict:
+        return "mapping"
+    return getattr(kind, "__name__", str(kind))
+
+
+def convert(kind: Any, value: Any, field: str, *, rendered: bool) -> Any:
+    """Convert/check one value; template strings pass unchecked until ``rendered``."""
+    if not rendered and is_template(value):
+        return value
+    origin = get_origin(kind)
+    try:
+        if kind is Any:
+            return value
+        if origin in (typing.Union, types.UnionType):
+            if value is None and type(None) in get_args(kind):
+                return None
+            inner = [a for a in get_args(kind) if a is not type(None)]
+            return convert(inner[0], value, field, rendered=rendered)
+        if origin is Literal:
+            if value not in get_args(kind):
+                raise ValueError(f"must be one of {', '.join(repr(a) for a in get_args(kind))}, not {value!r}")
+            return value
+        if origin is list:
+            if isinstance(value, (str, int)) and not isinstance(value, bool):
+                value = [value]
+            if not isinstance(value, list):
+                raise ValueError(f"must be a list, not {type(value).__name__}")
+            (item,) = get_args(kind)
+            return tuple(convert(item, v, f"{field}[{i}]", rendered=rendered) for i, v in enumerate(value))
+        if origin is dict:
+            if not isinstance(value, Mapping):
+                raise ValueError(f"must be a mapping, not {type(value).__name__}")
+            return dict(value)
+        if kind is Duration:
+            return parse_duration(value)
+        if kind is ByteSize:
+            return parse_size(value)
+        if kind is bool:
+            if isinstance(value, str) and rendered and value.strip().lower() in ("true", "false", "yes", "no"):
+                return value.strip().lower() in ("true", "yes")
+            if not isinstance(value, bool):
+                raise ValueError(f"must be true or false, not {value!r}")
+            return value
+        if kind in (int, float):
+            if isinstance(value, bool):
+                raise ValueError(f"must be a number, not {value!r}")
+            if isinstance(value, str) and rendered:
+                value = float(value) if kind is float else int(value)
+            if not isinstance(value, (int, float)) or (kind is int and isinstance(value, float)):
+                raise ValueError(f"must be {'an integer' if kind is int else 'a number'}, not {value!r}")
+            return kind(value)
+        if kind is str:
+            if isinstance(value, (dict, list)) or value is None:
+                raise ValueError(f"must be a string, not {type(value).__name__}")
+            return str(value)
+    except ParamError:
+        raise
+    except ValueError as exc:
+        raise ParamError(field, str(exc)) from None
+    raise ParamError(field, f"unsupported type {kind!r}")
+
+
+def build(model: type, raw: Mapping[str, Any] | None, *, rendered: bool) -> Any:
+    """Params from YAML: unknown field, missing field and wrong type raise ParamError."""
+    raw = raw or {}
+    if not isinstance(raw, Mapping):
+        raise ParamError("params", f"must be a mapping, not {type(raw).__name__}")
+    hints = typing.get_type_hints(model)
+    fields = {f.name: f for f in dataclasses.fields(model)}
+    for key in raw:
+        if key not in fields:
+            raise ParamError(str(key), f"unknown param (expected one of: {', '.join(fields) or 'none'})")
+    values = {}
+    for name, f in fields.items():
+        if name in raw:
+            values[name] = convert(hints[name], raw[name], name, rendered=rendered)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:  # type: ignore[misc]
+            raise ParamError(name, "required param is missing")
+    if not rendered:
+        return values
+    return model(**values)
+
+
+def describe(model: type) -> list[tuple[str, str, str]]:
+    """(name, type, default) for `runbook actions`."""
+    hints = typing.get_type_hints(model)
+    rows = []
+    for f in dataclasses.fields(model):
+        if f.default is not dataclasses.MISSING:
+            default = repr(f.default)
+        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+            default = repr(f.default_factory())  # type: ignore[misc]
+        else:
+            default = "required"
+        rows.append((f.name, _describe(hints[f.name]), default))
+    return rows

@@ -1,0 +1,71 @@
+"""What the CLI hands to the code below it: console, paths, clock. Built once per command."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from rich.console import Console
+
+from runbook.actions.base import Change
+from runbook.engine import Engine
+from runbook.playbook.model import Step
+from runbook.session import Paths
+
+
+@dataclass
+class CliContext:
+    out: Console
+    err: Console
+    paths: Paths
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    interactive: bool = False
+
+    @classmethod
+    def create(cls, reports_dir: Path | None = None, runs_dir: Path | None = None) -> "CliContext":
+        return cls(out=Console(), err=Console(stderr=True), paths=Paths.resolve(reports_dir, runs_dir),
+                   interactive=sys.stdin.isatty())
+
+
+def confirm_step(ctx: CliContext) -> Callable[[Step, Sequence[tuple[str, Change]]], bool]:
+    """Ask once per step, listing every change on every host."""
+
+    def ask(step: Step, items: Sequence[tuple[str, Change]]) -> bool:
+        ctx.err.print(f"\n[bold]Step {step.index + 1} ({step.name})[/] would change {len(items)} thing(s):")
+        for host, change in items:
+            ctx.err.print(f"  [cyan]{host}[/]: {change.sentence}", markup=True, highlight=False)
+        if not ctx.interactive:
+            ctx.err.print("[yellow]not a terminal: nothing applied; run with --yes to apply[/]")
+            return False
+        answer = ctx.err.input("Apply? [y/N] ").strip().lower()
+        return answer in ("y", "yes", "j", "ja")
+
+    return ask
+
+
+@contextmanager
+def stop_on_signals(engine: Engine, ctx: CliContext) -> Iterator[None]:
+    """SIGINT/SIGTERM: tell the engine to stop (it closes the journal); a second one is ignored."""
+
+    def handler(signum: int, frame: object) -> None:
+        if not engine.stopped:
+            ctx.err.print(f"\n[yellow]{signal.Signals(signum).name}: stopping -- starting nothing new, "
+                          "killing running commands[/]")
+        engine.stop()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def env_sudo_password() -> str | None:
+    return os.environ.get("RUNBOOK_SUDO_PASSWORD") or None

@@ -1,0 +1,32 @@
+"""Exit statuses, in one place. Only ``runbook.cli.main`` calls ``sys.exit``.
+
+0-3 follow the monitoring-plugins convention for ``runbook sweep`` (OK, WARNING, CRITICAL,
+UNKNOWN, worst host wins). ``runbook run`` uses 0, 4 and 5. Bad input is never 0.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0              # everything succeeded / sweep: all OK
+    WARNING = 1         # sweep: worst status WARNING
+    CRITICAL = 2        # sweep: worst status CRITICAL
+    UNKNOWN = 3         # sweep: worst status UNKNOWN (e.g. a host unreachable)
+    FAILED = 4          # run: a step failed on a host, or the run was aborted
+    UNREACHABLE = 5     # run: a host could not be reached (and nothing failed)
+    USAGE = 64          # bad command line (sysexits EX_USAGE)
+    SOFTWARE = 70       # a bug in runbook (sysexits EX_SOFTWARE); the message says where to look
+    CONFIG = 78         # bad inventory, playbook or contract (sysexits EX_CONFIG)
+    INTERRUPTED = 130   # stopped by SIGINT/SIGTERM; the journal is closed
+
+
+def for_run(status: str, counts: dict[str, int]) -> ExitCode:
+    if status == "interrupted":
+        return ExitCode.INTERRUPTED
+    if status == "aborted" or counts.get("failed"):
+        return ExitCode.FAILED
+    if counts.get("unreachable"):
+        return ExitCode.UNREACHABLE
+    return ExitCode.OK

@@ -1,0 +1,31 @@
+"""Options shared by several commands, declared once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+Inventories = typer.Option(..., "-i", "--inventory", help="Inventory file or directory (repeatable).")
+OptInventories = typer.Option(None, "-i", "--inventory", help="Inventory file or directory (repeatable).")
+Limit = typer.Option(None, "-l", "--limit", help="Hosts: names, roles, globs, customer:role; '!' excludes.")
+ExtraVars = typer.Option(None, "-e", "--extra-var", help="key=value, overrides every other var (repeatable).")
+Forks = typer.Option(20, "--forks", "-f", min=1, max=500, help="Hosts worked on in parallel.")
+Check = typer.Option(False, "--check", "-C", help="Plan only: show exactly what would change, change nothing.")
+Yes = typer.Option(False, "--yes", "-y", help="Apply steps that ask for confirmation without asking.")
+AcceptNew = typer.Option(False, "--accept-new-host-keys",
+                         help="Record unknown host keys (OpenSSH accept-new); changed keys are still refused.")
+AskSudo = typer.Option(False, "--ask-sudo-pass", "-K",
+                       help="Ask once for the sudo password (or set RUNBOOK_SUDO_PASSWORD).")
+ConnectTimeout = typer.Option(None, "--connect-timeout", min=0.1, help="Seconds; overrides the inventory.")
+Incident = typer.Option(None, "--incident", help="Incident id this run belongs to (e.g. ACME-412).")
+Json = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
+ReportsDir = typer.Option(None, "--reports-dir", envvar="RUNBOOK_REPORTS_DIR",
+                          help="Reports root (default ./reports).")
+RunsDir = typer.Option(None, "--runs-dir", envvar="RUNBOOK_RUNS_DIR",
+                       help="Run journals (default <reports-dir>/runs).")
+
+InventoryList = List[Path]
+OptInventoryList = Optional[List[Path]]
+StrList = Optional[List[str]]

@@ -1,0 +1,34 @@
+"""Terminal rendering of run outcomes (rich). NO_COLOR and non-TTY output are respected by rich."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from runbook.engine import HostOutcome, RunResult
+
+OUTCOME_STYLE = {"ok": "green", "changed": "yellow", "skipped": "dim", "failed": "bold red",
+                 "unreachable": "bold magenta"}
+
+
+def outcome_line(o: HostOutcome) -> str:
+    style = OUTCOME_STYLE.get(o.outcome, "")
+    return f"[{style}]{o.outcome:<11}[/] {o.host:<16} {o.step_name}: {o.message}"
+
+
+def print_outcome(console: Console, o: HostOutcome) -> None:
+    console.print(outcome_line(o), highlight=False, markup=True, overflow="fold")
+
+
+def print_summary(console: Console, result: RunResult, run_dir: str) -> None:
+    table = Table(title=f"run {result.run_id}: {result.status}", title_justify="left")
+    table.add_column("host")
+    table.add_column("step")
+    table.add_column("outcome")
+    table.add_column("message", overflow="fold")
+    for o in result.outcomes:
+        style = OUTCOME_STYLE.get(o.outcome, "")
+        table.add_row(o.host, o.step_name, f"[{style}]{o.outcome}[/]", o.message)
+    console.print(table)
+    counts = ", ".join(f"{k} {v}" for k, v in result.counts().items() if v)
+    console.print(f"{counts or 'nothing ran'} -- journal: {run_dir}/journal.jsonl", highlight=False)

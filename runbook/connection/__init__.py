@@ -1,0 +1,39 @@
+"""How commands reach hosts: one ``Connection`` per host, SSH or local."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from runbook.connection.base import CommandResult, Connection
+from runbook.connection.local import LocalConnection
+from runbook.connection.ssh import SSHConnection, parse_jump
+from runbook.inventory.model import Host
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    """What the operator decided for this run's connections."""
+
+    accept_new_host_keys: bool = False
+    sudo_password: str | None = None
+    connect_timeout: float | None = None   # overrides the inventory's when set
+
+
+def connect(host: Host, options: ConnectOptions) -> Connection:
+    """A (not yet opened) connection for ``host``."""
+    if host.connection == "local":
+        return LocalConnection(host.name, sudo_password=options.sudo_password)
+    timeout = options.connect_timeout or host.connect_timeout
+    jump = None
+    if host.jump:
+        user, address, port = parse_jump(host.jump)
+        jump = SSHConnection(f"{host.name} (jump {address})", address, port or 22, user or host.user,
+                             identity_files=host.identity_files, known_hosts=host.known_hosts,
+                             connect_timeout=timeout, accept_new_host_keys=options.accept_new_host_keys)
+    return SSHConnection(host.name, host.address, host.port, host.user,
+                         identity_files=host.identity_files, known_hosts=host.known_hosts,
+                         connect_timeout=timeout, accept_new_host_keys=options.accept_new_host_keys,
+                         sudo_password=options.sudo_password, jump=jump)
+
+
+__all__ = ["CommandResult", "Connection", "ConnectOptions", "LocalConnection", "SSHConnection", "connect"]

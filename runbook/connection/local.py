@@ -1,0 +1,115 @@
+"""The local connection: the machine runbook itself runs on, no SSH involved.
+
+Commands run through ``/bin/sh -c`` in their own process group, so a timeout kills the
+whole tree the command started, as the SSH connection does on the remote side.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from typing import BinaryIO
+
+from runbook.connection.base import CommandResult
+from runbook.connection.shell import quote
+from runbook.errors import CommandFailed, CommandTimeout, Interrupted
+
+_KILL_GRACE = 2.0
+
+
+class LocalConnection:
+    """Runs commands on this machine."""
+
+    local = True
+
+    def __init__(self, host: str = "localhost", *, sudo_password: str | None = None) -> None:
+        self.host = host
+        self._sudo_password = sudo_password
+        self._procs: set[subprocess.Popen] = set()
+        self._cancelled = False
+
+    def open(self) -> None:  # nothing to connect
+        return None
+
+    def _sudo_prefix(self, sudo: bool) -> tuple[str, bytes | None]:
+        if not sudo or os.geteuid() == 0:
+            return "", None
+        if self._sudo_password is None:
+            return "sudo -n ", None
+        return "sudo -S -p '' ", (self._sudo_password + "\n").encode()
+
+    def _spawn(self, command: str, sudo: bool, stdout: int | BinaryIO,
+               stdin: bytes | None) -> tuple[subprocess.Popen, bytes | None]:
+        if self._cancelled:
+            raise Interrupted(f"{self.host}: run interrupted")
+        prefix, password = self._sudo_prefix(sudo)
+        line = f"{prefix}/bin/sh -c {quote(command)}" if prefix else command
+        proc = subprocess.Popen(["/bin/sh", "-c", line], stdin=subprocess.PIPE,
+                                stdout=stdout, stderr=subprocess.PIPE, start_new_session=True)
+        self._procs.add(proc)
+        data = (password or b"") + (stdin or b"")
+        return proc, data
+
+    def _finish(self, proc: subprocess.Popen, data: bytes, command: str, timeout: float | None,
+                started: float) -> tuple[bytes, bytes]:
+        try:
+            out, err = proc.communicate(data, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            raise CommandTimeout(self.host, command, timeout or 0) from None
+        finally:
+            self._procs.discard(proc)
+        if self._cancelled:
+            raise Interrupted(f"{self.host}: command interrupted: {command[:200]}")
+        return out or b"", err or b""
+
+    def run(self, command: str, *, sudo: bool = False, timeout: float | None = None,
+            check: bool = False, stdin: bytes | None = None) -> CommandResult:
+        started = time.monotonic()
+        proc, data = self._spawn(command, sudo, subprocess.PIPE, stdin)
+        out, err = self._finish(proc, data, command, timeout, started)
+        result = CommandResult(self.host, command, proc.returncode, out.decode("utf-8", "replace"),
+                               err.decode("utf-8", "replace"), time.monotonic() - started)
+        if check and not result.ok:
+            raise CommandFailed(self.host, command, result.exit_code, result.stdout + result.stderr)
+        return result
+
+    def stream(self, command: str, sink: BinaryIO, *, sudo: bool = False,
+               timeout: float | None = None, stdin: bytes | None = None) -> CommandResult:
+        started = time.monotonic()
+        proc, data = self._spawn(command, sudo, sink, stdin)
+        _, err = self._finish(proc, data, command, timeout, started)
+        return CommandResult(self.host, command, proc.returncode, "",
+                             err.decode("utf-8", "replace"), time.monotonic() - started)
+
+    def get(self, remote: str, local: str) -> None:
+        shutil.copyfile(remote, local)
+
+    def put(self, local: str, remote: str) -> None:
+        shutil.copyfile(local, remote)
+
+    def cancel(self) -> None:
+        """Stop running commands (SIGINT/SIGTERM of the run); start no new ones."""
+        self._cancelled = True
+        for proc in list(self._procs):
+            _kill_group(proc)
+
+    def close(self) -> None:
+        return None
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """TERM the command's process group, KILL what is left after a grace period."""
+    for sig, wait in ((signal.SIGTERM, _KILL_GRACE), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue

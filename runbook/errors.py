@@ -1,0 +1,75 @@
+"""One shallow tree of errors. The CLI turns each into a one-line message and an exit code."""
+
+from __future__ import annotations
+
+
+class RunbookError(Exception):
+    """Base of every error runbook raises on purpose."""
+
+
+class ConfigError(RunbookError):
+    """Bad inventory, playbook or contract input: names the file, line and field."""
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 field: str | None = None) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.field = field
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.file or "<input>"
+        if self.line:
+            where += f":{self.line}"
+        what = f"{self.field}: " if self.field else ""
+        return f"{where}: {what}{self.message}"
+
+
+class ConnectError(RunbookError):
+    """A host could not be reached. ``layer`` says which: dns, tcp, ssh, hostkey, auth, local."""
+
+    def __init__(self, host: str, layer: str, message: str) -> None:
+        self.host = host
+        self.layer = layer
+        self.message = message
+        super().__init__(f"{host}: {layer}: {message}")
+
+
+class HostKeyError(ConnectError):
+    """The host offered an unknown or changed key; strict checking refused it."""
+
+    def __init__(self, host: str, message: str, *, fingerprint: str, changed: bool) -> None:
+        self.fingerprint = fingerprint
+        self.changed = changed
+        super().__init__(host, "hostkey", message)
+
+
+class CommandTimeout(RunbookError):
+    """A command ran over its timeout; it was killed on the remote side as well."""
+
+    def __init__(self, host: str, command: str, timeout: float) -> None:
+        self.host = host
+        self.command = command
+        self.timeout = timeout
+        super().__init__(f"{host}: command timed out after {timeout:g}s: {command[:200]}")
+
+
+class CommandFailed(RunbookError):
+    """A command exited non-zero where success was required."""
+
+    def __init__(self, host: str, command: str, exit_code: int, output: str) -> None:
+        self.host = host
+        self.command = command
+        self.exit_code = exit_code
+        self.output = output
+        tail = "\n".join(output.strip().splitlines()[-5:])
+        super().__init__(f"{host}: exit {exit_code}: {command[:200]}\n{tail}".rstrip())
+
+
+class ActionError(RunbookError):
+    """An action could not plan or apply (bad facts, refused for safety, ...)."""
+
+
+class Interrupted(RunbookError):
+    """The run was stopped by SIGINT or SIGTERM."""

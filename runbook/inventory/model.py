@@ -1,0 +1,82 @@
+"""What an inventory resolves to: customers and their hosts, each with merged vars."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class HosterContact:
+    """The hosting provider to notify when a host is unreachable at the network level."""
+
+    name: str
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Customer:
+    """Whose hosts these are: name, language of reports, contacts and the support contract."""
+
+    name: str
+    slug: str                       # short id used in limits ("acme:web") and paths
+    language: str                   # "de" | "en": default language of customer reports
+    contact_email: str | None
+    hoster: HosterContact | None
+    contract: Any                   # runbook.sla.Contract
+    smtp: Mapping[str, Any]         # delivery settings for reports (password from env only)
+    file: str
+
+
+@dataclass(frozen=True)
+class Host:
+    """One server, resolved: connection settings, roles and merged vars.
+
+    ``address`` is what is dialled (the inventory's address, else the ssh_config HostName,
+    else the name). ``connection`` is "ssh" or "local".
+    """
+
+    name: str
+    customer: str
+    connection: str
+    address: str
+    port: int
+    user: str | None
+    identity_files: tuple[str, ...]
+    known_hosts: str
+    jump: str | None
+    sudo: bool
+    connect_timeout: float
+    command_timeout: float
+    roles: tuple[str, ...]
+    vars: Mapping[str, Any]
+    file: str
+    line: int
+    service_ports: tuple[int, ...] = ()
+    http_checks: tuple[Mapping[str, Any], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        from runbook.journal import redact
+        return {
+            "name": self.name, "customer": self.customer, "connection": self.connection,
+            "address": self.address, "port": self.port, "user": self.user,
+            "identity_files": list(self.identity_files), "known_hosts": self.known_hosts,
+            "jump": self.jump, "sudo": self.sudo, "connect_timeout": self.connect_timeout,
+            "command_timeout": self.command_timeout, "roles": list(self.roles),
+            "service_ports": list(self.service_ports), "http_checks": [dict(c) for c in self.http_checks],
+            "vars": redact(dict(self.vars)), "source": f"{self.file}:{self.line}",
+        }
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """All customers and hosts from one or more inventory files, hosts in file order."""
+
+    customers: Mapping[str, Customer]
+    hosts: Mapping[str, Host]
+    files: tuple[Path, ...] = field(default=())
+
+    def customer_of(self, host: Host) -> Customer:
+        return self.customers[host.customer]

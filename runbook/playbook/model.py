@@ -1,0 +1,42 @@
+"""What is asked of hosts: a playbook and its steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step: an action with params, run on every targeted host.
+
+    ``on_failure``: "abort" stops the run after this step when a host failed it (hosts
+    already running finish); "continue" goes on. ``confirm``: ask before applying changes
+    (None = the action's default). ``register``: the name under which each host's result
+    data is available to later steps' ``when`` and templates. ``serial``: one host at a time.
+    """
+
+    index: int
+    name: str
+    action: str
+    params: Mapping[str, Any]
+    when: str | None
+    on_failure: str
+    confirm: bool | None
+    timeout: float | None
+    register: str | None
+    serial: bool
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """A named list of steps, limited to ``targets`` (roles or host names; empty = all)."""
+
+    name: str
+    description: str
+    targets: tuple[str, ...]
+    steps: tuple[Step, ...]
+    file: str
+    sha256: str

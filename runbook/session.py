@@ -1,0 +1,84 @@
+"""One run from start to end: hosts and playbook in, journal out.
+
+``start_run`` is shared by ``runbook run`` and ``runbook sweep``: it validates everything
+that can be validated before any host is contacted, opens the journal with its ``run.start``
+event, and returns an engine ready to run. The CLI only adds signals and rendering.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from runbook.engine import Confirm, Engine, HostOutcome, RunOptions
+from runbook.errors import ConfigError
+from runbook.inventory import Host, Inventory, select_hosts
+from runbook.journal import Journal, current_user, new_run_id
+from runbook.playbook import Playbook, check_against_hosts
+
+ENV_REPORTS = "RUNBOOK_REPORTS_DIR"
+ENV_RUNS = "RUNBOOK_RUNS_DIR"
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where runbook writes: reports root, run journals under it, incidents under it."""
+
+    reports: Path
+    runs: Path
+
+    @property
+    def incidents(self) -> Path:
+        return self.reports / "incidents"
+
+    @classmethod
+    def resolve(cls, reports: Path | None = None, runs: Path | None = None) -> "Paths":
+        reports = reports or Path(os.environ.get(ENV_REPORTS) or "reports")
+        runs = runs or (Path(os.environ[ENV_RUNS]) if os.environ.get(ENV_RUNS) else reports / "runs")
+        return cls(reports=reports, runs=runs)
+
+
+def _digest(paths: Sequence[Path]) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(str(p).encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def plan_hosts(inventory: Inventory, playbook: Playbook, limit: str | None) -> list[Host]:
+    """The hosts a run will touch: playbook targets, then ``--limit``; templates checked for each."""
+    hosts = select_hosts(inventory, limit, playbook.targets or None)
+    if not hosts:
+        raise ConfigError(f"no host matches targets {list(playbook.targets) or ['all']}"
+                          + (f" and limit {limit!r}" if limit else ""), file=playbook.file)
+    check_against_hosts(playbook, hosts)
+    return hosts
+
+
+def start_run(inventory: Inventory, hosts: Sequence[Host], playbook: Playbook, paths: Paths,
+              options: RunOptions, *, kind: str = "run", incident: str | None = None,
+              confirm: Confirm | None = None, on_outcome: Callable[[HostOutcome], None] | None = None,
+              clock: Callable[[], datetime] | None = None, argv: Sequence[str] | None = None) -> Engine:
+    clock = clock or (lambda: datetime.now(timezone.utc))
+    run_id = new_run_id(clock())
+    secrets = frozenset({options.connect.sudo_password} if options.connect.sudo_password else set())
+    journal = Journal(paths.runs / run_id, clock=clock, secret_values=secrets)
+    journal.write(
+        "run.start", run_id=run_id, kind=kind, user=current_user(), hostname=socket.gethostname(),
+        argv=list(argv if argv is not None else sys.argv), cwd=os.getcwd(), check=options.check,
+        playbook={"path": playbook.file, "name": playbook.name, "sha256": playbook.sha256},
+        inventory={"paths": [str(p) for p in inventory.files], "sha256": _digest(inventory.files)},
+        customers={c.slug: c.name for c in inventory.customers.values()},
+        incident=incident, hosts=[h.name for h in hosts],
+        host_info={h.name: {"address": h.address, "roles": list(h.roles), "customer": h.customer}
+                   for h in hosts},
+        forks=options.forks,
+    )
+    return Engine(inventory, hosts, playbook, journal, options, confirm=confirm, on_outcome=on_outcome,
+                  clock=clock)

@@ -1,0 +1,95 @@
+"""YAML that remembers where each value came from, so errors can name file, line and field.
+
+``load_yaml(path)`` returns plain dicts/lists/scalars, except that every mapping is a
+``SourceMap`` (a dict) that knows the line of each key. Duplicate keys are an error, not a
+silent overwrite: a duplicated host name in an inventory must not vanish.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from runbook.errors import ConfigError
+
+
+class SourceMap(dict):
+    """A dict that knows its file, its own line and the line of each key."""
+
+    file: str = "<input>"
+    line: int = 0
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+    def error(self, message: str, key: str | None = None, field: str | None = None) -> ConfigError:
+        line = self.line_of(key) if key is not None else self.line
+        return ConfigError(message, file=self.file, line=line, field=field or key)
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> SourceMap:
+    loader.flatten_mapping(node)
+    result = SourceMap()
+    result.file = loader.name
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            raise ConfigError("mapping keys must be plain values", file=loader.name,
+                              line=key_node.start_mark.line + 1)
+        if key in result:
+            raise ConfigError(f"duplicate key {key!r} (first on line {result.key_lines[key]})",
+                              file=loader.name, line=key_node.start_mark.line + 1, field=str(key))
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def parse_yaml(text: str, file: str) -> Any:
+    """Parse YAML text; syntax errors become ConfigError with file and line."""
+    loader = _Loader(text)
+    loader.name = file
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ConfigError(f"invalid YAML: {problem}", file=file, line=line) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", file=file) from None
+    finally:
+        loader.dispose()
+
+
+def load_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("file not found", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", file=str(path)) from None
+    return parse_yaml(text, str(path))
+
+
+def expect_map(value: Any, parent: SourceMap | None, key: str, file: str) -> SourceMap:
+    """The value under ``key`` must be a mapping (an absent one is empty)."""
+    if value is None:
+        empty = SourceMap()
+        empty.file, empty.line, empty.key_lines = file, parent.line_of(key) if parent else 0, {}
+        return empty
+    if not isinstance(value, SourceMap):
+        raise ConfigError(f"must be a mapping, not {type(value).__name__}", file=file,
+                          line=parent.line_of(key) if parent else None, field=key)
+    return value
