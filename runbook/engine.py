@@ -244,8 +244,7 @@ class Engine:
             except ParamError as exc:
                 raise ConfigError(str(exc), file=step.file, line=step.line,
                                   field=f"steps[{step.index}].params.{exc.field}") from None
-            conn = self._connection(host)
-            task = HostTask(host=host, conn=conn, journal=self.journal, step=step.index, vars=context,
+            task = HostTask(host=host, connect=lambda: self._connection(host), journal=self.journal, step=step.index, vars=context,
                             timeout=step.timeout or host.command_timeout, check=self.options.check,
                             clock=self._clock, inventory=self.inventory)
             action = ACTIONS[step.action]()
@@ -260,6 +259,11 @@ class Engine:
             self.journal.write("error", step=step.index, host=host.name, traceback=traceback.format_exc())
             return outcome("failed", f"internal error: {exc!r}", error=_error_json(exc))
         self._register(step, host, plan.data)
+        if plan.unreachable is not None:
+            with self._lock:
+                self._unreachable[host.name] = (step.index, plan.unreachable)
+            return outcome("unreachable", str(plan.unreachable), data=plan.data,
+                           error=_error_json(plan.unreachable))
         if plan.skipped:
             return outcome("skipped", plan.message, data=plan.data)
         if plan.failed:

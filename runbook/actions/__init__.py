@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from runbook.actions.base import Action, Change, HostTask, Plan
 from runbook.actions.command import CommandAction
+from runbook.actions.health import HealthCheckAction
 
 ACTIONS: dict[str, type[Action]] = {
     CommandAction.name: CommandAction,
+    HealthCheckAction.name: HealthCheckAction,
 }
 
 __all__ = ["ACTIONS", "Action", "Change", "HostTask", "Plan"]

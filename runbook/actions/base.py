@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, ClassVar, Mapping
 
 from runbook.connection.base import CommandResult, Connection
-from runbook.errors import CommandFailed, CommandTimeout
+from runbook.errors import CommandFailed, CommandTimeout, ConnectError
 from runbook.inventory.model import Host
 from runbook.journal import Journal
 
@@ -25,10 +25,11 @@ class HostTask:
     code, duration and (truncated) output.
     """
 
-    def __init__(self, *, host: Host, conn: Connection, journal: Journal, step: int, vars: Mapping[str, Any],
+    def __init__(self, *, host: Host, connect: Callable[[], Connection], journal: Journal, step: int, vars: Mapping[str, Any],
                  timeout: float, check: bool, clock: Callable[[], datetime], inventory: Any = None) -> None:
         self.host = host
-        self.conn = conn
+        self._connect = connect
+        self._conn: Connection | None = None
         self.journal = journal
         self.step = step
         self.vars = vars
@@ -36,6 +37,13 @@ class HostTask:
         self.check = check
         self.clock = clock
         self.inventory = inventory
+
+    @property
+    def conn(self) -> Connection:
+        """The host's connection, opened on first use (raises ConnectError naming the layer)."""
+        if self._conn is None:
+            self._conn = self._connect()
+        return self._conn
 
     @property
     def artifacts_dir(self) -> Path:
@@ -100,7 +108,9 @@ class Plan:
     """What an action found (``data``) and what it would change (``changes``).
 
     ``failed`` marks a finding that fails the step without changing anything (a command that
-    exited non-zero, a critical check); ``message`` is the one line shown for the host.
+    exited non-zero, a critical check); ``unreachable`` carries the connection error of an
+    action that still had something to say about an unreachable host (service probes);
+    ``message`` is the one line shown for the host.
     """
 
     changes: tuple[Change, ...] = ()
@@ -108,6 +118,7 @@ class Plan:
     message: str = ""
     failed: bool = False
     skipped: bool = False
+    unreachable: ConnectError | None = None
 
 
 class Action:

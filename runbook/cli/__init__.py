@@ -14,6 +14,13 @@ from runbook import __version__
 from runbook.cli.exitcodes import ExitCode
 from runbook.errors import ConfigError, RunbookError
 
+# Typer >= 0.20 vendors click as ``typer._click``: its exceptions are not click's own, so a
+# usage error would fall through to "internal error" (exit 70). Catch both families.
+_EXIT = tuple({click.exceptions.Exit, typer.Exit})
+_ABORT = tuple({click.exceptions.Abort, typer.Abort})
+_CLICK_ERROR = tuple({click.ClickException,
+                      *(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")})
+
 app = typer.Typer(name="runbook", no_args_is_help=True, add_completion=False,
                   help="On-call toolkit: health sweeps, remediation playbooks over SSH, customer reports.",
                   context_settings={"help_option_names": ["-h", "--help"]}, pretty_exceptions_enable=False)
@@ -32,7 +39,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 
 
 def _register() -> None:
-    from runbook.cli import commands, inventory_cmds, runs_cmds  # noqa: F401  (they add commands)
+    from runbook.cli import commands, inventory_cmds, runs_cmds, sweep_cmd  # noqa: F401  (they add commands)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -41,14 +48,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         code = app(args=args, prog_name="runbook", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except _EXIT as exc:
         code = exc.exit_code
-    except click.exceptions.Abort:
+    except _ABORT:
         print("runbook: aborted", file=sys.stderr)
         code = ExitCode.INTERRUPTED
-    except click.ClickException as exc:
+    except _CLICK_ERROR as exc:
         print(f"runbook: {exc.format_message()}", file=sys.stderr)
-        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+        if getattr(exc, "ctx", None) is not None:
             print(f"Try '{exc.ctx.command_path} --help'.", file=sys.stderr)
         code = ExitCode.USAGE
     except ConfigError as exc:

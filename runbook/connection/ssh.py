@@ -255,8 +255,9 @@ class SSHConnection:
         with self._lock:
             chan, pgid, sudo = self._running.get(chanid, (None, None, False))
         if pgid is not None and self._transport is not None and self._transport.is_active():
-            killer = (f"kill -TERM -- -{pgid} 2>/dev/null; i=0; while kill -0 -- -{pgid} 2>/dev/null "
-                      f"&& [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL -- -{pgid} 2>/dev/null; true")
+            # "kill -SIG -PGID", not "kill -SIG -- -PGID": dash's builtin kill rejects the "--" form.
+            killer = (f"kill -TERM -{pgid} 2>/dev/null; i=0; while kill -0 -{pgid} 2>/dev/null "
+                      f"&& [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL -{pgid} 2>/dev/null; true")
             try:
                 kchan = self._transport.open_session(timeout=self.connect_timeout)
                 line, prefix = self._wrap(killer, sudo)

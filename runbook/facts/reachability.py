@@ -1,0 +1,92 @@
+"""Reachability from where runbook runs: TCP ports and HTTP(S) URLs of a host, with latency.
+
+These probes need no SSH: they tell what still works when SSH does not ("HTTP answers, SSH
+is down"), and the layer that fails when nothing does. Each probe is bounded by its timeout.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """One probe: kind ("tcp" | "http"), target, ok, a one-line detail, latency in ms."""
+
+    kind: str
+    target: str
+    ok: bool
+    detail: str
+    latency_ms: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "target": self.target, "ok": self.ok, "detail": self.detail,
+                "latency_ms": self.latency_ms}
+
+
+def probe_tcp(address: str, port: int, timeout: float) -> ProbeResult:
+    """Can a TCP connection to address:port be opened within ``timeout``?"""
+    target = f"{address}:{port}"
+    started = time.monotonic()
+    try:
+        infos = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        return ProbeResult("tcp", target, False, f"name resolution failed: {exc.strerror}")
+    last = "no address"
+    for family, kind, proto, _, addr in infos:
+        with socket.socket(family, kind, proto) as sock:
+            sock.settimeout(timeout)
+            try:
+                sock.connect(addr)
+            except OSError as exc:
+                last = "timed out" if isinstance(exc, (socket.timeout, TimeoutError)) else (exc.strerror or str(exc))
+                continue
+            return ProbeResult("tcp", target, True, "open", round((time.monotonic() - started) * 1000, 1))
+    return ProbeResult("tcp", target, False, last)
+
+
+def probe_http(spec: Mapping[str, Any], default_timeout: float) -> ProbeResult:
+    """GET a URL; ok when the status is the expected one (``status``, default 200) in time.
+
+    ``spec``: url, status (int, default 200), timeout (seconds), contains (a body substring),
+    verify_tls (default true).
+    """
+    url = str(spec["url"])
+    expected = int(spec.get("status", 200))
+    timeout = float(spec.get("timeout", default_timeout))
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return ProbeResult("http", url, False, "not an http(s) URL")
+    started = time.monotonic()
+    if parts.scheme == "https":
+        context = ssl.create_default_context()
+        if spec.get("verify_tls", True) is False:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+            parts.hostname, parts.port, timeout=timeout, context=context)
+    else:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        conn.request("GET", path, headers={"User-Agent": "runbook-probe", "Connection": "close"})
+        response = conn.getresponse()
+        body = response.read(256 * 1024)
+    except (OSError, http.client.HTTPException) as exc:
+        reason = "timed out" if isinstance(exc, (socket.timeout, TimeoutError)) else str(exc) or type(exc).__name__
+        return ProbeResult("http", url, False, reason)
+    finally:
+        conn.close()
+    latency = round((time.monotonic() - started) * 1000, 1)
+    if response.status != expected:
+        return ProbeResult("http", url, False, f"status {response.status}, expected {expected}", latency)
+    needle = spec.get("contains")
+    if needle and str(needle).encode() not in body:
+        return ProbeResult("http", url, False, f"status {response.status} but body lacks {needle!r}", latency)
+    return ProbeResult("http", url, True, f"status {response.status}", latency)

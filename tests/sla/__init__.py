@@ -1,0 +1,1 @@
+"""Tests of runbook.sla: contract, calendar, reaction deadlines."""
