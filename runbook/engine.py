@@ -17,7 +17,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -157,6 +157,12 @@ class Engine:
     def _run_step(self, step: Step) -> list[HostOutcome]:
         names = [h.name for h in self.hosts]
         self.journal.write("step.start", step=step.index, name=step.name, action=step.action, hosts=names)
+        if ACTIONS[step.action].scope == "run":
+            from runbook.coordinated import run_coordinated_step
+            ordered = run_coordinated_step(self, step)
+            self.journal.write("step.end", step=step.index,
+                               counts={o: sum(1 for r in ordered if r.outcome == o) for o in OUTCOMES})
+            return ordered
         forks = 1 if step.serial else max(1, min(self.options.forks, len(self.hosts) or 1))
         planned: dict[str, tuple[HostTask, Any, Plan, float]] = {}
         results: dict[str, HostOutcome] = {}
@@ -195,6 +201,10 @@ class Engine:
                         f.cancel()
 
     def _finish(self, outcome: HostOutcome, results: dict[str, HostOutcome]) -> None:
+        # What the operator sees (progress, summary, --json) is redacted like the journal.
+        outcome = replace(outcome, message=self.journal.redact(outcome.message),
+                          changes=tuple(self.journal.redact(list(outcome.changes))),
+                          data=self.journal.redact(dict(outcome.data)), error=self.journal.redact(outcome.error))
         with self._lock:
             results[outcome.host] = outcome
         self.journal.write("host.end", step=outcome.step, host=outcome.host, outcome=outcome.outcome,

@@ -19,10 +19,10 @@ class ConfigError(RunbookError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        where = self.file or "<input>"
-        if self.line:
-            where += f":{self.line}"
         what = f"{self.field}: " if self.field else ""
+        if self.file is None:  # a command-line value: the field (option name) says where
+            return f"{what}{self.message}"
+        where = self.file + (f":{self.line}" if self.line else "")
         return f"{where}: {what}{self.message}"
 
 

@@ -1,4 +1,4 @@
-"""The run journal: append-only JSON lines, one event per line, flushed (and fsynced) as it goes.
+"""The run journal: append-only JSON lines, one event per line, flushed as it goes.
 
 The journal is the single source of truth for what a run did. Reports are rendered from
 journals, never from in-memory state, so a report can be rebuilt a day later and a crash or
@@ -43,6 +43,7 @@ MAX_OUTPUT_CHARS = 64 * 1024
 SECRET_NAME = re.compile(r"pass(word|wd|phrase)?|secret|token|api[_-]?key|private[_-]?key|credential",
                          re.IGNORECASE)
 REDACTED = "***"
+DURABLE_EVENTS = frozenset({"run.start", "step.end", "run.end", "artifact"})
 
 
 def new_run_id(now: datetime) -> str:
@@ -62,6 +63,18 @@ def redact(value: Any, secret_values: frozenset[str] = frozenset()) -> Any:
             if s:
                 value = value.replace(s, REDACTED)
     return value
+
+
+def secret_values_in(vars: Mapping[str, Any]) -> set[str]:
+    """The values of secret-named vars (``db_password: hunter2`` -> {"hunter2"}), to redact
+    wherever they turn up (a rendered command line, its output, ``-e`` in argv). Values shorter
+    than 4 characters are left alone: redacting every "1" would garble the whole journal."""
+    found = set()
+    for key, value in vars.items():
+        if SECRET_NAME.search(str(key)) and isinstance(value, (str, int)) and not isinstance(value, bool):
+            if len(str(value)) >= 4:
+                found.add(str(value))
+    return found
 
 
 def truncate(text: str, limit: int = MAX_OUTPUT_CHARS) -> tuple[str, bool]:
@@ -101,14 +114,22 @@ class Journal:
     def add_secret(self, value: str) -> None:
         self._secrets = self._secrets | {value}
 
+    def redact(self, value: Any) -> Any:
+        """``value`` as the journal would write it: for output shown to the operator, too."""
+        return redact(value, self._secrets)
+
     def write(self, event: str, **fields: Any) -> dict[str, Any]:
         with self._lock:
             self._seq += 1
             record = {"seq": self._seq, "ts": iso(self._clock()), "event": event}
             record.update(redact(fields, self._secrets))
             self._file.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+            # Every event reaches the OS at once, so a crash, kill -9 or Ctrl-C of runbook loses
+            # nothing. fsync (which survives a power loss, and costs milliseconds) is kept for
+            # the ends of steps and runs: per event it made a 50-host sweep 0.3 s slower.
             self._file.flush()
-            os.fsync(self._file.fileno())
+            if event in DURABLE_EVENTS:
+                os.fsync(self._file.fileno())
             return record
 
     def command(self, *, step: int | None, host: str, command: str, exit_code: int | None,
@@ -189,3 +210,18 @@ def iter_runs(runs_dir: Path) -> Iterator[Path]:
     if not runs_dir.is_dir():
         return iter(())
     return iter(sorted(p for p in runs_dir.iterdir() if (p / "journal.jsonl").is_file()))
+
+
+def runs_of_incident(runs_dir: Path, incident: str) -> list[Path]:
+    """Run directories whose run.start names ``incident``, oldest first."""
+    found = []
+    for run_dir in iter_runs(runs_dir):
+        with open(run_dir / "journal.jsonl", encoding="utf-8") as fh:
+            first = fh.readline()
+        try:
+            start = json.loads(first)
+        except json.JSONDecodeError:
+            continue
+        if start.get("event") == "run.start" and start.get("incident") == incident:
+            found.append(run_dir)
+    return found

@@ -19,7 +19,7 @@ from pathlib import Path
 from runbook.engine import Confirm, Engine, HostOutcome, RunOptions
 from runbook.errors import ConfigError
 from runbook.inventory import Host, Inventory, select_hosts
-from runbook.journal import Journal, current_user, new_run_id
+from runbook.journal import Journal, current_user, new_run_id, secret_values_in
 from runbook.playbook import Playbook, check_against_hosts
 
 ENV_REPORTS = "RUNBOOK_REPORTS_DIR"
@@ -67,7 +67,8 @@ def start_run(inventory: Inventory, hosts: Sequence[Host], playbook: Playbook, p
               clock: Callable[[], datetime] | None = None, argv: Sequence[str] | None = None) -> Engine:
     clock = clock or (lambda: datetime.now(timezone.utc))
     run_id = new_run_id(clock())
-    secrets = frozenset({options.connect.sudo_password} if options.connect.sudo_password else set())
+    secrets = frozenset({options.connect.sudo_password} if options.connect.sudo_password else set()).union(
+        *(secret_values_in(h.vars) for h in hosts))
     journal = Journal(paths.runs / run_id, clock=clock, secret_values=secrets)
     journal.write(
         "run.start", run_id=run_id, kind=kind, user=current_user(), hostname=socket.gethostname(),

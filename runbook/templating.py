@@ -39,6 +39,14 @@ def undeclared(text: str) -> set[str]:
     return meta.find_undeclared_variables(ENV.parse(text))
 
 
+def check_syntax(text: str, *, file: str, line: int, field: str) -> None:
+    """Syntax only: what can be checked before the hosts (and so the vars) are known."""
+    try:
+        ENV.parse(text)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ConfigError(f"template syntax error: {exc.message}", file=file, line=line, field=field) from None
+
+
 def check_template(text: str, known: set[str], *, file: str, line: int, field: str) -> None:
     """Syntax and unknown-variable check, done before any host is contacted."""
     try:

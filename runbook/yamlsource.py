@@ -66,6 +66,13 @@ def parse_yaml(text: str, file: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
+        opened = exc.context_mark.line + 1 if exc.context_mark and exc.problem and exc.context else None
+        if opened and opened != line:
+            # An unclosed quote or bracket is noticed lines later, or only at the end of the file
+            # (a line that does not exist): name where it was opened, and point there at EOF.
+            problem += f" ({exc.context} on line {opened})"
+            if "end of stream" in exc.problem or "<stream end>" in exc.problem:
+                line = opened
         raise ConfigError(f"invalid YAML: {problem}", file=file, line=line) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", file=file) from None

@@ -25,8 +25,9 @@ class HostTask:
     code, duration and (truncated) output.
     """
 
-    def __init__(self, *, host: Host, connect: Callable[[], Connection], journal: Journal, step: int, vars: Mapping[str, Any],
-                 timeout: float, check: bool, clock: Callable[[], datetime], inventory: Any = None) -> None:
+    def __init__(self, *, host: Host, connect: Callable[[], Connection], journal: Journal, step: int,
+                 vars: Mapping[str, Any], timeout: float, check: bool, clock: Callable[[], datetime],
+                 inventory: Any = None) -> None:
         self.host = host
         self._connect = connect
         self._conn: Connection | None = None
@@ -133,11 +134,24 @@ class Action:
     Params: ClassVar[type]
     confirm: ClassVar[bool] = False
     changes_things: ClassVar[bool] = False
+    #: "host": ``plan`` per host, in parallel. "run": ``plan_run`` once over all targeted hosts,
+    #: changes applied in the plan's order (see runbook.coordinated).
+    scope: ClassVar[str] = "host"
 
     def plan(self, task: HostTask, params: Any) -> Plan:
         raise NotImplementedError
 
     def after(self, task: HostTask, params: Any, plan: Plan, applied: list[str]) -> Mapping[str, Any]:
+        return {}
+
+    def plan_run(self, tasks: Mapping[str, HostTask], params: Mapping[str, Any]) -> Any:
+        """Run-scoped actions: one ``runbook.coordinated.RunPlan`` for all hosts."""
+        raise NotImplementedError
+
+    def after_run(self, tasks: Mapping[str, HostTask], params: Mapping[str, Any], plan: Any,
+                  applied: list[tuple[str, str]], failure: tuple[str, BaseException] | None
+                  ) -> Mapping[str, Mapping[str, Any]]:
+        """Run-scoped actions: per-host data to add after applying (e.g. what is up and down)."""
         return {}
 
     @classmethod

@@ -48,7 +48,7 @@ def run(
 ) -> int:
     """Run a playbook over the inventory's hosts; every event goes to the run journal."""
     ctx = CliContext.create(reports_dir, runs_dir)
-    inv = load_inventory(inventory, parse_extra_vars(extra_var or []))
+    inv = load_inventory(inventory, parse_extra_vars(extra_var or []), contracts=False)
     book = load_playbook(playbook)
     hosts = plan_hosts(inv, book, limit)
     options = RunOptions(check=check, assume_yes=yes, forks=forks,

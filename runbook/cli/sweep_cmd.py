@@ -43,7 +43,8 @@ def sweep(
 ) -> int:
     """Check every host: reachability, disk, inodes, memory, swap, load. Exit 0/1/2/3 = OK/WARNING/CRITICAL/UNKNOWN."""
     ctx = CliContext.create(reports_dir, runs_dir)
-    inv = load_inventory(inventory or [shipped("inventory/local.yml")], parse_extra_vars(extra_var or []))
+    inv = load_inventory(inventory or [shipped("inventory/local.yml")], parse_extra_vars(extra_var or []),
+                         contracts=False)
     book = load_playbook(shipped("playbooks/health-check.yml"))
     hosts = plan_hosts(inv, book, limit)
     options = RunOptions(forks=forks, connect=ConnectOptions(accept_new_host_keys, None, connect_timeout))

@@ -155,7 +155,7 @@ class SSHConnection:
         for path in paths:
             path = os.path.expanduser(path)
             try:
-                keys.append(paramiko.PKey.from_path(path, passphrase))
+                keys.append(_load_key(path, passphrase))
             except FileNotFoundError:
                 raise ConnectError(self.host, "auth", f"identity file {path} does not exist") from None
             except paramiko.PasswordRequiredException:
@@ -308,6 +308,19 @@ class SSHConnection:
             self._transport = None
         if self._jump is not None:
             self._jump.close()
+
+
+_key_cache: dict[tuple[str, str | None], paramiko.PKey] = {}
+_key_lock = threading.Lock()
+
+
+def _load_key(path: str, passphrase: str | None) -> paramiko.PKey:
+    """A private key, parsed once per run however many hosts use it."""
+    with _key_lock:
+        key = _key_cache.get((path, passphrase))
+        if key is None:
+            key = _key_cache[(path, passphrase)] = paramiko.PKey.from_path(path, passphrase)
+        return key
 
 
 def _remaining(deadline: float) -> float:

@@ -41,8 +41,12 @@ def inventory_files(path: Path) -> list[Path]:
     return [path]
 
 
-def load_inventory(paths: Sequence[Path], extra_vars: Mapping[str, Any] | None = None) -> Inventory:
-    """Load and resolve every inventory file; host names must be unique across all files."""
+def load_inventory(paths: Sequence[Path], extra_vars: Mapping[str, Any] | None = None, *,
+                   contracts: bool = True) -> Inventory:
+    """Load and resolve every inventory file; host names must be unique across all files.
+
+    ``contracts=False`` leaves the customers' contracts unparsed until first use (runs and
+    sweeps do not need them; see ``Customer.contract``)."""
     customers: dict[str, Customer] = {}
     hosts: dict[str, Host] = {}
     files: list[Path] = []
@@ -54,6 +58,8 @@ def load_inventory(paths: Sequence[Path], extra_vars: Mapping[str, Any] | None =
                 raise ConfigError(f"customer {customer.slug!r} already defined in "
                                   f"{customers[customer.slug].file}", file=str(file), field="customer.slug")
             customers[customer.slug] = customer
+            if contracts:
+                customer.contract  # noqa: B018  (parse now, so its errors surface here)
             for host in file_hosts:
                 if host.name in hosts:
                     other = hosts[host.name]
@@ -126,12 +132,9 @@ def _customer(spec: SourceMap, file: str) -> Customer:
         if not h.get("name"):
             raise h.error("missing", field="customer.contacts.hoster.name")
         hoster = HosterContact(str(h["name"]), h.get("email"), None if h.get("phone") is None else str(h["phone"]))
-    contract_spec = spec.get("contract")
-    from runbook.sla import contract_from_mapping  # the SLA package owns the contract's shape
-    contract = contract_from_mapping(contract_spec, file=file)
     smtp = dict(expect_map(spec.get("smtp"), spec, "smtp", file))
     return Customer(name=name, slug=slug, language=language, contact_email=contacts.get("customer"),
-                    hoster=hoster, contract=contract, smtp=smtp, file=file)
+                    hoster=hoster, contract_source=spec.get("contract"), smtp=smtp, file=file)
 
 
 def _ssh_config(path_value: Any) -> paramiko.SSHConfig | None:

@@ -25,9 +25,23 @@ class Customer:
     language: str                   # "de" | "en": default language of customer reports
     contact_email: str | None
     hoster: HosterContact | None
-    contract: Any                   # runbook.sla.Contract
+    contract_source: Any            # the ``customer.contract`` mapping as written
     smtp: Mapping[str, Any]         # delivery settings for reports (password from env only)
     file: str
+    _parsed: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def contract(self) -> Any:
+        """The support contract (``runbook.sla.Contract``), parsed on first use.
+
+        Lazily, because the holidays package costs 0.1-0.3 s to import and a sweep or run
+        never needs the contract; commands that do (incidents, reports, ``runbook check -i``,
+        ``inventory list``) reach it and get the same file:line errors.
+        """
+        if "contract" not in self._parsed:
+            from runbook.sla import contract_from_mapping  # the SLA package owns the contract's shape
+            self._parsed["contract"] = contract_from_mapping(self.contract_source, file=self.file)
+        return self._parsed["contract"]
 
 
 @dataclass(frozen=True)

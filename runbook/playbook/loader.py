@@ -13,7 +13,7 @@ from runbook.actions.params import ParamError, build, parse_duration
 from runbook.errors import ConfigError
 from runbook.inventory.model import Host
 from runbook.playbook.model import Playbook, Step
-from runbook.templating import check_expression, check_template, is_template, strings_in
+from runbook.templating import check_expression, check_syntax, check_template, is_template, strings_in
 from runbook.yamlsource import SourceMap, parse_yaml
 
 PLAYBOOK_KEYS = {"name", "description", "targets", "steps"}
@@ -91,6 +91,12 @@ def _step(index: int, spec: Any, parent: SourceMap, file: str) -> Step:
     except ParamError as exc:
         line = params.line_of(exc.field.split(".")[0].split("[")[0]) if isinstance(params, SourceMap) else spec.line
         raise ConfigError(str(exc), file=file, line=line, field=f"{where}.params.{exc.field}") from None
+    # Template syntax needs no host: `runbook check` without -i must already refuse a broken one.
+    for path, text in strings_in(dict(params), "params"):
+        if is_template(text):
+            key = path.split(".")[1].split("[")[0]
+            check_syntax(text, file=file, line=params.line_of(key) if isinstance(params, SourceMap) else spec.line,
+                         field=f"{where}.{path}")
     on_failure = spec.get("on_failure", "abort")
     if on_failure not in ("abort", "continue"):
         raise spec.error("must be 'abort' or 'continue'", key="on_failure", field=f"{where}.on_failure")
@@ -108,6 +114,8 @@ def _step(index: int, spec: Any, parent: SourceMap, file: str) -> Step:
     when = spec.get("when")
     if when is not None and not isinstance(when, (str, bool)):
         raise spec.error("must be an expression string", key="when", field=f"{where}.when")
+    if isinstance(when, str):
+        check_syntax("{{ " + when + " }}", file=file, line=spec.line_of("when"), field=f"{where}.when")
     register = spec.get("register")
     if register is not None and (not isinstance(register, str) or not REGISTER_RE.match(register)):
         raise spec.error("must be a variable name", key="register", field=f"{where}.register")

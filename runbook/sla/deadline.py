@@ -6,10 +6,12 @@ on-call deadline counts the on-call reaction time in covered time: service hours
 time (permanent: all the time; periods: their intervals). The deadline is the earlier of the
 two. A fault received outside covered time starts its clock at the next covered moment.
 
-Note what the rule implies for mode ``periods``: the on-call reaction also runs through
-ordinary service hours, so a category-1 fault on an ordinary Wednesday at 10:00 with
-``on_call.reaction {1: 1h}`` is due at 11:00 even with no period near. That is the contract
-rule as specified (on-call "in force" = configured), not an accident of this code.
+With mode ``periods``, on-call is in force only in its periods: the on-call deadline counts
+only when its clock runs through on-call time. A category-1 fault on an ordinary Wednesday
+evening, with no period near, keeps the service-hours deadline (Thursday 13:00), rather than
+an "on-call" hour counted entirely in Thursday's service hours (10:00) that nobody is on
+call for. A fault at Friday 16:30 before a period that starts at 17:00 is due at 17:30:
+half an hour of service time, half an hour of on-call time.
 
 All counting happens on UTC instants, so a reaction time is real elapsed time: one hour of
 on-call from 01:30 on the night the clocks spring forward ends at 03:30 local time.
@@ -123,6 +125,9 @@ def reaction_deadline(contract: Contract, category: int, received: datetime) -> 
     if contract.on_call.applies_to(category):
         on_call = count_through(covered_windows(contract, instant), instant,
                                 contract.on_call.reaction[category])
+        if contract.on_call.mode == "periods" and not any(
+                begin < on_call and end > instant for begin, end in on_call_windows(contract)):
+            on_call = None  # the clock never ran through on-call time: no on-call promise
     # A tie keeps the service-hours basis: on-call did not make the promise any earlier.
     if on_call is not None and on_call < base:
         deadline, basis = on_call, "on-call"

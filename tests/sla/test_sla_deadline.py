@@ -177,11 +177,15 @@ CASES = [
     case("period-straddles-end", "christmas", 1, "2027-01-02T08:30",
          "2027-01-04T09:30:00+01:00", "on-call", service="2027-01-04T13:00:00+01:00",
          on_call="2027-01-04T09:30:00+01:00"),
-    # Outside the period (Wed 9 Dec 20:00): covered time is service hours only, and the
-    # on-call reaction (1h) still runs there: Thu 09:00 + 1h = 10:00 beats Thu 13:00.
+    # Outside the period (Wed 9 Dec 20:00): the clock would run only through Thursday's
+    # service hours, where nobody is on call: no on-call deadline; Thu 09:00 + 4h = 13:00.
     case("period-outside", "christmas", 1, "2026-12-09T20:00",
-         "2026-12-10T10:00:00+01:00", "on-call", service="2026-12-10T13:00:00+01:00",
-         on_call="2026-12-10T10:00:00+01:00"),
+         "2026-12-10T13:00:00+01:00", "service-hours", service="2026-12-10T13:00:00+01:00",
+         on_call=None),
+    # Wed 23 Dec 16:30, period from 17:00: 30 min service time + 30 min on-call = 17:30.
+    case("period-starts-during-count", "christmas", 1, "2026-12-23T16:30",
+         "2026-12-23T17:30:00+01:00", "on-call", service="2026-12-24T12:30:00+01:00",
+         on_call="2026-12-23T17:30:00+01:00"),
     # Cat 2 has no on-call reaction, even inside the period: Mon 28 Dec 09:00 + 8h = 17:00.
     case("period-cat-without-on-call", "christmas", 2, "2026-12-25T10:00",
          "2026-12-28T17:00:00+01:00"),

@@ -9,7 +9,8 @@ Plan, then apply -- the same code path for check mode and for real:
    RotationPlan: Rename / Copy / Truncate / Create / Compress / Remove / RunCommand operations,
    each with a one-line ``sentence``, in logrotate's order;
 3. apply: ``apply_plan(conn, plan, timeout=...)`` runs ``plan_to_commands(plan)`` one line per
-   operation and stops at the first failure.
+   operation and stops at the first failure; or ``plan_to_changes(plan)`` hands the same
+   sentences and lines to the engine as Changes (check mode records them unapplied).
 
 ``RotationOptions.from_mapping`` reads the options from a playbook, named like logrotate's
 directives. The test suite checks file names, contents and modes against Debian's logrotate.
@@ -18,18 +19,36 @@ directives. The test suite checks file names, contents and modes against Debian'
 from __future__ import annotations
 
 from runbook.actions.logs.rotation_model import (
-    Compress, Copy, Create, LogFileState, Operation, Remove, Rename, RotatedFile, RotationPlan,
-    RunCommand, Truncate, human_size, show_path,
+    Compress,
+    Copy,
+    Create,
+    LogFileState,
+    Operation,
+    Remove,
+    Rename,
+    RotatedFile,
+    RotationPlan,
+    RunCommand,
+    Truncate,
+    human_size,
+    show_path,
 )
 from runbook.actions.logs.rotation_options import RotationOptions, parse_size
 from runbook.actions.logs.rotation_plan import format_date, plan_rotation
 from runbook.actions.logs.rotation_shell import (
-    apply_plan, operation_command, parse_state, plan_to_commands, read_log_state, state_command,
+    apply_plan,
+    operation_command,
+    parse_state,
+    plan_to_changes,
+    plan_to_commands,
+    read_log_state,
+    state_command,
 )
 
 __all__ = [
     "Compress", "Copy", "Create", "LogFileState", "Operation", "Remove", "Rename",
     "RotatedFile", "RotationOptions", "RotationPlan", "RunCommand", "Truncate", "apply_plan",
     "format_date", "human_size", "operation_command", "parse_size", "parse_state",
-    "plan_rotation", "plan_to_commands", "read_log_state", "show_path", "state_command",
+    "plan_rotation", "plan_to_changes", "plan_to_commands", "read_log_state", "show_path",
+    "state_command",
 ]

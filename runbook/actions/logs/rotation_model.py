@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 from runbook.errors import ActionError
 
@@ -61,7 +61,9 @@ class RotatedFile:
 def check_log_path(path: str) -> None:
     """A log path must be absolute and normal: no ``..``, no ``//``, no trailing slash. That
     keeps every command we build free of option-like words (they all start with '/')."""
-    if not path.startswith("/") or posixpath.normpath(path) != path or path == "/":
+    # normpath keeps a leading "//" (POSIX leaves its meaning open), so refuse it separately.
+    if (not path.startswith("/") or path.startswith("//") or path == "/"
+            or posixpath.normpath(path) != path):
         raise ActionError(f"log path must be absolute and normalised: {path!r}")
     if "\0" in path:
         raise ActionError(f"log path contains a NUL byte: {path!r}")
@@ -182,7 +184,7 @@ class RunCommand:
                 f"(rotated to {_short(self.log, self.rotated)}): {lines[0]}{more}")
 
 
-Operation = Union[Rename, Copy, Truncate, Create, Compress, Remove, RunCommand]
+Operation = Rename | Copy | Truncate | Create | Compress | Remove | RunCommand
 
 
 @dataclass(frozen=True)

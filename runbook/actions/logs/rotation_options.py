@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from runbook.errors import ConfigError
@@ -30,6 +30,7 @@ DATE_SPECIFIER_DIGITS = {"Y": 4, "m": 2, "d": 2, "H": 2, "M": 2, "S": 2, "V": 2,
 _DATEFORMAT_LITERAL = re.compile(r"[A-Za-z0-9._+-]*")
 _COMPRESSEXT = re.compile(r"\.[A-Za-z0-9._+-]+")
 _WORD = re.compile(r"[A-Za-z0-9._+/-]+")
+_OPTION_WORD = re.compile(r"[A-Za-z0-9._+/=,:-]+")
 _OWNER = re.compile(r"[A-Za-z0-9._-][A-Za-z0-9._$-]*")
 _MODE = re.compile(r"0?[0-7]{3,4}")
 
@@ -96,16 +97,16 @@ class RotationOptions:
             raise ConfigError(f"an extension like '.gz' expected, got {self.compressext!r}",
                               field="compressext")
         for option in self.compressoptions:
-            if not _WORD.fullmatch(option):
+            if not _OPTION_WORD.fullmatch(option):
                 raise ConfigError(f"not a plain option word: {option!r}", field="compressoptions")
 
     @property
-    def compressing(self) -> str:
+    def rotated_ext(self) -> str:
         """The extension rotated logs carry in their shifted names ('' without compress)."""
         return self.compressext if self.compress else ""
 
     @property
-    def delaying(self) -> bool:
+    def delays_compression(self) -> bool:
         """delaycompress only means something together with compress (logrotate ignores it
         otherwise: both flags are tested together everywhere)."""
         return self.compress and self.delaycompress
@@ -124,10 +125,6 @@ class RotationOptions:
             return cls(**_read_mapping(mapping))
         except ConfigError as err:
             raise ConfigError(err.message, file=file, line=line, field=err.field) from None
-
-    def with_changes(self, **changes: Any) -> RotationOptions:
-        """A copy with some fields changed (validated again)."""
-        return replace(self, **changes)
 
 
 def parse_size(value: object, *, field_name: str = "size") -> int:
@@ -165,8 +162,7 @@ def check_dateformat(dateformat: str) -> None:
                               f"{dateformat!r}", field="dateformat")
 
 
-_SYNONYMS = {"reload": "postrotate", "mode": "create_mode", "owner": "create_owner",
-             "group": "create_group"}
+_SYNONYMS = {"reload": "postrotate"}
 _BOOLS = {"compress", "delaycompress", "copytruncate", "dateext", "missingok", "ifempty"}
 
 
@@ -187,9 +183,7 @@ def _read_mapping(mapping: Mapping[str, Any]) -> dict[str, Any]:
             values[key] = _bool(key, value)
         elif key in ("size", "minsize"):
             values[key] = parse_size(value, field_name=key)
-        elif key == "rotate":
-            values[key] = _int(key, value)
-        elif key == "maxage":
+        elif key in ("rotate", "maxage"):
             values[key] = _int(key, value)
         elif key == "create_mode":
             values[key] = _mode(value)
@@ -215,7 +209,7 @@ def _create(value: object) -> dict[str, Any]:
         if not 1 <= len(words) <= 3:
             raise ConfigError(f"'MODE [OWNER [GROUP]]' expected, got {value!r}", field="create")
         found: dict[str, Any] = {"create": True, "create_mode": _mode(words[0])}
-        found.update(zip(("create_owner", "create_group"), words[1:]))
+        found.update(zip(("create_owner", "create_group"), words[1:], strict=False))
         return found
     if isinstance(value, Mapping):
         extra = set(value) - {"mode", "owner", "group"}

@@ -1,8 +1,8 @@
 """The pure rotation planner: facts and options in, logrotate's operations out, in its order.
 
-It replays logrotate 3.21's ``rotateLogSet`` for one log with ``sharedscripts`` on a model of
-the directory, so that every name it produces (and every name it replaces or removes) is the one
-logrotate would, including its less obvious habits, each checked against Debian's logrotate:
+It replays logrotate 3.21's ``rotateLogSet`` for one log on a model of the directory, so
+that every name it produces (and every name it replaces or removes) is the one logrotate
+would, including its less obvious habits, each checked against Debian's logrotate:
 
 - numbered logs shift from ``rotate`` down to 1 (``log.N -> log.N+1``); only ``log.rotate+1`` is
   removed afterwards, so strays beyond it (``log.9`` under ``rotate 3``) stay where they are;
@@ -16,6 +16,15 @@ logrotate would, including its less obvious habits, each checked against Debian'
 - a file in the way of a file logrotate creates (the ``.gz`` of a compression, the copy of
   copytruncate) is renamed to ``NAME-YYYYMMDDHH.backup``;
 - ``logrotate -f`` ignores size and minsize but still honours notifempty and missingok.
+
+Where logrotate would fail half-way or do work only to undo it, the plan differs on purpose:
+
+- a dateext rotation to a date already used is refused before anything is done (logrotate
+  first removes old logs, then reports "destination already exists");
+- under ``rotate 0`` the rotated log is removed without being compressed first (logrotate
+  gzips it and removes the ``.gz``: same end state, without filling a full disk further);
+- ``rotate 0`` + copytruncate + compress: logrotate fails compressing a ``.1`` it never made and
+  keeps ``log.2``; we have nothing to compress and remove it as its plan said.
 """
 
 from __future__ import annotations
@@ -27,8 +36,21 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from runbook.actions.logs.rotation_model import (
-    Compress, Copy, Create, FileKind, LogFileState, Operation, Remove, Rename, RenamePurpose,
-    RotatedFile, RotationPlan, RunCommand, Truncate, human_size, show_path,
+    Compress,
+    Copy,
+    Create,
+    FileKind,
+    LogFileState,
+    Operation,
+    Remove,
+    Rename,
+    RenamePurpose,
+    RotatedFile,
+    RotationPlan,
+    RunCommand,
+    Truncate,
+    human_size,
+    show_path,
 )
 from runbook.actions.logs.rotation_options import DATE_SPECIFIER_DIGITS, RotationOptions
 from runbook.errors import ActionError
@@ -117,8 +139,8 @@ class _Replay:
         # "rotate 0" still names the rotated log .1 and shifts like "rotate 1" (logrotate:
         # rotateCount ? rotateCount : 1); it differs only in what it disposes of.
         count = opts.rotate or 1
-        ext = opts.compressing
-        if opts.delaying:
+        ext = opts.rotated_ext
+        if opts.delays_compression:
             # First compress the previous rotation that delaycompress left plain.
             previous = self._dated("") if opts.dateext else [f"{base}.1"]
             for name in previous:
@@ -147,7 +169,7 @@ class _Replay:
             self._remove(*dispose)
         return RotationPlan(self.log.path, tuple(self.ops), rotated_to=kept)
 
-    def _shift(self, count: int, ext: str) -> tuple[str, str] | None:
+    def _shift(self, count: int, ext: str) -> tuple[str, str]:
         """log.N -> log.N+1 from N = count down to 1; returns the name removed at the end."""
         base, maxage = self.base, self.opts.maxage
         for i in range(count, 0, -1):
@@ -213,7 +235,7 @@ class _Replay:
             # the plain file ends the same, without gzipping a log nobody keeps on a full disk.
             return None
         kept = final
-        if opts.compress and not opts.delaying:
+        if opts.compress and not opts.delays_compression:
             self._compress(final)
             kept = final + opts.compressext
         # Under rotate 0 with copytruncate a .1 left from before may still be compressed here,
@@ -274,7 +296,7 @@ class _Replay:
 def _date_key(specs: list[str], digits: tuple[str, ...]) -> tuple[int, ...]:
     """The order logrotate sorts dated names in: strptime() the date, then mktime(). Fields the
     format lacks stay as strptime leaves a zeroed struct tm; %V is parsed but ignored by glibc."""
-    values = dict(zip(specs, (int(d) for d in digits)))
+    values = dict(zip(specs, (int(d) for d in digits), strict=True))
     if "s" in values:
         return (values["s"],)
     return (values.get("Y", 1900), values.get("m", 1), values.get("d", 0),

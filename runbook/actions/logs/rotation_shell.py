@@ -13,9 +13,21 @@ import posixpath
 import re
 from collections.abc import Callable
 
+from runbook.actions.base import Change
 from runbook.actions.logs.rotation_model import (
-    Compress, Copy, Create, FileKind, LogFileState, Operation, Remove, Rename, RotatedFile,
-    RotationPlan, RunCommand, Truncate, check_log_path,
+    Compress,
+    Copy,
+    Create,
+    FileKind,
+    LogFileState,
+    Operation,
+    Remove,
+    Rename,
+    RotatedFile,
+    RotationPlan,
+    RunCommand,
+    Truncate,
+    check_log_path,
 )
 from runbook.connection.base import CommandResult, Connection
 from runbook.connection.shell import join, quote
@@ -94,9 +106,7 @@ def operation_command(op: Operation) -> str:
         # -T: if dst is a directory, fail like rename(2) instead of moving src into it.
         return join(["mv", "-f", "-T", "--", op.src, op.dst])
     if isinstance(op, Copy):
-        # logrotate fsyncs the copy before it truncates the original (copyTruncate()).
-        return " && ".join([_create_exclusive(f"cat -- {quote(op.src)}", op.dst),
-                            *_same_owner_mode(op.src, op.dst), join(["sync", "--", op.dst])])
+        return _copy_command(op)
     if isinstance(op, Truncate):
         return join(["truncate", "--no-create", "--size=0", "--", op.path])
     if isinstance(op, Create):
@@ -113,6 +123,14 @@ def operation_command(op: Operation) -> str:
     raise TypeError(f"not a rotation operation: {op!r}")
 
 
+def plan_to_changes(plan: RotationPlan, *, sudo: bool | None = None) -> tuple[Change, ...]:
+    """The plan in the engine's terms: one Change per operation, with its sentence and its one
+    command, so check mode records exactly what a real run applies."""
+    return tuple(Change(op.sentence, (operation_command(op),), sudo=sudo,
+                        details={"operation": type(op).__name__.lower()})
+                 for op in plan.operations)
+
+
 def apply_plan(conn: Connection, plan: RotationPlan, *, timeout: float, sudo: bool = False,
                on_step: StepObserver | None = None) -> list[CommandResult]:
     """Run the plan's commands in order through ``conn`` (each with ``check=True``).
@@ -122,7 +140,7 @@ def apply_plan(conn: Connection, plan: RotationPlan, *, timeout: float, sudo: bo
     failed rotation got.
     """
     results: list[CommandResult] = []
-    for op, command in zip(plan.operations, plan_to_commands(plan)):
+    for op, command in zip(plan.operations, plan_to_commands(plan), strict=True):
         result = conn.run(command, sudo=sudo, timeout=timeout, check=True)
         results.append(result)
         if on_step is not None:
@@ -130,22 +148,37 @@ def apply_plan(conn: Connection, plan: RotationPlan, *, timeout: float, sudo: bo
     return results
 
 
+def _copy_command(op: Copy) -> str:
+    """Copy into a new file with the live log's owner and mode and sync it before the
+    truncate (as copyTruncate() does); a failed copy is removed, never left half-written."""
+    return " && ".join([
+        _create_exclusive(":", op.dst),
+        _undo_on_failure([f"cat -- {quote(op.src)} > {quote(op.dst)}",
+                          *_same_owner_mode(op.src, op.dst), join(["sync", "--", op.dst])],
+                         cleanup=op.dst),
+    ])
+
+
 def _compress_command(op: Compress) -> str:
     """Compress to a hidden temporary name next to the file, give it the original's owner,
     mode and mtime (as compressLogFile() does), sync it, rename it into place, and only then
-    remove the original: a failure at any step leaves the original untouched."""
+    remove the original. A failure at any step removes the temporary file and leaves the
+    original as it was."""
     directory, name = posixpath.split(op.path)
     temp = posixpath.join(directory, f".{name}{op.ext}{_TEMP_SUFFIX}")
     compress = f"exec {join(op.command)} < {quote(op.path)}"
-    return " && ".join([
-        join(["rm", "-f", "--", temp]),
-        _create_exclusive(compress, temp),
-        *_same_owner_mode(op.path, temp),
-        join(["touch", "-r", op.path, "--", temp]),
-        join(["sync", "--", temp]),
-        join(["mv", "-f", "-T", "--", temp, op.dst]),
-        join(["rm", "-f", "--", op.path]),
-    ])
+    steps = [_create_exclusive(compress, temp), *_same_owner_mode(op.path, temp),
+             join(["touch", "-r", op.path, "--", temp]), join(["sync", "--", temp]),
+             join(["mv", "-f", "-T", "--", temp, op.dst])]
+    return " && ".join([join(["rm", "-f", "--", temp]), _undo_on_failure(steps, cleanup=temp),
+                        join(["rm", "-f", "--", op.path])])
+
+
+def _undo_on_failure(steps: list[str], *, cleanup: str) -> str:
+    """Run steps as one && chain; if one fails, remove ``cleanup`` and exit with its status
+    (``$?`` in the else branch is the failed step's)."""
+    return (f"if {' && '.join(steps)}; then :; "
+            f"else rc=$?; rm -f -- {quote(cleanup)}; exit \"$rc\"; fi")
 
 
 def _create_exclusive(producer: str, path: str) -> str:

@@ -1,0 +1,115 @@
+"""Benchmark: `runbook sweep --json` over N real loopback sshd hosts vs two references.
+
+For N in 1, 10, 50 (``--sizes``) it starts a lab of N OpenSSH sshd hosts and times, as whole
+processes, median of ``--repeat`` runs, on the same hosts in the same run:
+
+- runbook:  ``python -m runbook sweep --json -i LAB``
+- openssh:  ``ssh -o BatchMode=yes HOST true`` for all hosts in parallel
+- fabric:   a bare Fabric ThreadingGroup running the same combined facts command per host
+
+It prints wall time, per-host cost and peak RSS of each, and runbook's ratio to Fabric.
+Target (issue 3): runbook <= 1.0x fabric at 50 hosts, peak RSS <= 150 MiB.
+Run: ``python bench/sweep.py`` (as root or a user that may start sshd; loopback only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from runbook.facts.gather import gather_command, new_nonce  # noqa: E402
+from tests.lab import Lab  # noqa: E402
+
+FABRIC_SCRIPT = textwrap.dedent("""
+    import sys
+    from fabric import ThreadingGroup
+    user, port, key, known, cmd, *hosts = sys.argv[1:]
+    group = ThreadingGroup(*hosts, user=user, port=int(port),
+                           connect_kwargs={"key_filename": key, "look_for_keys": False, "allow_agent": False})
+    for c in group:
+        c.client.load_host_keys(known)   # strict checking, like runbook's
+    results = group.run(cmd, hide=True, warn=True)
+    bad = [c.host for c, r in results.items() if getattr(r, "exited", 1) != 0]
+    sys.exit(1 if bad or len(results) != len(hosts) else 0)
+""")
+
+
+def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int]:
+    """Wall seconds, peak RSS (MiB) and exit code of one whole process."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.stderr:
+        err = proc.stderr.read().decode(errors="replace")
+        if proc.returncode not in (0, 1, 2) and err:
+            print(err[-2000:], file=sys.stderr)
+        proc.stderr.close()
+    return wall, usage.ru_maxrss / 1024, proc.returncode
+
+
+def openssh_parallel(lab: Lab) -> tuple[float, float, int]:
+    started = time.perf_counter()
+    procs = [subprocess.Popen(lab.ssh_argv(name) + ["true"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for name in lab.hosts]
+    peak, code = 0.0, 0
+    for p in procs:
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        peak = max(peak, usage.ru_maxrss / 1024)
+        code = code or p.returncode
+    return time.perf_counter() - started, peak, code
+
+
+def median_of(repeat: int, fn) -> tuple[float, float, int]:
+    runs = [fn() for _ in range(repeat)]
+    return (statistics.median(r[0] for r in runs), max(r[1] for r in runs), max(r[2] for r in runs))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1,10,50")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--subnet", default="127.0.20")
+    args = parser.parse_args()
+    rows = []
+    for n in (int(s) for s in args.sizes.split(",")):
+        with tempfile.TemporaryDirectory(prefix="rb-bench-") as tmp:
+            lab = Lab(Path(tmp) / "lab", [f"h{i:02d}" for i in range(1, n + 1)], subnet=args.subnet)
+            with lab:
+                inventory = lab.write_inventory(Path(tmp) / "inventory.yml", include_bad=False)
+                env = dict(os.environ, RUNBOOK_RUNS_DIR=str(Path(tmp) / "runs"))
+                runbook = median_of(args.repeat, lambda: timed(
+                    [sys.executable, "-m", "runbook", "sweep", "--json", "-i", str(inventory)], env))
+                openssh = median_of(args.repeat, lambda: openssh_parallel(lab))
+                command = gather_command(["memory", "load", "disk"], new_nonce())
+                addresses = [h.address for h in lab.hosts.values()]
+                fabric = median_of(args.repeat, lambda: timed(
+                    [sys.executable, "-c", FABRIC_SCRIPT, lab.user, str(lab.port), str(lab.client_key),
+                     str(lab.known_hosts), command, *addresses]))
+                for name, (wall, rss, code) in (("runbook sweep", runbook), ("openssh ssh true", openssh),
+                                                ("fabric group", fabric)):
+                    rows.append((n, name, wall, wall / n * 1000, rss, code))
+                rows.append((n, "ratio runbook/fabric", runbook[0] / fabric[0], None, None, None))
+    print(f"{'hosts':>5}  {'what':<22} {'wall s':>8} {'ms/host':>8} {'peak MiB':>9} {'exit':>5}")
+    for n, name, wall, per_host, rss, code in rows:
+        if per_host is None:
+            print(f"{n:>5}  {name:<22} {wall:>8.2f}x")
+        else:
+            print(f"{n:>5}  {name:<22} {wall:>8.3f} {per_host:>8.1f} {rss:>9.1f} {code:>5}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

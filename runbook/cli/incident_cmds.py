@@ -1,0 +1,193 @@
+"""`runbook incident open|show|react|list` and `runbook sla deadline`."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from runbook.cli import app, options as opt
+from runbook.cli.context import CliContext
+from runbook.cli.exitcodes import ExitCode
+from runbook.errors import ConfigError
+from runbook.incidents import CHANNELS, Incident, IncidentStore, check_incident_id, report_due, sla_verdict
+from runbook.inventory import Customer, load_inventory
+from runbook.journal import parse_ts, read_events, runs_of_incident
+from runbook.sla import parse_time, reaction_deadline
+from runbook.sla.deadline import describe_reaction
+
+incident_app = typer.Typer(help="Incidents: received, reaction deadline, SLA verdict, runs.", no_args_is_help=True)
+sla_app = typer.Typer(help="The SLA clock.", no_args_is_help=True)
+app.add_typer(incident_app, name="incident")
+app.add_typer(sla_app, name="sla")
+
+Customer_ = typer.Option(None, "--customer", help="Customer slug, when the inventory holds several.")
+
+
+def pick_customer(inventory: list[Path], slug: str | None) -> Customer:
+    inv = load_inventory(inventory)
+    if slug:
+        if slug not in inv.customers:
+            raise ConfigError(f"no customer {slug!r} (known: {', '.join(inv.customers)})", field="--customer")
+        return inv.customers[slug]
+    if len(inv.customers) != 1:
+        raise ConfigError(f"the inventory holds {len(inv.customers)} customers: name one with --customer "
+                          f"({', '.join(inv.customers)})", field="--customer")
+    return next(iter(inv.customers.values()))
+
+
+def _time(text: str, customer_contract, field: str) -> datetime:
+    try:
+        return parse_time(text, customer_contract)
+    except ValueError as exc:
+        raise ConfigError(str(exc), field=field) from None
+
+
+def span(seconds: float) -> str:
+    """2727 minutes as "1 d 21 h 27 min": how an engineer says it."""
+    minutes = int(round(seconds / 60))
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{mins} min" if mins or not (days or hours) else ""]
+    return " ".join(p for p in parts if p)
+
+
+def _local(when: datetime | None, contract) -> str:
+    return "-" if when is None else when.astimezone(contract.timezone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+@incident_app.command("open")
+def open_incident(
+    incident_id: str = typer.Argument(..., metavar="ID", help="e.g. the JIRA key, ACME-412."),
+    category: int = typer.Option(..., "--category", "-c", min=1, max=3, help="Fault category 1-3."),
+    received: str = typer.Option(..., "--received", help="ISO 8601; without offset: contract timezone."),
+    channel: str = typer.Option("jira", "--channel", help=f"One of {', '.join(CHANNELS)}."),
+    summary: str = typer.Option("", "--summary", help="One line: what the customer reported."),
+    inventory: opt.InventoryList = opt.Inventories,
+    customer: Optional[str] = Customer_,
+    reports_dir: Optional[Path] = opt.ReportsDir,
+) -> int:
+    """Record an incident; runs join it with --incident ID."""
+    ctx = CliContext.create(reports_dir)
+    check_incident_id(incident_id)
+    if channel not in CHANNELS:
+        raise ConfigError(f"unknown channel {channel!r} (one of {', '.join(CHANNELS)})", field="--channel")
+    cust = pick_customer(inventory, customer)
+    contract = cust.contract
+    when = _time(received, contract, "--received")
+    incident = IncidentStore(ctx.paths.reports).open(Incident(
+        id=incident_id, customer=cust.name, category=category, received=when, channel=channel,
+        summary=summary, opened_at=ctx.clock(), reaction_started=None, contract=contract))
+    deadline = reaction_deadline(contract, category, incident.received)
+    ctx.out.print(f"incident {incident.id} opened: category {category}, received {_local(when, contract)}; "
+                  f"react by [bold]{_local(deadline.deadline, contract)}[/] ({deadline.basis}); "
+                  f"next-day report due {report_due(incident):%Y-%m-%d}", highlight=False)
+    return ExitCode.OK
+
+
+@incident_app.command("react")
+def react(incident_id: str = typer.Argument(..., metavar="ID"),
+          at: Optional[str] = typer.Option(None, "--at", help="When work started (default now)."),
+          reports_dir: Optional[Path] = opt.ReportsDir) -> int:
+    """Record when work on the incident started (the first call wins)."""
+    ctx = CliContext.create(reports_dir)
+    store = IncidentStore(ctx.paths.reports)
+    incident = store.get(check_incident_id(incident_id))
+    when = _time(at, incident.contract, "--at") if at else ctx.clock()
+    incident = store.react(incident.id, when)
+    ctx.out.print(f"{incident.id}: reaction started {_local(incident.reaction_started, incident.contract)}",
+                  highlight=False)
+    return ExitCode.OK
+
+
+def incident_status(ctx: CliContext, incident: Incident) -> dict:
+    runs = runs_of_incident(ctx.paths.runs, incident.id)
+    first = None
+    if runs:
+        first = parse_ts(read_events(runs[0] / "journal.jsonl")[0]["ts"])
+    verdict = sla_verdict(incident, first, now=ctx.clock())
+    return {
+        **incident.to_json(),
+        "deadline": verdict.deadline.to_json(),
+        "reaction": describe_reaction(incident.contract, incident.category),
+        "reaction_started": verdict.reaction_started.isoformat() if verdict.reaction_started else None,
+        "sla_met": verdict.met,
+        "margin_seconds": verdict.margin.total_seconds() if verdict.margin is not None else None,
+        "runs": [p.name for p in runs],
+        "report_due": report_due(incident).isoformat(),
+    }
+
+
+@incident_app.command("show")
+def show(incident_id: str = typer.Argument(..., metavar="ID"), as_json: bool = opt.Json,
+         reports_dir: Optional[Path] = opt.ReportsDir, runs_dir: Optional[Path] = opt.RunsDir) -> int:
+    """Received, reaction deadline, reaction started, SLA met or missed (by how much), runs, report due."""
+    ctx = CliContext.create(reports_dir, runs_dir)
+    incident = IncidentStore(ctx.paths.reports).get(check_incident_id(incident_id))
+    status = incident_status(ctx, incident)
+    if as_json:
+        print(json.dumps(status, indent=2, ensure_ascii=False))
+        return ExitCode.OK
+    c = incident.contract
+    margin = status["margin_seconds"]
+    if status["sla_met"] is None:
+        verdict = "pending (no reaction yet, deadline not passed)"
+    else:
+        verdict = ("[green]met[/], " if status["sla_met"] else "[bold red]MISSED[/], ") + (
+            f"{span(abs(margin or 0))} {'early' if (margin or 0) >= 0 else 'late'}")
+    started = datetime.fromisoformat(status["reaction_started"]) if status["reaction_started"] else None
+    dl = reaction_deadline(c, incident.category, incident.received)
+    lines = [
+        f"[bold]{incident.id}[/] {incident.customer}: category {incident.category} via {incident.channel}",
+        f"  summary:          {incident.summary or '-'}",
+        f"  received:         {_local(incident.received, c)}",
+        f"  reaction:         {status['reaction']}",
+        f"  react by:         {_local(dl.deadline, c)} ({dl.basis})",
+        f"  reaction started: {_local(started, c)}",
+        f"  SLA:              {verdict}",
+        f"  runs:             {', '.join(status['runs']) or '-'}",
+        f"  next-day report:  due {status['report_due']}",
+    ]
+    for line in lines:
+        ctx.out.print(line, highlight=False)
+    return ExitCode.OK
+
+
+@incident_app.command("list")
+def list_incidents(as_json: bool = opt.Json, reports_dir: Optional[Path] = opt.ReportsDir) -> int:
+    """All recorded incidents, oldest first."""
+    ctx = CliContext.create(reports_dir)
+    incidents = IncidentStore(ctx.paths.reports).list()
+    if as_json:
+        print(json.dumps([i.to_json() for i in incidents], indent=2, ensure_ascii=False))
+        return ExitCode.OK
+    for i in incidents:
+        ctx.out.print(f"{i.id:<16} cat {i.category}  {_local(i.received, i.contract)}  {i.customer}  {i.summary}",
+                      highlight=False)
+    return ExitCode.OK
+
+
+@sla_app.command("deadline")
+def deadline(
+    category: int = typer.Option(..., "--category", "-c", min=1, max=3),
+    received: str = typer.Option(..., "--received", help="ISO 8601; without offset: contract timezone."),
+    inventory: opt.InventoryList = opt.Inventories,
+    customer: Optional[str] = Customer_,
+    as_json: bool = opt.Json,
+) -> int:
+    """The reaction deadline for a fault received at TIME, from the customer's contract."""
+    contract = pick_customer(inventory, customer).contract
+    when = _time(received, contract, "--received")
+    result = reaction_deadline(contract, category, when)
+    if as_json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        print(f"category {category}, received {_local(when, contract)}: react by "
+              f"{_local(result.deadline, contract)} ({result.basis}; {describe_reaction(contract, category)})")
+    return ExitCode.OK
+
+
+

@@ -1,0 +1,45 @@
+"""Marker lines that cut one batched command's output into sections and parts.
+
+Every marker carries a per-call random nonce, so nothing a command prints (a file name, a
+process title, a mount point) can forge or end a section: it would have to guess the nonce.
+Markers are printed with a leading newline, so they start a line even when the output before
+them did not end with one; the parser removes exactly that newline again, so each part's text
+is the command's output byte for byte.
+
+Layout of one section (``N`` is the nonce)::
+
+    @@runbook N begin NAME
+    \\n@@runbook N part LABEL\\n   <- zero or more parts, each followed by its output
+    \\n@@runbook N end NAME RC\\n
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+PREFIX = "@@runbook"
+_NONCE = re.compile(r"[0-9a-f]{8,64}")
+
+
+def new_nonce() -> str:
+    """A fresh random nonce: 16 hex digits, safe inside a shell word without quoting."""
+    return secrets.token_hex(8)
+
+
+def check_nonce(nonce: str) -> str:
+    """The nonce itself, after making sure it is hex (it is pasted into printf formats)."""
+    if not _NONCE.fullmatch(nonce):
+        raise ValueError(f"nonce must be 8-64 lowercase hex digits, got {nonce!r}")
+    return nonce
+
+
+def part_marker(nonce: str, label: str) -> str:
+    """Shell command printing the marker that starts part ``label`` of a section."""
+    return f"printf '\\n{PREFIX} {check_nonce(nonce)} part {label}\\n'"
+
+
+def split_parts(text: str, nonce: str) -> dict[str, str]:
+    """Parts of one section's text by label; text before the first marker is dropped."""
+    pieces = re.split(rf"\n{PREFIX} {re.escape(nonce)} part ([a-z0-9_]+)\n", text)
+    return {pieces[i]: pieces[i + 1] for i in range(1, len(pieces) - 1, 2)}
