@@ -7,19 +7,17 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-import click
 import typer
 
 from runbook import __version__
 from runbook.cli.exitcodes import ExitCode
 from runbook.errors import ConfigError, RunbookError
 
-# Typer >= 0.20 vendors click as ``typer._click``: its exceptions are not click's own, so a
-# usage error would fall through to "internal error" (exit 70). Catch both families.
-_EXIT = tuple({click.exceptions.Exit, typer.Exit})
-_ABORT = tuple({click.exceptions.Abort, typer.Abort})
-_CLICK_ERROR = tuple({click.ClickException,
-                      *(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")})
+# Typer (>= 0.29, pinned) vendors click: its usage errors are ``typer.TyperException``s, not
+# click's own classes, so only typer's names are used here and click is not a dependency.
+_EXIT = typer.Exit
+_ABORT = typer.Abort
+_CLICK_ERROR = typer.TyperException
 
 app = typer.Typer(name="runbook", no_args_is_help=True, add_completion=False,
                   help="On-call toolkit: health sweeps, remediation playbooks over SSH, customer reports.",
@@ -55,7 +53,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("runbook: aborted", file=sys.stderr)
         code = ExitCode.INTERRUPTED
     except _CLICK_ERROR as exc:
-        print(f"runbook: {exc.format_message()}", file=sys.stderr)
+        message = exc.format_message()
+        if message:  # no_args_is_help shows the help and raises with an empty message
+            print(f"runbook: {message}", file=sys.stderr)
         if getattr(exc, "ctx", None) is not None:
             print(f"Try '{exc.ctx.command_path} --help'.", file=sys.stderr)
         code = ExitCode.USAGE
