@@ -42,7 +42,7 @@ class RunPlan:
 
 
 def run_coordinated_step(engine: "Engine", step: Step) -> list["HostOutcome"]:
-    from runbook.engine import HostOutcome, _error_json
+    from runbook.engine import HostOutcome, _error_json, apply_change, change_record
 
     began = time.monotonic()
     results: dict[str, HostOutcome] = {}
@@ -126,20 +126,16 @@ def run_coordinated_step(engine: "Engine", step: Step) -> list["HostOutcome"]:
         return [results[h.name] for h in engine.hosts if h.name in results]
 
     applied: list[tuple[str, str]] = []
+    records: dict[str, list[Any]] = {}
     failure: tuple[str, BaseException] | None = None
     for name, change in plan.changes:
         if engine.stopped:
             failure = (name, RunbookError(f"interrupted before: {change.sentence}"))
             break
-        task = tasks[name]
         try:
-            if change.apply is not None:
-                note = change.apply(task)
-                applied.append((name, change.sentence + (f" ({note})" if note else "")))
-            else:
-                for command in change.commands:
-                    task.run(command, sudo=change.sudo, check=True)
-                applied.append((name, change.sentence))
+            sentence = apply_change(tasks[name], change)
+            applied.append((name, sentence))
+            records.setdefault(name, []).append(change_record(change, sentence))
         except (RunbookError, OSError) as exc:
             failure = (name, exc)
             break
@@ -156,7 +152,8 @@ def run_coordinated_step(engine: "Engine", step: Step) -> list["HostOutcome"]:
                    f"stopped: {failure[0]} failed before this host's turn ({len(by_host[name]) - len(done)} "
                    "change(s) not applied)", changes=done, data=data)
         elif done:
-            finish(name, "changed", "; ".join(done)[:500], changes=done, data=data)
+            finish(name, "changed", "; ".join(done)[:500], changes=done, data=data,
+                   records=tuple(records.get(name, ())))
         else:
             finish(name, "ok", plan.messages.get(name, "nothing to do"), data=data)
     return [results[h.name] for h in engine.hosts if h.name in results]

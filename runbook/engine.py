@@ -60,6 +60,9 @@ class HostOutcome:
     data: Mapping[str, Any] = field(default_factory=dict)
     error: Mapping[str, Any] | None = None
     duration: float = 0.0
+    #: what the journal records for ``changes``: the sentence, or {"sentence", "msg", "args"}
+    #: when the action names a message id, so reports can say it in the customer's language
+    records: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,23 @@ class RunResult:
 
 
 Confirm = Callable[[Step, Sequence[tuple[str, Change]]], bool]
+
+
+def apply_change(task: HostTask, change: Change) -> str:
+    """Apply one planned change; return the sentence that says what was done."""
+    if change.apply is not None:
+        note = change.apply(task)
+        return change.sentence + (f" ({note})" if note else "")
+    for command in change.commands:
+        task.run(command, sudo=change.sudo, check=True)
+    return change.sentence
+
+
+def change_record(change: Change, sentence: str) -> Any:
+    """The journal's form of an applied change (see HostOutcome.records)."""
+    if change.details.get("msg"):
+        return {"sentence": sentence, "msg": change.details["msg"], "args": dict(change.details.get("args") or {})}
+    return sentence
 
 
 def _error_json(exc: BaseException) -> dict[str, Any]:
@@ -208,7 +228,8 @@ class Engine:
         with self._lock:
             results[outcome.host] = outcome
         self.journal.write("host.end", step=outcome.step, host=outcome.host, outcome=outcome.outcome,
-                           message=outcome.message, changes=list(outcome.changes), data=dict(outcome.data),
+                           message=outcome.message, changes=list(outcome.records or outcome.changes),
+                           data=dict(outcome.data),
                            error=outcome.error, duration=round(outcome.duration, 4))
         self._on_outcome(outcome)
 
@@ -238,7 +259,8 @@ class Engine:
 
         if self._stop.is_set():
             return outcome("skipped", "not started: run interrupted")
-        if host.name in self._unreachable:
+        # Actions that need no SSH (notify.hoster) still run for a host found unreachable.
+        if host.name in self._unreachable and ACTIONS[step.action].needs_connection:
             first_step, exc = self._unreachable[host.name]
             return outcome("unreachable", f"unreachable since step {first_step + 1}: {exc}",
                            error=_error_json(exc))
@@ -310,22 +332,20 @@ class Engine:
         def apply_one(name: str) -> None:
             task, (action, params), plan, began = pending[name]
             applied: list[str] = []
+            records: list[Any] = []
             try:
                 for change in plan.changes:
                     if self._stop.is_set():
                         raise Interrupted(f"{name}: interrupted before: {change.sentence}")
-                    if change.apply is not None:
-                        note = change.apply(task)
-                        applied.append(change.sentence + (f" ({note})" if note else ""))
-                    else:
-                        for command in change.commands:
-                            task.run(command, sudo=change.sudo, check=True)
-                        applied.append(change.sentence)
+                    sentence = apply_change(task, change)
+                    applied.append(sentence)
+                    records.append(change_record(change, sentence))
                 extra = action.after(task, params, plan, applied)
                 data = dict(plan.data, **dict(extra))
                 self._register(step, task.host, data)
                 outcome = HostOutcome(name, step.index, step.name, "changed", "; ".join(applied)[:500],
-                                      changes=tuple(applied), data=data, duration=time.monotonic() - began)
+                                      changes=tuple(applied), data=data, duration=time.monotonic() - began,
+                                      records=tuple(records))
             except ConnectError as exc:
                 outcome = HostOutcome(name, step.index, step.name, "unreachable", str(exc), tuple(applied),
                                       dict(plan.data), _error_json(exc), time.monotonic() - began)

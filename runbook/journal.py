@@ -18,7 +18,8 @@ Event types and their own fields:
 ``evidence``    step, host, phase ("before" | "after"), kind (e.g. "disk"), data
 ``artifact``    step, host, kind, path (relative to the run dir), bytes, sha256, manifest
 ``host.end``    step, host, outcome (ok | changed | skipped | failed | unreachable), message,
-                changes [sentences], data (the action's typed result as JSON), error {type, layer,
+                changes [a sentence, or {sentence, msg, args} when the action names a message
+                id the reports can word in German and English], data (the action's typed result as JSON), error {type, layer,
                 message} or null, duration
 ``step.end``    step, counts {outcome: n}
 ``run.end``     status ("completed" | "failed" | "aborted" | "interrupted"), exit_code, counts,
@@ -205,11 +206,21 @@ def summarise(run_dir: Path) -> RunSummary:
     )
 
 
+def _started_ms(run_dir: Path) -> str:
+    """run.start's timestamp: run ids sort by time only to the second."""
+    try:
+        with open(run_dir / "journal.jsonl", encoding="utf-8") as fh:
+            return str(json.loads(fh.readline()).get("ts", ""))
+    except (OSError, ValueError, AttributeError):
+        return ""
+
+
 def iter_runs(runs_dir: Path) -> Iterator[Path]:
-    """Run directories, oldest first (run ids sort by time)."""
+    """Run directories, oldest first (by run id, then by run.start within the same second)."""
     if not runs_dir.is_dir():
         return iter(())
-    return iter(sorted(p for p in runs_dir.iterdir() if (p / "journal.jsonl").is_file()))
+    runs = [p for p in runs_dir.iterdir() if (p / "journal.jsonl").is_file()]
+    return iter(sorted(runs, key=lambda p: (p.name[:16], _started_ms(p), p.name)))
 
 
 def runs_of_incident(runs_dir: Path, incident: str) -> list[Path]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -15,7 +16,8 @@ from runbook.cli.context import CliContext, stop_on_signals
 from runbook.cli.exitcodes import ExitCode
 from runbook.connection import ConnectOptions
 from runbook.engine import HostOutcome, RunOptions
-from runbook.health import Status
+from runbook.errors import ConfigError
+from runbook.health import Status, Thresholds
 from runbook.inventory import load_inventory, parse_extra_vars
 from runbook.playbook import load_playbook
 from runbook.session import plan_hosts, start_run
@@ -47,6 +49,8 @@ def sweep(
                          contracts=False)
     book = load_playbook(shipped("playbooks/health-check.yml"))
     hosts = plan_hosts(inv, book, limit)
+    for host in hosts:
+        _check_thresholds(host.name, host.vars)
     options = RunOptions(forks=forks, connect=ConnectOptions(accept_new_host_keys, None, connect_timeout))
     quiet = as_json or nagios
     progress = Progress(TextColumn("sweeping"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -70,6 +74,15 @@ def sweep(
     if result.status == "interrupted":
         return ExitCode.INTERRUPTED
     return ExitCode(int(result_sweep.status))
+
+
+def _check_thresholds(host: str, host_vars: Mapping[str, Any]) -> None:
+    """A bad threshold var is a configuration error, found before any host is contacted: as
+    a per-host UNKNOWN it would exit 3, or hide behind another host's CRITICAL, in cron."""
+    try:
+        Thresholds.from_vars(host_vars)
+    except ConfigError as exc:
+        raise ConfigError(str(exc), field=f"host {host}") from None
 
 
 def print_sweep(ctx: CliContext, s: Sweep) -> None:

@@ -1,0 +1,159 @@
+"""`runbook report immediate|next-day|daily`: customer reports from journals; print, file or mail."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import date
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from runbook.cli import app, options as opt
+from runbook.cli.context import CliContext
+from runbook.cli.exitcodes import ExitCode
+from runbook.errors import ConfigError, RunbookError
+from runbook.incidents import Incident, IncidentStore, check_incident_id
+from runbook.inventory import Customer, load_inventory
+from runbook.journal import iter_runs, runs_of_incident
+from runbook.mail import SmtpSettings, build_message, send, write_eml
+from runbook.reports import build_report, mail_subject, render_daily, render_immediate, render_next_day
+
+report_app = typer.Typer(help="Customer reports (German or English) from run journals.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+RunIds = typer.Argument(None, help="Run ids (or unique prefixes); default: the incident's runs.")
+IncidentOpt = typer.Option(None, "--incident", help="Report on this incident and all its runs.")
+Lang = typer.Option(None, "--lang", help="de or en (default: the customer's language, else de).")
+Output = typer.Option(None, "-o", "--output", help="Write the report to this file instead of stdout.")
+MailTo = typer.Option(None, "--mail-to", help="Send the report by SMTP to this address (repeatable).")
+Eml = typer.Option(None, "--eml", help="Write the report as an e-mail message (.eml) to this file.")
+Templates = typer.Option(None, "--templates", help="A customer's template directory (searched first).")
+OptInventory = typer.Option(None, "-i", "--inventory",
+                            help="Inventory: the customer's language, timezone and SMTP settings.")
+
+
+def _customer(inventory: Optional[List[Path]], name: str | None) -> Customer | None:
+    if not inventory:
+        return None
+    inv = load_inventory(inventory)
+    if name:
+        for c in inv.customers.values():
+            if name in (c.name, c.slug):
+                return c
+    return next(iter(inv.customers.values())) if len(inv.customers) == 1 else None
+
+
+def _runs(ctx: CliContext, run_ids: Optional[List[str]], incident: Incident | None) -> list[Path]:
+    if run_ids:
+        all_runs = list(iter_runs(ctx.paths.runs))
+        chosen = []
+        for rid in run_ids:
+            matches = [p for p in all_runs if p.name.startswith(rid)]
+            if len(matches) != 1:
+                raise RunbookError(f"{'no' if not matches else 'more than one'} run matches {rid!r} "
+                                   f"in {ctx.paths.runs}")
+            chosen.append(matches[0])
+        return chosen
+    if incident is None:
+        raise ConfigError("name run ids or --incident ID", field="runs")
+    runs = runs_of_incident(ctx.paths.runs, incident.id)
+    if not runs:
+        raise RunbookError(f"incident {incident.id} has no runs in {ctx.paths.runs} (run with --incident {incident.id})")
+    return runs
+
+
+def _deliver(ctx: CliContext, text: str, *, subject: str, html: str | None, output: Path | None,
+             mail_to: Optional[List[str]], eml: Path | None, customer: Customer | None) -> None:
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        ctx.err.print(f"written: {output}", highlight=False)
+    if mail_to or eml:
+        smtp = dict(customer.smtp) if customer else {}
+        sender = smtp.pop("from", None) or os.environ.get("RUNBOOK_MAIL_FROM") or f"runbook@{socket.getfqdn()}"
+        message = build_message(subject, text if html is None else _plain(text), html, sender=sender,
+                                to=list(mail_to or ["undisclosed-recipients:;"]))
+        if eml:
+            write_eml(message, eml)
+            ctx.err.print(f"message written: {eml}", highlight=False)
+        if mail_to:
+            settings = SmtpSettings.from_mapping(smtp, os.environ, file=customer.file if customer else None)
+            send(message, settings)
+            ctx.err.print(f"sent to {', '.join(mail_to)} via {settings.host}:{settings.port}", highlight=False)
+    if not output and not mail_to and not eml:
+        print(text, end="" if text.endswith("\n") else "\n")
+
+
+def _plain(html_text: str) -> str:
+    """The text part of an HTML report mail: a pointer, since the HTML is the document."""
+    return "Der Bericht ist als HTML beigefügt. / The report is attached as HTML.\n"
+
+
+def _report_command(kind: str, run_ids, incident_id, lang, fmt, output, mail_to, eml, templates, inventory,
+                    reports_dir, runs_dir) -> int:
+    ctx = CliContext.create(reports_dir, runs_dir)
+    incident = IncidentStore(ctx.paths.reports).get(check_incident_id(incident_id)) if incident_id else None
+    customer = _customer(inventory, incident.customer if incident else None)
+    report = build_report(_runs(ctx, run_ids, incident), incident,
+                          customer=customer.name if customer else None,
+                          timezone=str(customer.contract.timezone) if customer else None)
+    language = lang or (customer.language if customer else "de")
+    if language not in ("de", "en"):
+        raise ConfigError(f"unknown language {language!r} (de or en)", field="--lang")
+    render = render_immediate if kind == "immediate" else render_next_day
+    dirs = tuple(templates or ())
+    text = render(report, language, fmt, template_dirs=dirs)
+    html = text if fmt == "html" else None
+    _deliver(ctx, text, subject=mail_subject(report, kind.replace("-", "_"), language), html=html, output=output,
+             mail_to=mail_to, eml=eml, customer=customer)
+    return ExitCode.OK
+
+
+@report_app.command("immediate")
+def immediate(run_ids: Optional[List[str]] = RunIds, incident: Optional[str] = IncidentOpt,
+              lang: Optional[str] = Lang,
+              fmt: str = typer.Option("text", "--format", "-F", help="text, markdown or html."),
+              output: Optional[Path] = Output, mail_to: Optional[List[str]] = MailTo, eml: Optional[Path] = Eml,
+              templates: Optional[List[Path]] = Templates, inventory: Optional[List[Path]] = OptInventory,
+              reports_dir: Optional[Path] = opt.ReportsDir, runs_dir: Optional[Path] = opt.RunsDir) -> int:
+    """The short feedback right after the work: what was found, what was done, what follows."""
+    return _report_command("immediate", run_ids, incident, lang, fmt, output, mail_to, eml, templates,
+                           inventory, reports_dir, runs_dir)
+
+
+@report_app.command("next-day")
+def next_day(run_ids: Optional[List[str]] = RunIds, incident: Optional[str] = IncidentOpt,
+             lang: Optional[str] = Lang,
+             fmt: str = typer.Option("html", "--format", "-F", help="html or markdown."),
+             output: Optional[Path] = Output, mail_to: Optional[List[str]] = MailTo, eml: Optional[Path] = Eml,
+             templates: Optional[List[Path]] = Templates, inventory: Optional[List[Path]] = OptInventory,
+             reports_dir: Optional[Path] = opt.ReportsDir, runs_dir: Optional[Path] = opt.RunsDir) -> int:
+    """The detailed report for the next business day: timeline, evidence, SLA table, commands."""
+    return _report_command("next-day", run_ids, incident, lang, fmt, output, mail_to, eml, templates,
+                           inventory, reports_dir, runs_dir)
+
+
+@report_app.command("daily")
+def daily(day: str = typer.Option(..., "--date", help="The day, YYYY-MM-DD (in the customer's timezone)."),
+          lang: Optional[str] = Lang,
+          fmt: str = typer.Option("text", "--format", "-F", help="text, markdown or html."),
+          output: Optional[Path] = Output, mail_to: Optional[List[str]] = MailTo, eml: Optional[Path] = Eml,
+          templates: Optional[List[Path]] = Templates, inventory: Optional[List[Path]] = OptInventory,
+          reports_dir: Optional[Path] = opt.ReportsDir, runs_dir: Optional[Path] = opt.RunsDir) -> int:
+    """All unattended sweeps of a day, per customer: worst status per host, what was not OK."""
+    ctx = CliContext.create(reports_dir, runs_dir)
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        raise ConfigError(f"not a date: {day!r} (YYYY-MM-DD)", field="--date") from None
+    customer = _customer(inventory, None)
+    language = lang or (customer.language if customer else "de")
+    timezone = str(customer.contract.timezone) if customer else "Europe/Berlin"
+    text = render_daily(list(iter_runs(ctx.paths.runs)), when, language, fmt, timezone=timezone,
+                        template_dirs=tuple(templates or ()))
+    subject = f"runbook: {'Tagesbericht' if language == 'de' else 'daily report'} {when.isoformat()}"
+    _deliver(ctx, text, subject=subject, html=text if fmt == "html" else None, output=output,
+             mail_to=mail_to, eml=eml, customer=customer)
+    return ExitCode.OK

@@ -1,0 +1,1 @@
+"""Tests of runbook.reports and runbook.mail."""

@@ -1,0 +1,56 @@
+"""A log analysis from runbook.analysis, as an action journals it, in the next-day report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from markdown_it import MarkdownIt
+
+from runbook.analysis import analyze_paths
+from runbook.reports import build_report, render_next_day
+from tests.reports.journals import Clock, journal, local
+
+TIMED_OUT = "upstream timed out (110: Connection timed out) while reading response header"
+ERROR_LOG = "".join([
+    f"2026/11/25 02:05:01 [error] 1234#1234: *1 {TIMED_OUT}, client: 203.0.113.5\n",
+    f"2026/11/25 02:05:07 [error] 1234#1234: *2 {TIMED_OUT}, client: 203.0.113.9\n",
+    f"2026/11/25 02:05:09 [error] 1234#1234: *5 {TIMED_OUT}, client: 203.0.113.7\n",
+    "2026/11/25 02:06:00 [error] 1234#1234: *3 connect() to unix:/run/php/php8.2-fpm.sock failed "
+    "(11: Resource temporarily unavailable) while connecting to upstream\n",
+    '2026/11/25 02:07:00 [error] 1234#1234: *4 "><img src=x onerror=alert(1)> <script>alert(1)</script> x\n',
+])
+
+
+def analysis_run(tmp_path: Path) -> Path:
+    log = tmp_path / "error.log"
+    log.write_text(ERROR_LOG)
+    result = analyze_paths([str(log)], fmt="nginx-error", naive_tz="+01:00").to_dict()
+    clock = Clock()
+    clock.at(local(2, 43))
+    run_id = "20261125T014300Z-0e05"
+    with journal(tmp_path / "runs", run_id, clock, kind="run", playbook="analyse", hosts=["web1"]) as j:
+        j.write("step.start", step=0, name="Analyse nginx error log", action="logs.analyze", hosts=["web1"])
+        j.write("host.end", step=0, host="web1", outcome="ok", message="3 patterns", changes=[],
+                data={"analysis": result}, error=None, duration=0.4)
+    return tmp_path / "runs" / run_id
+
+
+def test_each_log_set_shows_its_most_frequent_patterns(tmp_path: Path) -> None:
+    report = build_report([analysis_run(tmp_path)], None)
+    [analysis] = report.hosts[0].analyses
+    assert analysis.title.endswith("error.log (nginx-error)")
+    assert analysis.columns == ("count", "severity", "template", "first_seen", "last_seen")
+    count, severity, template, first, _ = analysis.rows[0]
+    assert (count, severity) == (3, "error") and template.startswith("upstream timed out")
+    assert first == local(2, 5, 1)
+
+    html = render_next_day(report, "de", "html")
+    assert "<th>Zeilenmuster</th>" in html and "<th>Anzahl</th>" in html
+    assert "25.11.2026, 02:05 Uhr" in html          # the pattern's first time, in Berlin time
+    assert "<script" not in html and "<img" not in html
+    assert "&lt;script&gt;alert(&lt;n&gt;)&lt;/script&gt;" in html
+
+    md = render_next_day(report, "en", "markdown")
+    assert "| Count | Severity | Line pattern | First seen | Last seen |" in md
+    rendered = MarkdownIt("commonmark", {"html": True}).enable("table").render(md)
+    assert "<script" not in rendered and "<img" not in rendered
