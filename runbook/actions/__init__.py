@@ -9,10 +9,20 @@ from __future__ import annotations
 from runbook.actions.base import Action, Change, HostTask, Plan
 from runbook.actions.command import CommandAction
 from runbook.actions.health import HealthCheckAction
+from runbook.actions.logs.archive import LogsArchiveAction
+from runbook.actions.notify import NotifyHosterAction
+from runbook.actions.processes import ProcessesHungAction, ProcessesKillAction
+from runbook.actions.services import ServicesRestartAction, ServicesStatusAction
 
 ACTIONS: dict[str, type[Action]] = {
     CommandAction.name: CommandAction,
     HealthCheckAction.name: HealthCheckAction,
+    LogsArchiveAction.name: LogsArchiveAction,
+    NotifyHosterAction.name: NotifyHosterAction,
+    ProcessesHungAction.name: ProcessesHungAction,
+    ProcessesKillAction.name: ProcessesKillAction,
+    ServicesRestartAction.name: ServicesRestartAction,
+    ServicesStatusAction.name: ServicesStatusAction,
 }
 
 __all__ = ["ACTIONS", "Action", "Change", "HostTask", "Plan"]

@@ -134,6 +134,9 @@ class Action:
     Params: ClassVar[type]
     confirm: ClassVar[bool] = False
     changes_things: ClassVar[bool] = False
+    #: False for actions that work without the host's SSH connection (probes from here,
+    #: journals): the engine plans them even for hosts an earlier step found unreachable.
+    needs_connection: ClassVar[bool] = True
     #: "host": ``plan`` per host, in parallel. "run": ``plan_run`` once over all targeted hosts,
     #: changes applied in the plan's order (see runbook.coordinated).
     scope: ClassVar[str] = "host"

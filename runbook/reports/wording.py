@@ -311,7 +311,7 @@ class Wording:
             return self.t("ev.step.end", step=step, counts=self._counts(f.get("counts") or {}))
         if kind == "run.end":
             return self.t("ev.run.end", status=self.word("runstatus", f.get("status")),
-                          code=f.get("exit_code"), duration=self.secs(float(f.get("duration") or 0)))
+                          duration=self.secs(float(f.get("duration") or 0)))
         return self.t("ev.other", event=kind)
 
     def _counts(self, counts: Mapping[str, int]) -> str:

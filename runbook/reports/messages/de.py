@@ -139,7 +139,7 @@ DE: dict[str, str] = {
     "ev.host.end.status": "Schritt {step} auf {host}: geprüft, {status}",
     "findings.now": "{host} – aktuell: {status}",
     "ev.step.end": "Schritt {step} abgeschlossen ({counts})",
-    "ev.run.end": "Lauf beendet: {status} (Exit-Code {code}, {duration})",
+    "ev.run.end": "Lauf beendet: {status} ({duration})",
     "ev.other": "Ereignis {event}",
     "h.summary": "Zusammenfassung",
     "h.timeline": "Zeitlicher Ablauf",

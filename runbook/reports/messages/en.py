@@ -138,7 +138,7 @@ EN: dict[str, str] = {
     "ev.host.end.status": "Step {step} on {host}: checked, {status}",
     "findings.now": "{host} – now: {status}",
     "ev.step.end": "Step {step} finished ({counts})",
-    "ev.run.end": "Run finished: {status} (exit code {code}, {duration})",
+    "ev.run.end": "Run finished: {status} ({duration})",
     "ev.other": "Event {event}",
     # next-day report
     "h.summary": "Summary",
