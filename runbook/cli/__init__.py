@@ -37,8 +37,8 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 
 
 def _register() -> None:
-    from runbook.cli import (commands, incident_cmds, inventory_cmds, report_cmds,  # noqa: F401
-                             runs_cmds, sweep_cmd)  # (importing them adds their commands)
+    from runbook.cli import (commands, incident_cmds, inventory_cmds, logs_cmds,  # noqa: F401
+                             report_cmds, runs_cmds, sweep_cmd)  # (importing them adds their commands)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,0 +1,62 @@
+"""`runbook logs analyze`: the server-side analyzer, run here on local files or an archive."""
+
+from __future__ import annotations
+
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from runbook.analysis import analyze_paths
+from runbook.analysis.render import render_analysis
+from runbook.cli import app, options as opt
+from runbook.cli.context import CliContext
+from runbook.cli.exitcodes import ExitCode
+from runbook.errors import ConfigError
+
+logs_app = typer.Typer(help="Log files: analyse local copies or archives.", no_args_is_help=True)
+app.add_typer(logs_app, name="logs")
+
+
+def _expand(paths: List[Path], workdir: Path) -> list[str]:
+    """Files as given; a .tar.gz made by logs.archive is unpacked (safely) and its members used."""
+    files: list[str] = []
+    for path in paths:
+        if not path.exists():
+            raise ConfigError("file not found", file=str(path))
+        if path.name.endswith((".tar.gz", ".tgz")) and tarfile.is_tarfile(path):
+            target = workdir / path.name
+            with tarfile.open(path, "r:*") as tar:
+                members = [m for m in tar.getmembers() if m.isfile()]
+                tar.extractall(target, members=members, filter="data")
+            files.extend(str(target / m.name) for m in members)
+        else:
+            files.append(str(path))
+    return files
+
+
+@logs_app.command("analyze")
+def analyze(
+    files: List[Path] = typer.Argument(..., help="Log files (rotated and .gz too) or logs.archive .tar.gz."),
+    fmt: str = typer.Option("auto", "--format", help="auto, access, nginx-error, syslog, java, postgres, ..."),
+    since: Optional[str] = typer.Option(None, "--since", help="ISO time or e.g. -30m."),
+    until: Optional[str] = typer.Option(None, "--until", help="ISO time (exclusive)."),
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="previous-day: mark new fingerprints."),
+    top: int = typer.Option(10, "--top", min=1, max=1000),
+    as_json: bool = opt.Json,
+) -> int:
+    """Errors per minute, status classes, 5xx rate, error fingerprints and slow requests."""
+    ctx = CliContext.create()
+    with tempfile.TemporaryDirectory(prefix="runbook-logs-") as tmp:
+        paths = _expand(files, Path(tmp))
+        try:
+            result = analyze_paths(paths, fmt=fmt, since=since, until=until, baseline=baseline, top=top)
+        except ValueError as exc:
+            raise ConfigError(str(exc), field="logs analyze") from None
+    if as_json:
+        print(result.to_json())
+    else:
+        render_analysis(result, ctx.out)
+    return ExitCode.OK
