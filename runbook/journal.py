@@ -21,6 +21,10 @@ Event types and their own fields:
                 changes [a sentence, or {sentence, msg, args} when the action names a message
                 id the reports can word in German and English], data (the action's typed result as JSON), error {type, layer,
                 message} or null, duration
+``service``     step, host, service, op (stop | start | gate), ok, detail, pid -- each step of a
+                controlled restart (services.restart)
+``signal``      step, host, pid, command, signal, result -- each signal processes.kill sent
+``error``       step, host, traceback -- a bug caught at the per-host boundary
 ``step.end``    step, counts {outcome: n}
 ``run.end``     status ("completed" | "failed" | "aborted" | "interrupted"), exit_code, counts,
                 duration

@@ -12,6 +12,7 @@ from runbook.facts import FactError
 from runbook.facts.gather import collect_local, gather_command, new_nonce, parse_gathered
 from runbook.facts.reachability import ProbeResult, probe_http, probe_tcp
 from runbook.health import Check, Status, evaluate, worst
+from runbook.health.checks import REQUIRED_FACTS
 
 #: layers at which the host itself does not answer (the hosting provider's business), as
 #: opposed to hostkey/auth, where the host is up and our access is what is broken.
@@ -80,7 +81,7 @@ class HealthCheckAction(Action):
             data = {"status": check.status.name, "checks": [check.to_json()], "layer": exc.layer,
                     "probes": [p.to_json() for p in probes], "facts": {}}
             return Plan(data=data, message=check.message, unreachable=exc)
-        checks = list(evaluate(facts, task.vars))
+        checks = list(evaluate(facts, task.vars, required=[f for f in params.facts if f in REQUIRED_FACTS]))
         checks += [Check(name=f"{p.kind}:{p.target}", status=Status.OK if p.ok else Status.CRITICAL,
                          message=f"{p.target} {p.detail}", details={"latency_ms": p.latency_ms})
                    for p in probes]

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from runbook.actions.base import Change
 from runbook.engine import Engine
@@ -39,7 +40,7 @@ def confirm_step(ctx: CliContext) -> Callable[[Step, Sequence[tuple[str, Change]
     def ask(step: Step, items: Sequence[tuple[str, Change]]) -> bool:
         ctx.err.print(f"\n[bold]Step {step.index + 1} ({step.name})[/] would change {len(items)} thing(s):")
         for host, change in items:
-            ctx.err.print(f"  [cyan]{host}[/]: {change.sentence}", markup=True, highlight=False)
+            ctx.err.print(f"  [cyan]{escape(host)}[/]: {escape(change.sentence)}", markup=True, highlight=False)
         if not ctx.interactive:
             ctx.err.print("[yellow]not a terminal: nothing applied; run with --yes to apply[/]")
             return False

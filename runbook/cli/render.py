@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from runbook.engine import HostOutcome, RunResult
@@ -13,7 +14,7 @@ OUTCOME_STYLE = {"ok": "green", "changed": "yellow", "skipped": "dim", "failed":
 
 def outcome_line(o: HostOutcome) -> str:
     style = OUTCOME_STYLE.get(o.outcome, "")
-    return f"[{style}]{o.outcome:<11}[/] {o.host:<16} {o.step_name}: {o.message}"
+    return f"[{style}]{o.outcome:<11}[/] {escape(o.host):<16} {escape(o.step_name)}: {escape(o.message)}"
 
 
 def print_outcome(console: Console, o: HostOutcome) -> None:
@@ -28,7 +29,7 @@ def print_summary(console: Console, result: RunResult, run_dir: str) -> None:
     table.add_column("message", overflow="fold")
     for o in result.outcomes:
         style = OUTCOME_STYLE.get(o.outcome, "")
-        table.add_row(o.host, o.step_name, f"[{style}]{o.outcome}[/]", o.message)
+        table.add_row(escape(o.host), escape(o.step_name), f"[{style}]{o.outcome}[/]", escape(o.message))
     console.print(table)
     counts = ", ".join(f"{k} {v}" for k, v in result.counts().items() if v)
     console.print(f"{counts or 'nothing ran'} -- journal: {run_dir}/journal.jsonl", highlight=False)

@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 from rich.table import Table
 
 from runbook.cli import app, options as opt
@@ -101,8 +102,8 @@ def print_sweep(ctx: CliContext, s: Sweep) -> None:
         for h in bad:
             style = STATUS_STYLE[h.status]
             table.add_row(h.name, ",".join(h.roles), f"[{style}]{h.status.name}[/]",
-                          "\n".join(f"[{STATUS_STYLE[Status[c['status']]]}]{c['status']}[/] {c['message']}"
-                                    for c in h.problems) or h.message)
+                          "\n".join(f"[{STATUS_STYLE[Status[c['status']]]}]{c['status']}[/] {escape(c['message'])}"
+                                    for c in h.problems) or escape(h.message))
         ctx.out.print(table)
     style = STATUS_STYLE[s.status]
     ctx.out.print(f"[{style}]{s.status.name}[/]: {len(s.hosts)} host(s), "

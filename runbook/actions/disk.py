@@ -1,0 +1,200 @@
+"""Disk actions: what fills a mount (``disk.usage``, read-only) and giving back the space of
+deleted files that processes still hold open (``disk.release_deleted``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from runbook.actions.base import Action, Change, HostTask, Plan
+from runbook.actions.logs.common import DfEvidence, df, evidence_of, mounts_over
+from runbook.actions.logs.rotation import show_path
+from runbook.actions.params import ByteSize, Duration
+from runbook.errors import ActionError
+from runbook.facts.sections import new_nonce
+from runbook.facts.usage import DeletedFile, deleted_command, parse_deleted, parse_usage, usage_command
+from runbook.health.units import format_bytes
+from runbook.logsets import glob_base, log_sets_for
+
+
+@dataclass(frozen=True)
+class UsageParams:
+    """mounts: mount points to look at (empty: those at or over ``over``); over: warning,
+    critical or any (every real mount); mounts_from: judge "over" by this registered
+    health.check result; depth: directory levels; top: entries per list;
+    seconds: time bound of each walk; min_file: smallest file worth listing."""
+
+    mounts: list[str] = ()  # type: ignore[assignment]
+    over: Literal["any", "warning", "critical"] = "warning"
+    mounts_from: str | None = None
+    depth: int = 3
+    top: int = 10
+    seconds: Duration = 20.0  # type: ignore[assignment]
+    min_file: ByteSize = 10 * 1024 * 1024  # type: ignore[assignment]
+
+
+class DiskUsageAction(Action):
+    """Show what fills a mount: largest directories and files, and deleted-but-open files (read-only).
+
+    Params: ``mounts`` (default: those at or over ``over``), ``over`` (warning | critical |
+    any; default warning), ``mounts_from`` (a registered health.check result), ``depth``
+    (3), ``top`` (10), ``seconds`` (time bound per walk, 20s),
+    ``min_file`` (10M). Walks stay on the mount (``du -x``, ``find -xdev``) and run niced.
+    """
+
+    name = "disk.usage"
+    Params = UsageParams
+
+    def plan(self, task: HostTask, params: UsageParams) -> Plan:
+        targets = (df(task, list(params.mounts)) if params.mounts
+                   else mounts_over(task, params.over, params.mounts_from) or [] if params.over != "any" else df(task))
+        if not targets:
+            return Plan(data={"mounts": []}, message=f"no mount at or over {params.over}")
+        deleted = _deleted(task)
+        reports = []
+        for disk in targets:
+            nonce = new_nonce()
+            result = task.run(usage_command(disk.mount, nonce, depth=params.depth, seconds=params.seconds,
+                                            min_file_bytes=params.min_file),
+                              timeout=max(task.timeout, 2 * params.seconds + 10))
+            try:
+                usage = parse_usage(result.stdout, disk.mount, nonce, depth=params.depth, top=params.top)
+            except ValueError as exc:
+                raise ActionError(f"{task.host.name}: {exc}") from None
+            held = [d for d in deleted if d.mount == disk.mount]
+            reports.append({"disk": {"mount": disk.mount, "used_percent": disk.used_percent,
+                                     "free_bytes": disk.free_bytes, "size_bytes": disk.size_bytes},
+                            **usage.to_json(), "deleted_open": [d.to_json() for d in held],
+                            "deleted_open_bytes": sum(d.allocated for d in held)})
+        return Plan(data={"mounts": reports}, message=" | ".join(_summary(r) for r in reports)[:400])
+
+
+def _summary(report: Mapping[str, Any]) -> str:
+    mount = report["mount"]
+    below = [d for d in report["dirs"] if d["path"] != mount][:3]
+    parts = [f"{mount} {report['disk']['used_percent']:.0f}%"]
+    if below:
+        parts.append(", ".join(f"{_below(d['path'], mount)} {format_bytes(d['bytes'])}" for d in below))
+    if report["files"]:
+        top = report["files"][0]
+        parts.append(f"largest file {_below(top['path'], mount)} {format_bytes(top['bytes'])}")
+    if report["deleted_open_bytes"]:
+        parts.append(f"{format_bytes(report['deleted_open_bytes'])} held by deleted open files")
+    if report["partial"]:
+        parts.append("(walk cut short)")
+    return ": ".join(parts[:1]) + (": " + "; ".join(parts[1:]) if len(parts) > 1 else "")
+
+
+def _below(path: str, mount: str) -> str:
+    """A path inside the mount as the one-line summary shows it: relative to the mount."""
+    inside = path[len(mount):].lstrip("/") if path.startswith(mount) else path
+    return show_path(inside or path)
+
+
+def _deleted(task: HostTask) -> list[DeletedFile]:
+    nonce = new_nonce()
+    result = task.run(deleted_command(nonce))
+    try:
+        return parse_deleted(result.stdout, nonce)
+    except ValueError as exc:
+        raise ActionError(f"{task.host.name}: cannot list deleted open files: {exc}") from None
+
+
+@dataclass(frozen=True)
+class ReleaseParams:
+    """over: only files on mounts at or over warning/critical (any: all mounts); mounts_from:
+    judge "over" by this registered health.check result; mounts:
+    only these mounts; min_size: ignore smaller files; truncate: truncate log-like files
+    (false: only report what to restart)."""
+
+    over: Literal["any", "warning", "critical"] = "any"
+    mounts_from: str | None = None
+    mounts: list[str] = ()  # type: ignore[assignment]
+    min_size: ByteSize = 1024 * 1024  # type: ignore[assignment]
+    truncate: bool = True
+
+
+class ReleaseDeletedAction(Action):
+    """Free deleted-but-open logs' space via /proc/PID/fd/N; name the service to restart for other files.
+
+    Params: ``over`` (any | warning | critical), ``mounts_from``, ``mounts`` (default all), ``min_size``
+    (default 1M), ``truncate`` (default true). Only deleted files that were logs of the host's
+    log sets (inside their roots) are truncated; any other deleted file (a database's temp
+    file, an application's data) is never touched: the plan names the service (or process)
+    whose restart frees it. Records df before/after and the bytes freed.
+    """
+
+    name = "disk.release_deleted"
+    Params = ReleaseParams
+    confirm = True
+    changes_things = True
+
+    def plan(self, task: HostTask, params: ReleaseParams) -> Plan:
+        deleted = [d for d in _deleted(task) if d.allocated >= params.min_size or d.size >= params.min_size]
+        if params.mounts:
+            deleted = [d for d in deleted if d.mount in params.mounts]
+        pressured = mounts_over(task, params.over, params.mounts_from)
+        if pressured is not None:
+            deleted = [d for d in deleted if d.mount in {p.mount for p in pressured}]
+        roots = _log_roots(task)
+        truncate = [d for d in deleted if params.truncate and is_log_like(d.path, roots)]
+        restart = [d for d in deleted if d not in truncate]
+        data: dict[str, Any] = {"truncate": [d.to_json() for d in truncate],
+                                "restart": [_restart_entry(d) for d in restart],
+                "bytes": sum(d.allocated for d in truncate),
+                "restart_bytes": sum(d.allocated for d in restart)}
+        advice = "; ".join(f"restart {e['service'] or e['process'] + ' (pid ' + str(e['pid']) + ')'} to free "
+                           f"{format_bytes(e['bytes'])} held by deleted {show_path(e['path'])}"
+                           for e in data["restart"])
+        data["advice"] = advice
+        if not truncate:
+            return Plan(data=data, message=advice or "no deleted-but-open files to release")
+        evidence = DfEvidence([d.mount or "/" for d in truncate])
+        changes = tuple(Change(
+            f"truncate deleted {show_path(d.path)} through {d.holders[0].fd_path} ({d.holders[0].process}): "
+            f"frees {format_bytes(d.allocated)}", apply=evidence.wrap(_truncator(d)),
+            details={"command": truncate_command(d)}) for d in truncate)
+        message = f"truncate {len(truncate)} deleted log(s), {format_bytes(data['bytes'])}"
+        return Plan(changes=changes, data=data, message=message + (f"; {advice}" if advice else ""))
+
+    def after(self, task: HostTask, params: ReleaseParams, plan: Plan, applied: list[str]) -> Mapping[str, Any]:
+        evidence = evidence_of(plan)
+        return evidence.finish(task) if evidence is not None else {}
+
+
+def is_log_like(path: str, roots: Sequence[str]) -> bool:
+    """Truncating is only for logs: files that were inside a log set's roots (or the
+    directories of its globs). A name that merely looks like a log elsewhere does not count:
+    a deleted database or application file must never be truncated under its process."""
+    return any(path.startswith(root.rstrip("/") + "/") for root in roots)
+
+
+def truncate_command(file: DeletedFile) -> str:
+    """Re-check that the fd still points to the same deleted file, then truncate through it.
+    Only numbers go into this line (pid, fd, device, inode)."""
+    holder = file.holders[0]
+    fd = f"/proc/{int(holder.pid)}/fd/{int(holder.fd)}"
+    return (f"if [ \"$(stat -L -c '%d:%i:%h' {fd} 2>/dev/null)\" = '{int(file.device)}:{int(file.inode)}:0' ]; "
+            f"then truncate --no-create --size=0 {fd} && echo truncated; "
+            "else echo 'not truncated: the fd no longer holds that deleted file'; fi")
+
+
+def _truncator(file: DeletedFile) -> Any:
+    def apply(task: HostTask) -> str | None:
+        result = task.run(truncate_command(file), check=True)
+        outcome = (result.stdout.strip().splitlines() or ["no answer"])[-1]
+        return None if outcome == "truncated" else outcome.upper()
+    return apply
+
+
+def _restart_entry(file: DeletedFile) -> dict[str, Any]:
+    holder = file.holders[0]
+    return {"path": file.path, "bytes": file.allocated, "pid": holder.pid, "process": holder.process,
+            "service": holder.service, "holders": len(file.holders)}
+
+
+def _log_roots(task: HostTask) -> list[str]:
+    sets = log_sets_for(task.vars, task.host.roles)
+    roots = {r for s in sets.values() for r in s.roots}
+    return sorted(roots | {glob_base(g)[0] for s in sets.values() for g in s.globs})

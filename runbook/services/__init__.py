@@ -1,0 +1,11 @@
+"""Services on the hosts: how they are declared, depend on each other, are started and stopped.
+
+``model``    the ``services`` host var -> ``ServiceSpec`` (manager, commands, probes, depends_on)
+``defaults`` shipped settings for nginx, Apache, php-fpm, Tomcat/Java, gunicorn/uwsgi,
+             PostgreSQL, MySQL/MariaDB (Debian and RHEL unit names)
+``graph``    dependencies across hosts; stop and start order of a controlled restart
+``control``  the shell lines per manager (systemd, sysv, command)
+``hung``     hung-process rules and their detection
+``proc``     process identity (start time + command line) for signals that never hit a reused pid
+``history``  what earlier run journals say: restart counts (restart-loop protection), outages
+"""

@@ -1,0 +1,189 @@
+"""A controlled restart while it happens: stop, start and health-gate changes that share one
+record of which services are up, so a failed gate can say exactly what is up and what is down.
+
+The changes are applied by ``runbook.coordinated`` strictly in order, stopping at the first
+one that raises. With ``on_gate_failure: stop`` a failed gate raises (nothing after it runs,
+so nothing depending on it is started); with ``continue`` it is recorded, every later start
+whose dependencies are not all up is skipped, and a last check fails the step.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from runbook.actions.base import Change, HostTask
+from runbook.errors import ActionError, CommandFailed, CommandTimeout
+from runbook.facts.services import ServiceStatus, read_status, with_probes
+from runbook.services.control import start_command, stop_command
+from runbook.services.model import ServiceSpec
+
+STOP_POLL = 0.2
+
+
+@dataclass
+class RestartState:
+    """Mutable on purpose: the one record the changes of one restart share while they run."""
+
+    states: dict[str, str]                       # key -> "up" | "down"
+    policy: str = "stop"
+    failed: dict[str, str] = field(default_factory=dict)     # key -> why its start or gate failed
+    skipped: dict[str, str] = field(default_factory=dict)    # key -> why it was not started
+    pids_before: dict[str, int | None] = field(default_factory=dict)
+    pids_after: dict[str, int | None] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def up(self) -> list[str]:
+        return [k for k, s in self.states.items() if s == "up"]
+
+    def down(self) -> list[str]:
+        return [k for k, s in self.states.items() if s != "up"]
+
+    def summary(self) -> str:
+        parts = [f"up: {', '.join(self.up()) or 'none'}", f"down: {', '.join(self.down()) or 'none'}"]
+        if self.skipped:
+            parts.append(f"not started: {', '.join(self.skipped)}")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class RestartSettings:
+    """Per-restart knobs from the step's params."""
+
+    gate_timeout: float | None = None
+    gate_interval: float = 1.0
+
+
+def _event(task: HostTask, spec: ServiceSpec, op: str, ok: bool, detail: str, **extra: object) -> None:
+    task.journal.write("service", step=task.step, host=task.host.name, run_id=task.journal.run_id,
+                       service=spec.key, op=op, ok=ok, detail=detail, **extra)
+
+
+def _status(task: HostTask, spec: ServiceSpec, *, probes: bool) -> ServiceStatus:
+    status = read_status(task.run, [spec], sudo=spec.sudo)[0]
+    return with_probes(status, spec, task.run) if probes else status
+
+
+def stop_change(spec: ServiceSpec, state: RestartState) -> Change:
+    def apply(task: HostTask) -> str:
+        before = _status(task, spec, probes=False)
+        state.pids_before.setdefault(spec.key, before.main_pid)
+        began = time.monotonic()
+        try:
+            task.run(stop_command(spec), sudo=spec.sudo, timeout=spec.stop_timeout, check=True)
+        except (CommandFailed, CommandTimeout) as exc:
+            _event(task, spec, "stop", False, str(exc).splitlines()[0])
+            raise ActionError(f"{spec.key} did not stop: {str(exc).splitlines()[0]}; chain stopped before "
+                              f"anything was started. {state.summary()}") from None
+        while True:
+            now = _status(task, spec, probes=False)
+            if now.state != "running":
+                break
+            if time.monotonic() - began > spec.stop_timeout:
+                _event(task, spec, "stop", False, f"still running after {spec.stop_timeout:g}s")
+                raise ActionError(f"{spec.key} still running {spec.stop_timeout:g}s after its stop command; "
+                                  f"chain stopped. {state.summary()}")
+            time.sleep(STOP_POLL)
+        with state.lock:
+            state.states[spec.key] = "down"
+        took = time.monotonic() - began
+        _event(task, spec, "stop", True, f"stopped after {took:.1f}s", pid=before.main_pid)
+        return f"down after {took:.1f}s" + (f", was pid {before.main_pid}" if before.main_pid else "")
+
+    return Change(sentence=f"stop {spec.key}", apply=apply, details={"service": spec.key, "op": "stop"})
+
+
+def start_change(spec: ServiceSpec, state: RestartState) -> Change:
+    def apply(task: HostTask) -> str:
+        missing = [d for d in spec.depends_on if state.states.get(d, "up") != "up"]
+        if missing:
+            why = f"needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} down"
+            with state.lock:
+                state.skipped[spec.key] = why
+            _event(task, spec, "start", False, f"not started: {why}")
+            return f"not started: {why}"
+        try:
+            task.run(start_command(spec), sudo=spec.sudo, timeout=spec.start_timeout, check=True)
+        except (CommandFailed, CommandTimeout) as exc:
+            line = str(exc).splitlines()
+            detail = line[-1] if len(line) > 1 else line[0]
+            _event(task, spec, "start", False, detail[:300])
+            return _gate_failed(state, spec, f"start command failed: {detail[:200]}")
+        _event(task, spec, "start", True, "start command succeeded")
+        return "start command succeeded"
+
+    return Change(sentence=f"start {spec.key}", apply=apply, details={"service": spec.key, "op": "start"})
+
+
+def gate_change(spec: ServiceSpec, state: RestartState, settings: RestartSettings) -> Change:
+    limit = settings.gate_timeout or spec.start_timeout
+
+    def apply(task: HostTask) -> str:
+        if spec.key in state.skipped or spec.key in state.failed:
+            return "no gate: not started"
+        began = time.monotonic()
+        attempts = 0
+        while True:
+            attempts += 1
+            status = _status(task, spec, probes=True)
+            if status.healthy:
+                took = time.monotonic() - began
+                with state.lock:
+                    state.states[spec.key] = "up"
+                    state.pids_after[spec.key] = status.main_pid
+                _event(task, spec, "gate", True, f"healthy after {took:.1f}s ({attempts} attempt(s))",
+                       pid=status.main_pid, probes=[p.to_json() for p in status.probes])
+                return f"up after {took:.1f}s" + (f", pid {status.main_pid}" if status.main_pid else "")
+            if time.monotonic() - began + settings.gate_interval > limit:
+                why = _why_unhealthy(status)
+                _event(task, spec, "gate", False, f"not healthy within {limit:g}s: {why}",
+                       probes=[p.to_json() for p in status.probes])
+                return _gate_failed(state, spec, f"not healthy within {limit:g}s ({attempts} attempts): {why}")
+            time.sleep(settings.gate_interval)
+
+    return Change(sentence=f"health gate {spec.key}", apply=apply, details={"service": spec.key, "op": "gate"})
+
+
+def final_check(state: RestartState) -> Change:
+    """Under ``continue``: fail the step at the end if any gate failed (after trying the rest)."""
+    def apply(task: HostTask) -> str:
+        if state.failed:
+            raise ActionError(f"health gate failed for {', '.join(state.failed)}. {state.summary()}")
+        return state.summary()
+
+    return Change(sentence="check that every restarted service is up", apply=apply)
+
+
+def _gate_failed(state: RestartState, spec: ServiceSpec, why: str) -> str:
+    with state.lock:
+        state.states[spec.key] = "down"
+        state.failed[spec.key] = why
+    if state.policy == "stop":
+        raise ActionError(f"health gate failed for {spec.key}: {why}; chain stopped, nothing depending on it "
+                          f"was started. {state.summary()}")
+    return f"FAILED: {why}"
+
+
+def _why_unhealthy(status: ServiceStatus) -> str:
+    if status.state != "running":
+        return f"status says {status.state} (exit {status.status_exit})"
+    bad = [f"{p.kind} {p.target}: {p.detail}" for p in status.probes if not p.ok]
+    return "; ".join(bad) or "unhealthy"
+
+
+def build_changes(stop: Iterable[ServiceSpec], start: Iterable[ServiceSpec], state: RestartState,
+                  settings: RestartSettings, running: Mapping[str, bool]) -> list[tuple[str, Change]]:
+    """The ordered (host, change) list: stops of running services, then start + gate each."""
+    changes: list[tuple[str, Change]] = []
+    for spec in stop:
+        if running.get(spec.key, True):
+            changes.append((spec.host, stop_change(spec, state)))
+    starts = list(start)
+    for spec in starts:
+        changes.append((spec.host, start_change(spec, state)))
+        changes.append((spec.host, gate_change(spec, state, settings)))
+    if state.policy == "continue" and starts:
+        changes.append((starts[-1].host, final_check(state)))
+    return changes

@@ -1,0 +1,115 @@
+"""services.restart against the real stack: order, real restarts, health gates, up/down report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runbook.journal import parse_ts
+from tests.lab.services import LabStack, http_get
+
+RESTART_ALL = """
+name: restart the stack
+steps:
+  - name: restart
+    action: services.restart
+    params: {gate_interval: 0.2}
+"""
+
+
+def _service_events(events: list[dict], op: str | None = None) -> list[dict]:
+    return [e for e in events if e["event"] == "service" and (op is None or e["op"] == op)]
+
+
+def test_stack_restart_stops_dependants_first_and_starts_dependencies_first(stack: LabStack, stack_inventory: Path,
+                                                                              run_book) -> None:
+    before = {n: stack.main_pid(n) for n in ("nginx", "gunicorn", "postgresql")}
+    result, events = run_book(stack_inventory, RESTART_ALL, limit="web1,app1,db1")
+    assert result.status == "completed", [o.message for o in result.outcomes]
+    stops = [(e["service"], parse_ts(e["ts"])) for e in _service_events(events, "stop")]
+    starts = [(e["service"], parse_ts(e["ts"])) for e in _service_events(events, "start")]
+    gates = [(e["service"], parse_ts(e["ts"])) for e in _service_events(events, "gate")]
+    assert [s for s, _ in stops] == ["web1:nginx", "app1:gunicorn", "db1:postgresql"]
+    assert [s for s, _ in starts] == ["db1:postgresql", "app1:gunicorn", "web1:nginx"]
+    assert [s for s, _ in gates] == ["db1:postgresql", "app1:gunicorn", "web1:nginx"]
+    # strictly one after the other: the last stop before the first start, each gate before the next start
+    assert stops[-1][1] <= starts[0][1]
+    assert gates[0][1] <= starts[1][1] and gates[1][1] <= starts[2][1]
+    assert all(e["ok"] for e in _service_events(events))
+    after = {n: stack.main_pid(n) for n in ("nginx", "gunicorn", "postgresql")}
+    for name, pid in after.items():
+        assert pid is not None and pid != before[name], name
+    assert http_get(stack.urls["web"], 3) == (200, "app ok\n")
+    assert http_get(stack.urls["app"], 3)[1] == "app ok, db ok\n"
+    data = result.last_for("db1").data
+    assert sorted(data["up"]) == ["app1:gunicorn", "db1:postgresql", "web1:nginx"] and data["down"] == []
+    assert data["pids"]["db1:postgresql"] == {"before": before["postgresql"], "after": after["postgresql"]}
+
+
+def test_failed_gate_stops_the_chain_and_says_what_is_up_and_down(stack: LabStack, stack_inventory: Path,
+                                                                   run_book) -> None:
+    stack.break_postgres()
+    book = RESTART_ALL.replace("{gate_interval: 0.2}", "{gate_interval: 0.2, gate_timeout: 3s}")
+    result, events = run_book(stack_inventory, book, limit="web1,app1,db1")
+    assert result.status == "aborted"  # the step failed; on_failure defaults to abort
+    db = result.last_for("db1")
+    assert db.outcome == "failed"
+    assert "health gate failed for db1:postgresql" in db.message
+    assert "up: none" in db.message and "down: " in db.message
+    # nothing depending on the database was started
+    assert [e["service"] for e in _service_events(events, "start")] == ["db1:postgresql"]
+    assert stack.main_pid("gunicorn") is None and stack.main_pid("nginx") is None
+    assert http_get(stack.urls["web"], 2)[0] is None
+    for host in ("web1", "app1", "db1"):
+        data = result.last_for(host).data
+        assert data["up"] == []
+        assert sorted(data["down"]) == ["app1:gunicorn", "db1:postgresql", "web1:nginx"]
+        assert "db1:postgresql" in data["gate_failed"]
+    assert result.last_for("web1").message.startswith("stopped: db1 failed before this host's turn")
+
+
+def test_continue_policy_skips_only_what_depends_on_the_failed_service(stack: LabStack, stack_inventory: Path,
+                                                                         run_book) -> None:
+    stack.break_postgres()
+    book = RESTART_ALL.replace("{gate_interval: 0.2}",
+                               "{gate_interval: 0.2, gate_timeout: 2s, on_gate_failure: continue}")
+    result, events = run_book(stack_inventory, book, limit="web1,app1,db1")
+    assert result.status == "aborted"  # the step failed; on_failure defaults to abort
+    data = result.last_for("app1").data
+    assert data["not_started"], [(o.host, o.message) for o in result.outcomes]
+    assert data["not_started"] == {"app1:gunicorn": "needs db1:postgresql, which is down",
+                                   "web1:nginx": "needs app1:gunicorn, which is down"}
+    assert [e["service"] for e in _service_events(events, "start") if e["ok"]] == ["db1:postgresql"]
+    assert stack.main_pid("gunicorn") is None
+
+
+def test_restarting_the_database_restarts_its_dependants_around_it_and_loop_protection(
+        stack: LabStack, tmp_path: Path, run_book) -> None:
+    inventory = stack.write_inventory(tmp_path / "inv.yml", extra={"db1": {"restart_loop": {"max": 1, "window": "1h"}}})
+    book = RESTART_ALL.replace("{gate_interval: 0.2}", "{gate_interval: 0.2, services: [postgresql]}")
+    result, events = run_book(inventory, book, limit="web1,app1,db1")
+    assert result.status == "completed", [o.message for o in result.outcomes]
+    assert [e["service"] for e in _service_events(events, "stop")] == ["web1:nginx", "app1:gunicorn", "db1:postgresql"]
+    assert [e["service"] for e in _service_events(events, "start")] == ["db1:postgresql", "app1:gunicorn", "web1:nginx"]
+
+    pid = stack.main_pid("postgresql")
+    again, events = run_book(inventory, book, limit="web1,app1,db1")
+    assert again.status == "aborted"
+    assert "restart-loop protection: db1:postgresql was started 1 times in the last 1h" in again.last_for("db1").message
+    assert _service_events(events) == [] and stack.main_pid("postgresql") == pid
+
+    forced, _ = run_book(inventory, book.replace("services: [postgresql]", "services: [postgresql], force: true"),
+                         limit="web1,app1,db1")
+    assert forced.status == "completed" and stack.main_pid("postgresql") != pid
+
+
+def test_check_mode_plans_the_order_and_changes_nothing(stack: LabStack, stack_inventory: Path, run_book) -> None:
+    before = {n: stack.main_pid(n) for n in ("nginx", "gunicorn", "postgresql")}
+    result, events = run_book(stack_inventory, RESTART_ALL, limit="web1,app1,db1", check=True)
+    assert result.status == "completed"
+    order = result.last_for("web1").data["order"]
+    assert order[:3] == ["web1: stop web1:nginx", "app1: stop app1:gunicorn", "db1: stop db1:postgresql"]
+    assert order[3:5] == ["db1: start db1:postgresql", "db1: health gate db1:postgresql"]
+    changing = {c[k] for c in stack.commands().values() for k in ("start", "stop")}
+    assert _service_events(events) == [] and not [e for e in events if e["event"] == "command"
+                                                  and e["command"] in changing]
+    assert {n: stack.main_pid(n) for n in before} == before
