@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from typing import BinaryIO
 
@@ -80,8 +81,55 @@ class LocalConnection:
     def stream(self, command: str, sink: BinaryIO, *, sudo: bool = False,
                timeout: float | None = None, stdin: bytes | None = None) -> CommandResult:
         started = time.monotonic()
+        if not _has_fileno(sink):
+            return self._pump(command, sink, sudo, timeout, stdin, started)
         proc, data = self._spawn(command, sudo, sink, stdin)
         _, err = self._finish(proc, data, command, timeout, started)
+        return CommandResult(self.host, command, proc.returncode, "",
+                             err.decode("utf-8", "replace"), time.monotonic() - started)
+
+    def _pump(self, command: str, sink: BinaryIO, sudo: bool, timeout: float | None,
+              stdin: bytes | None, started: float) -> CommandResult:
+        """stream() into a sink that is no file (an archive writer): copy stdout into it as it
+        arrives, while threads feed stdin and drain stderr so that no pipe fills up."""
+        proc, data = self._spawn(command, sudo, subprocess.PIPE, stdin)
+        err = bytearray()
+        timed_out = threading.Event()
+
+        def feed() -> None:
+            try:
+                proc.stdin.write(data or b"")  # type: ignore[union-attr]
+                proc.stdin.close()  # type: ignore[union-attr]
+            except BrokenPipeError:
+                pass  # the command exited without reading all of it; its exit code tells
+
+        def expire() -> None:
+            timed_out.set()
+            _kill_group(proc)
+
+        def drain() -> None:
+            err.extend(proc.stderr.read())  # type: ignore[union-attr]
+
+        helpers = [threading.Thread(target=feed, daemon=True), threading.Thread(target=drain, daemon=True)]
+        timer = threading.Timer(timeout, expire) if timeout else None
+        for thread in helpers:
+            thread.start()
+        if timer:
+            timer.start()
+        try:
+            while chunk := proc.stdout.read1(1 << 20):  # type: ignore[union-attr]
+                sink.write(chunk)
+            proc.wait()
+        finally:
+            if timer:
+                timer.cancel()
+            for thread in helpers:
+                thread.join(timeout=5)
+            self._procs.discard(proc)
+        if timed_out.is_set():
+            raise CommandTimeout(self.host, command, timeout or 0)
+        if self._cancelled:
+            raise Interrupted(f"{self.host}: command interrupted: {command[:200]}")
         return CommandResult(self.host, command, proc.returncode, "",
                              err.decode("utf-8", "replace"), time.monotonic() - started)
 
@@ -99,6 +147,14 @@ class LocalConnection:
 
     def close(self) -> None:
         return None
+
+
+def _has_fileno(sink: object) -> bool:
+    try:
+        sink.fileno()  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
+    return True
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

@@ -34,6 +34,8 @@ from runbook.errors import CommandFailed, CommandTimeout, ConnectError, HostKeyE
 WINDOW_SIZE = 16 * 1024 * 1024      # large window: archive streaming is bound by it on fast links
 MAX_PACKET = 32768
 READ_CHUNK = 256 * 1024
+# How long to wait for the end of a command's output after its exit status (see _exec).
+EOF_GRACE = 2.0
 # Paramiko logs transport errors at WARNING; without a handler Python prints them raw on stderr
 # ("Socket exception: Bad file descriptor"). Our own errors already say what failed.
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
@@ -212,6 +214,7 @@ class SSHConnection:
                 chan.sendall(prefix + (stdin or b""))
             chan.shutdown_write()
             deadline = None if timeout is None else started + timeout
+            exited_at: float | None = None
             while True:
                 progressed = False
                 while chan.recv_ready():
@@ -222,7 +225,14 @@ class SSHConnection:
                     self._note_pid(chan, err)
                     progressed = True
                 if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
-                    break
+                    # sshd may send the exit status before the output still in the command's pipe
+                    # (OpenSSH session.c: "there could be some more data waiting in the pipe"), so
+                    # the output ends at EOF. A background process holding stdout open never sends
+                    # EOF: wait for it only briefly, as before.
+                    if exited_at is None:
+                        exited_at = time.monotonic()
+                    if chan.eof_received or chan.closed or time.monotonic() - exited_at >= EOF_GRACE:
+                        break
                 if self._cancelled.is_set():
                     self._kill(chan.chanid)
                     raise Interrupted(f"{self.host}: command interrupted: {command[:200]}")

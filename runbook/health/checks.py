@@ -16,12 +16,15 @@ from runbook.health.units import format_bytes, format_percent
 REQUIRED_FACTS = ("disk", "memory", "load")
 
 
-def evaluate(facts: Mapping[str, Any], vars: Mapping[str, Any]) -> list[Check]:
+def evaluate(facts: Mapping[str, Any], vars: Mapping[str, Any],
+             required: Sequence[str] = REQUIRED_FACTS) -> list[Check]:
     """Checks for one host from its facts (values or FactErrors by fact name) and its merged
-    vars. Raises ConfigError for bad threshold variables, before any check is made."""
+    vars; a ``required`` fact that is missing is UNKNOWN (a step asking for the disk only
+    passes ``required=("disk",)``). Raises ConfigError for bad threshold variables, before
+    any check is made."""
     thresholds = Thresholds.from_vars(vars)
     checks: list[Check] = []
-    for name in REQUIRED_FACTS:
+    for name in required:
         if name not in facts:
             checks.extend(_unknown(name, "not gathered"))
     for name, value in facts.items():

@@ -1,0 +1,38 @@
+"""Suite-wide fixtures. The SSH lab is started once per session and always stopped."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.lab import Lab, lab_unavailable_reason
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """The real-sshd lab: web1, app1, db1, spare1 on 127.0.10.1-4:2222, plus bad addresses.
+
+    ``RUNBOOK_LAB_SUBNET=127.0.70`` moves it (tests that start labs of their own use the
+    next few subnets up).
+
+    A test that changes a host (``replace_host_key``) must undo it (``restore_host_key``).
+    """
+    reason = lab_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    # Two test runs on one machine (developers sharing a box) need two subnets.
+    subnet = os.environ.get("RUNBOOK_LAB_SUBNET", "127.0.10")
+    running = Lab(tmp_path_factory.mktemp("lab"), subnet=subnet)
+    try:
+        yield running.start()
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def lab_inventory(lab: Lab, tmp_path: Path) -> Path:
+    """A freshly written inventory of the lab (with down1 and tarpit1), for one test."""
+    return lab.write_inventory(tmp_path / "inventory.yml")
