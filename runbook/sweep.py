@@ -115,7 +115,9 @@ def to_json(sweep: Sweep) -> dict[str, Any]:
 
 
 def _label(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    """A perfdata label: quoted, "'" doubled; "=" is not allowed at all (monitoring-plugins
+    guidelines), so a mount path with one gets "_" there."""
+    return "'" + text.replace("=", "_").replace("'", "''") + "'"
 
 
 def _perf_number(value: Any) -> str:

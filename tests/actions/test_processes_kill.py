@@ -108,9 +108,11 @@ def test_a_reused_pid_is_not_signalled(lab: Lab, tmp_path: Path, spawn) -> None:
     conn = connect(inventory.hosts["web1"], ConnectOptions())
     try:
         first = _sleeper(spawn, "lab-first")
-        time.sleep(0.05)      # a later process: its start time differs by some clock ticks (10 ms)
-        second = _sleeper(spawn, "lab-second")
         _wait_cmdline(first.pid, "lab-first")
+        # A later process: its start time must differ by at least one clock tick (10 ms). On a
+        # loaded machine a fixed short sleep was not enough (both started in the same tick).
+        time.sleep(0.3)
+        second = _sleeper(spawn, "lab-second")
         _wait_cmdline(second.pid, "lab-second")
         ids, _, _ = parse_identities(conn.run(identity_script([first.pid, second.pid])).stdout)
         first.kill()

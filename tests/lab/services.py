@@ -39,7 +39,8 @@ APP_PORT = 8000
 DB_PORT = 5432
 
 APP = '''\
-"""The lab's shop: answers / and /health (which asks PostgreSQL); /hang blocks its worker forever."""
+"""The lab's shop: answers / and /health (which asks PostgreSQL); /hang blocks its worker forever;
+/boom raises (gunicorn answers 500 and logs the traceback); any other path is a 404."""
 import subprocess
 import threading
 
@@ -63,6 +64,11 @@ def application(environ, start_response):
         ok = db_ok()
         start_response("200 OK" if ok else "503 Service Unavailable", [("Content-Type", "text/plain")])
         return [b"app ok, db ok\\n" if ok else b"app ok, db down\\n"]
+    if path == "/boom":
+        raise RuntimeError("lab: /boom fails on purpose")
+    if path != "/":
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"not found\\n"]
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"app ok\\n"]
 '''
