@@ -36,15 +36,29 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     """runbook: the on-call engineer's toolkit."""
 
 
-def _register() -> None:
-    from runbook.cli import (commands, incident_cmds, inventory_cmds, logs_cmds,  # noqa: F401
-                             report_cmds, runs_cmds, sweep_cmd)  # (importing them adds their commands)
+#: which module defines each top-level command. Only the module of the command being run is
+#: imported (all of them for --help): the report and SLA modules bring Jinja2 and the holidays
+#: package, which a cron sweep every few minutes should not pay 0.2 s for.
+COMMAND_MODULES = {
+    "sweep": "sweep_cmd", "run": "commands", "check": "commands", "actions": "commands",
+    "inventory": "inventory_cmds", "runs": "runs_cmds", "incident": "incident_cmds",
+    "sla": "incident_cmds", "report": "report_cmds", "logs": "logs_cmds",
+}
+
+
+def _register(args: Sequence[str] = ()) -> None:
+    import importlib
+    command = next((a for a in args if not a.startswith("-")), None)
+    wanted = [COMMAND_MODULES[command]] if command in COMMAND_MODULES else list(dict.fromkeys(
+        COMMAND_MODULES.values()))
+    for module in wanted:
+        importlib.import_module(f"runbook.cli.{module}")  # importing a module adds its commands
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: every error becomes one line on stderr and an exit status, never a traceback."""
-    _register()
     args = list(sys.argv[1:] if argv is None else argv)
+    _register(args)
     try:
         code = app(args=args, prog_name="runbook", standalone_mode=False)
     except _EXIT as exc:

@@ -7,6 +7,7 @@ crashed run is exactly when the customer needs one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,9 @@ OUTPUT_TAIL_CHARS = 300
 # The columns shown for a runbook.analysis fingerprint (one line pattern of a log set).
 FINGERPRINT_COLUMNS = ("count", "severity", "template", "first_seen", "last_seen")
 TOP_FINGERPRINTS = 10
+# Control characters other than tab and newline (find -print0's NULs, terminal escapes) have
+# no place in an HTML page, a Markdown comment or a mail; NUL separates records, so it ends a line.
+_CONTROL = re.compile(r"[\x01-\x08\x0b-\x1f\x7f]")
 
 
 def mapping(value: Any) -> Mapping[str, Any]:
@@ -103,6 +107,7 @@ def output_tail(ev: Mapping[str, Any]) -> str:
     """The last lines of a command's output for the appendix: stderr if it failed, else stdout."""
     text = str(ev.get("stderr") or "") if ev.get("exit_code") not in (0, None) else ""
     text = text or str(ev.get("stdout") or "")
+    text = _CONTROL.sub("\ufffd", text.replace("\x00", "\n").replace("\r\n", "\n").replace("\r", "\n"))
     lines = [ln[:OUTPUT_TAIL_CHARS] for ln in text.rstrip().splitlines()[-OUTPUT_TAIL_LINES:]]
     return "\n".join(lines)
 

@@ -171,7 +171,7 @@ class LabStack:
             "db1": {"services": {"postgresql": {
                 "manager": "command", **c["postgresql"],
                 "probes": [{"tcp": DB_PORT},
-                           {"command": shlex.join(["pg_isready", "-q", "-h", self.db.address, "-p", str(DB_PORT)])}],
+                           {"command": shlex.join(self.pg_isready())}],
                 "start_timeout": "8s", "stop_timeout": "20s"}}},
         }
 
@@ -266,10 +266,14 @@ class LabStack:
             if pid else None
         return proc.pid if proc else None
 
+    def pg_isready(self) -> list[str]:
+        # As the lab's role: without -U it logs in as the OS user, and every probe left a
+        # 'FATAL:  role "root" does not exist' in the log -- a bad login nobody made.
+        return ["pg_isready", "-q", "-h", self.db.address, "-p", str(DB_PORT), "-U", PG_USER, "-d", "postgres"]
+
     def healthy(self, name: str) -> bool:
         if name == "postgresql":
-            return subprocess.run(["pg_isready", "-q", "-h", self.db.address, "-p", str(DB_PORT)],
-                                  timeout=10).returncode == 0
+            return subprocess.run(self.pg_isready(), check=False, timeout=10).returncode == 0
         return http_get(self.urls["web" if name == "nginx" else "app"], 3.0)[0] == 200
 
     def wait_healthy(self, name: str, timeout: float = 20.0) -> None:
