@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
-
-import jinja2
-from jinja2 import meta
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from runbook.errors import ConfigError
 
-ENV = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
-                                   keep_trailing_newline=True)
+
+@lru_cache(maxsize=1)
+def _env() -> Any:
+    """The one sandboxed, strict environment. Built (and Jinja2 imported) on first use: a
+    playbook without templates, like the sweep's, never pays for it."""
+    import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    return ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
+                                         keep_trailing_newline=True)
+
+
 #: names every template may use besides the host's vars
 BUILTIN_NAMES = frozenset({"host", "address", "roles", "customer", "check_mode", "range", "lipsum",
                            "dict", "cycler", "joiner", "namespace"})
@@ -36,19 +42,22 @@ def strings_in(value: Any, path: str) -> Iterable[tuple[str, str]]:
 
 def undeclared(text: str) -> set[str]:
     """Variables a template reads; raises jinja2.TemplateSyntaxError on bad syntax."""
-    return meta.find_undeclared_variables(ENV.parse(text))
+    from jinja2 import meta
+    return meta.find_undeclared_variables(_env().parse(text))
 
 
 def check_syntax(text: str, *, file: str, line: int, field: str) -> None:
     """Syntax only: what can be checked before the hosts (and so the vars) are known."""
+    import jinja2
     try:
-        ENV.parse(text)
+        _env().parse(text)
     except jinja2.TemplateSyntaxError as exc:
         raise ConfigError(f"template syntax error: {exc.message}", file=file, line=line, field=field) from None
 
 
 def check_template(text: str, known: set[str], *, file: str, line: int, field: str) -> None:
     """Syntax and unknown-variable check, done before any host is contacted."""
+    import jinja2
     try:
         names = undeclared(text)
     except jinja2.TemplateSyntaxError as exc:
@@ -64,8 +73,9 @@ def render(value: Any, context: Mapping[str, Any], *, file: str, line: int, fiel
     if isinstance(value, str):
         if not is_template(value):
             return value
+        import jinja2
         try:
-            return ENV.from_string(value).render(context)
+            return _env().from_string(value).render(context)
         except jinja2.UndefinedError as exc:
             raise ConfigError(f"template: {exc.message}", file=file, line=line, field=field) from None
         except jinja2.TemplateError as exc:
@@ -79,8 +89,9 @@ def render(value: Any, context: Mapping[str, Any], *, file: str, line: int, fiel
 
 def evaluate(expression: str, context: Mapping[str, Any], *, file: str, line: int, field: str) -> bool:
     """A ``when`` condition, as a Jinja2 expression."""
+    import jinja2
     try:
-        return bool(ENV.compile_expression(expression, undefined_to_none=False)(**context))
+        return bool(_env().compile_expression(expression, undefined_to_none=False)(**context))
     except jinja2.UndefinedError as exc:
         raise ConfigError(f"condition: {exc.message}", file=file, line=line, field=field) from None
     except jinja2.TemplateError as exc:
@@ -88,6 +99,7 @@ def evaluate(expression: str, context: Mapping[str, Any], *, file: str, line: in
 
 
 def check_expression(expression: str, known: set[str], *, file: str, line: int, field: str) -> None:
+    import jinja2
     try:
         names = undeclared("{{ " + expression + " }}")
     except jinja2.TemplateSyntaxError as exc:

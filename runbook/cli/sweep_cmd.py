@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.markup import escape
 from rich.table import Table
 
-from runbook.cli import app, options as opt
+from runbook.cli import app
+from runbook.cli import options as opt
 from runbook.cli.context import CliContext, stop_on_signals
 from runbook.cli.exitcodes import ExitCode
 from runbook.connection import ConnectOptions
@@ -53,17 +54,15 @@ def sweep(
     for host in hosts:
         _check_thresholds(host.name, host.vars)
     options = RunOptions(forks=forks, connect=ConnectOptions(accept_new_host_keys, None, connect_timeout))
-    quiet = as_json or nagios
-    progress = Progress(TextColumn("sweeping"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        TextColumn("{task.description}"), console=ctx.err, transient=True,
-                        disable=quiet or not ctx.err.is_terminal)
-    task_id = progress.add_task("", total=len(hosts))
+    progress = _progress(ctx, len(hosts), quiet=as_json or nagios)
+    task_id = progress.add_task("", total=len(hosts)) if progress else None
 
     def advance(o: HostOutcome) -> None:
-        progress.update(task_id, advance=1, description=o.host)
+        if progress is not None:
+            progress.update(task_id, advance=1, description=o.host)
 
     engine = start_run(inv, hosts, book, ctx.paths, options, kind="sweep", incident=incident, on_outcome=advance)
-    with progress, stop_on_signals(engine, ctx):
+    with progress or nullcontext(), stop_on_signals(engine, ctx):
         result = engine.run()
     result_sweep = load_sweep(engine.journal.run_dir)
     if as_json:
@@ -84,6 +83,21 @@ def _check_thresholds(host: str, host_vars: Mapping[str, Any]) -> None:
         Thresholds.from_vars(host_vars)
     except ConfigError as exc:
         raise ConfigError(str(exc), field=f"host {host}") from None
+
+
+def _progress(ctx: CliContext, total: int, *, quiet: bool) -> Any:
+    """A live progress bar on a terminal; None otherwise (cron, pipes, --json: not even imported)."""
+    if quiet or not ctx.err.is_terminal:
+        return None
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+    return Progress(TextColumn("sweeping"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TextColumn("{task.description}"), console=ctx.err, transient=True)
 
 
 def print_sweep(ctx: CliContext, s: Sweep) -> None:
