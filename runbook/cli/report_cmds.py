@@ -73,8 +73,9 @@ def _deliver(ctx: CliContext, text: str, *, subject: str, html: str | None, outp
     if mail_to or eml:
         smtp = dict(customer.smtp) if customer else {}
         sender = smtp.pop("from", None) or os.environ.get("RUNBOOK_MAIL_FROM") or f"runbook@{socket.getfqdn()}"
+        to = list(mail_to or ([customer.contact_email] if customer and customer.contact_email else []))
         message = build_message(subject, text if html is None else _plain(text), html, sender=sender,
-                                to=list(mail_to or ["undisclosed-recipients:;"]))
+                                to=to or ["undisclosed-recipients:;"])
         if eml:
             write_eml(message, eml)
             ctx.err.print(f"message written: {eml}", highlight=False)

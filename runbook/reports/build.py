@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runbook.actions.base import INTERNAL
 from runbook.errors import ConfigError
 from runbook.journal import parse_ts, read_events
 from runbook.reports.i18n import DEFAULT_TIMEZONE
@@ -208,6 +209,8 @@ def _host_end(ev: Mapping[str, Any], ts: datetime, rid: str, check_mode: bool, a
     if outcome == "changed":
         changes = ev.get("changes") or [ev.get("message") or action]
         for change in changes:
+            if isinstance(change, Mapping) and change.get("msg") == INTERNAL:
+                continue  # a step inside a measure that another change of the step words
             draft.measures.append(_measure(change, host, ts, rid, ev.get("step"), action, check_mode))
     analysis = data.get("analysis")
     if isinstance(analysis, Mapping):

@@ -187,6 +187,8 @@ class Wording:
         sentence = None
         if m.msgid:
             msgid = m.msgid if m.msgid.startswith("measure.") else f"measure.{m.msgid}"
+            if m.args.get("count") == 1 and i18n.has(self.lang, f"{msgid}.one"):
+                msgid += ".one"  # "one log file", not "1 log files"
             if i18n.has(self.lang, msgid):
                 args = {k: self._arg(k, v) for k, v in m.args.items()}
                 args.update(host=m.host, time=self.time(m.ts))

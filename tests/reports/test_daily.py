@@ -55,7 +55,7 @@ def test_the_day_is_the_local_day_and_customers_are_apart(tmp_path: Path) -> Non
     next_day = build_daily(runs, date(2026, 11, 26))
     assert [(c.customer, c.sweeps) for c in next_day.customers] == [("ACME GmbH", 1), ("Beta Bäckerei KG", 1)]
     text = render_daily(runs, date(2026, 11, 26), "de", "text")
-    assert "Beta Bäckerei KG: 1 Prüfläufe zwischen 00:30 und 00:30 Uhr." in text
+    assert "Beta Bäckerei KG: ein Prüflauf um 00:30 Uhr." in text
     assert "shop1: Nicht erreichbar" in text
     assert "nicht erreichbar (Netzwerkverbindung: connection refused)" in text
 

@@ -78,6 +78,25 @@ DE: dict[str, str] = {
                             "nachdem das Archiv geprüft war; {freed_bytes} frei geworden.",
     "measure.space_freed": "{freed_bytes} auf {mount} ({host}) um {time} Uhr freigegeben.",
     "measure.provider_notified": "Den Hosting-Provider {provider} um {time} Uhr über {host} informiert.",
+    "measure.provider_notice_written": "Um {time} Uhr eine Störungsmeldung zu {host} für den Hosting-Provider "
+                                       "{provider} vorbereitet.",
+    "measure.service_started_healthy": "{service} auf {host} um {time} Uhr gestartet; {check} antwortet wieder.",
+    "measure.service_left_stopped": "{service} auf {host} um {time} Uhr angehalten und nicht wieder gestartet, "
+                                    "weil nicht alle Dienste laufen, die er braucht ({needs}).",
+    "measure.service_restart_failed": "{service} auf {host} um {time} Uhr neu gestartet; der Dienst läuft aber "
+                                      "noch nicht einwandfrei.",
+    "measure.service_start_failed": "Um {time} Uhr versucht, {service} auf {host} zu starten; der Dienst läuft "
+                                    "aber noch nicht einwandfrei.",
+    "measure.process_ended": "Den Prozess {name} (PID {pid}) auf {host} um {time} Uhr beendet.",
+    "measure.logs_rotated.one": "Eine Logdatei in {path} auf {host} um {time} Uhr rotiert.",
+    "measure.logs_archived.one": "Eine Logdatei aus {path} auf {host} um {time} Uhr archiviert "
+                                 "({size_bytes}, Prüfsumme kontrolliert).",
+    "measure.logs_deleted.one": "Eine archivierte Logdatei in {path} auf {host} um {time} Uhr gelöscht, "
+                                "nachdem das Archiv geprüft war; {freed_bytes} frei geworden.",
+    "measure.logs_deleted_unarchived": "{count} alte Logdateien in {path} auf {host} um {time} Uhr gelöscht, "
+                                       "ohne sie vorher zu archivieren; {freed_bytes} frei geworden.",
+    "measure.logs_deleted_unarchived.one": "Eine alte Logdatei in {path} auf {host} um {time} Uhr gelöscht, "
+                                           "ohne sie vorher zu archivieren; {freed_bytes} frei geworden.",
     "effect.disk": "{mount} auf {host} war zu {before} belegt und liegt jetzt bei {after}; "
                    "{freed} freigegeben.",
     "effect.disk_plain": "{mount} auf {host}: vorher {before} belegt, nachher {after}.",
@@ -225,6 +244,7 @@ DE: dict[str, str] = {
     "col.sweeps": "Prüfläufe",
     "col.unreachable": "Nicht erreichbar",
     "col.times": "Anzahl",
+    "daily.customer_one": "{customer}: ein Prüflauf um {first} Uhr.",
     "daily.customer": "{customer}: {sweeps} Prüfläufe zwischen {first} und {last} Uhr.",
     "daily.none": "An diesem Tag liefen keine unbeaufsichtigten Prüfläufe.",
     "daily.all_ok": "In allen Prüfläufen waren alle Prüfungen in Ordnung.",

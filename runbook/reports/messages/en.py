@@ -76,6 +76,24 @@ EN: dict[str, str] = {
                             "after checking the archive; {freed_bytes} freed.",
     "measure.space_freed": "Freed {freed_bytes} on {mount} on {host} at {time}.",
     "measure.provider_notified": "Informed the hosting provider {provider} about {host} at {time}.",
+    "measure.provider_notice_written": "Prepared a fault notice about {host} for the hosting provider {provider} "
+                                       "at {time}.",
+    "measure.service_started_healthy": "Started {service} on {host} at {time}; {check} answers again.",
+    "measure.service_left_stopped": "Stopped {service} on {host} at {time} and did not start it again, because "
+                                    "not all services it needs are running ({needs}).",
+    "measure.service_restart_failed": "Restarted {service} on {host} at {time}, but it does not work properly yet.",
+    "measure.service_start_failed": "Tried to start {service} on {host} at {time}, but it does not work properly "
+                                    "yet.",
+    "measure.process_ended": "Ended the process {name} (PID {pid}) on {host} at {time}.",
+    "measure.logs_rotated.one": "Rotated one log file in {path} on {host} at {time}.",
+    "measure.logs_archived.one": "Archived one log file from {path} on {host} at {time} "
+                                 "({size_bytes}, checksum verified).",
+    "measure.logs_deleted.one": "Deleted one archived log file in {path} on {host} at {time} "
+                                "after checking the archive; {freed_bytes} freed.",
+    "measure.logs_deleted_unarchived": "Deleted {count} old log files in {path} on {host} at {time} without "
+                                       "archiving them first; {freed_bytes} freed.",
+    "measure.logs_deleted_unarchived.one": "Deleted one old log file in {path} on {host} at {time} without "
+                                           "archiving it first; {freed_bytes} freed.",
     "effect.disk": "{mount} on {host} was {before} full and is now at {after}; {freed} freed.",
     "effect.disk_plain": "{mount} on {host}: {before} used before, {after} after.",
     # words
@@ -223,6 +241,7 @@ EN: dict[str, str] = {
     "col.unreachable": "Unreachable",
     "col.times": "Times",
     # daily
+    "daily.customer_one": "{customer}: one sweep at {first}.",
     "daily.customer": "{customer}: {sweeps} sweeps between {first} and {last}.",
     "daily.none": "No unattended sweeps ran on this day.",
     "daily.all_ok": "All checks were OK in every sweep.",
