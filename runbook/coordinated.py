@@ -42,7 +42,7 @@ class RunPlan:
 
 
 def run_coordinated_step(engine: "Engine", step: Step) -> list["HostOutcome"]:
-    from runbook.engine import HostOutcome, _error_json, apply_change, change_record
+    from runbook.engine import HostOutcome, _error_json, apply_change
 
     began = time.monotonic()
     results: dict[str, HostOutcome] = {}
@@ -133,9 +133,9 @@ def run_coordinated_step(engine: "Engine", step: Step) -> list["HostOutcome"]:
             failure = (name, RunbookError(f"interrupted before: {change.sentence}"))
             break
         try:
-            sentence = apply_change(tasks[name], change)
+            sentence, record = apply_change(tasks[name], change)
             applied.append((name, sentence))
-            records.setdefault(name, []).append(change_record(change, sentence))
+            records.setdefault(name, []).append(record)
         except (RunbookError, OSError) as exc:
             failure = (name, exc)
             break

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from runbook.actions import ACTIONS
-from runbook.actions.base import Change, HostTask, Plan
+from runbook.actions.base import Applied, Change, HostTask, Plan
 from runbook.actions.params import ParamError, build
 from runbook.connection import ConnectOptions, connect
 from runbook.connection.base import Connection
@@ -87,20 +87,26 @@ class RunResult:
 Confirm = Callable[[Step, Sequence[tuple[str, Change]]], bool]
 
 
-def apply_change(task: HostTask, change: Change) -> str:
-    """Apply one planned change; return the sentence that says what was done."""
+def apply_change(task: HostTask, change: Change) -> tuple[str, Any]:
+    """Apply one planned change; return the sentence that says what was done, and its
+    journal record (``change_record``)."""
     if change.apply is not None:
-        note = change.apply(task)
-        return change.sentence + (f" ({note})" if note else "")
+        result = change.apply(task)
+        done = result if isinstance(result, Applied) else Applied(note=result)
+        sentence = change.sentence + (f" ({done.note})" if done.note else "")
+        return sentence, change_record(change, sentence, done)
     for command in change.commands:
         task.run(command, sudo=change.sudo, check=True)
-    return change.sentence
+    return change.sentence, change_record(change, change.sentence)
 
 
-def change_record(change: Change, sentence: str) -> Any:
-    """The journal's form of an applied change (see HostOutcome.records)."""
-    if change.details.get("msg"):
-        return {"sentence": sentence, "msg": change.details["msg"], "args": dict(change.details.get("args") or {})}
+def change_record(change: Change, sentence: str, done: Applied | None = None) -> Any:
+    """The journal's form of an applied change (see HostOutcome.records): the planned message
+    id and args, as the ``apply`` that ran may have replaced or completed them."""
+    msg = (done.msg if done is not None else None) or change.details.get("msg")
+    if msg:
+        args = {**(change.details.get("args") or {}), **(done.args if done is not None else {})}
+        return {"sentence": sentence, "msg": msg, "args": args}
     return sentence
 
 
@@ -337,9 +343,9 @@ class Engine:
                 for change in plan.changes:
                     if self._stop.is_set():
                         raise Interrupted(f"{name}: interrupted before: {change.sentence}")
-                    sentence = apply_change(task, change)
+                    sentence, record = apply_change(task, change)
                     applied.append(sentence)
-                    records.append(change_record(change, sentence))
+                    records.append(record)
                 extra = action.after(task, params, plan, applied)
                 data = dict(plan.data, **dict(extra))
                 self._register(step, task.host, data)

@@ -19,7 +19,8 @@ Event types and their own fields:
 ``artifact``    step, host, kind, path (relative to the run dir), bytes, sha256, manifest
 ``host.end``    step, host, outcome (ok | changed | skipped | failed | unreachable), message,
                 changes [a sentence, or {sentence, msg, args} when the action names a message
-                id the reports can word in German and English], data (the action's typed result as JSON), error {type, layer,
+                id the reports can word in German and English; msg "internal" marks a step
+                the customer report leaves out], data (the action's typed result as JSON), error {type, layer,
                 message} or null, duration
 ``service``     step, host, service, op (stop | start | gate), ok, detail, pid -- each step of a
                 controlled restart (services.restart)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.lab import Lab, lab_unavailable_reason
+from tests.lab.services import LabStack, services_unavailable_reason
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +37,32 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 def lab_inventory(lab: Lab, tmp_path: Path) -> Path:
     """A freshly written inventory of the lab (with down1 and tarpit1), for one test."""
     return lab.write_inventory(tmp_path / "inventory.yml")
+
+
+# -- the real service stack on the lab (nginx -> gunicorn -> PostgreSQL), once per session --
+
+@pytest.fixture(scope="session")
+def lab_stack(lab: Lab) -> Iterator[LabStack]:
+    reason = services_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    stack = LabStack(lab)
+    try:
+        yield stack.start()
+    finally:
+        stack.stop()
+
+
+@pytest.fixture
+def stack(lab_stack: LabStack) -> Iterator[LabStack]:
+    lab_stack.ensure_running()
+    try:
+        yield lab_stack
+    finally:
+        lab_stack.stop_helpers()
+        lab_stack.ensure_running()
+
+
+@pytest.fixture
+def stack_inventory(stack: LabStack, tmp_path: Path) -> Path:
+    return stack.write_inventory(tmp_path / "inventory.yml")

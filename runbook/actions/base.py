@@ -86,17 +86,36 @@ class HostTask:
                            manifest=manifest)
 
 
+#: The message id of a change the customer report leaves out: a step inside a bigger measure
+#: (the stop before a restart, one file of many), which the report words once, on its last change.
+INTERNAL = "internal"
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What an ``apply`` may return instead of a bare note, when the outcome decides how the
+    report words the change: ``msg`` replaces the planned message id, ``args`` add to the
+    planned args (an archive's size is known only once it is written)."""
+
+    note: str | None = None
+    msg: str | None = None
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Change:
     """One thing an action would change, with the sentence a human reads for it.
 
     Either ``commands`` (run in order, each must succeed) or ``apply`` (a function for changes
-    that need more than commands, e.g. streaming an archive), never both.
+    that need more than commands, e.g. streaming an archive), never both. ``details["msg"]``
+    and ``details["args"]`` name the report catalogue's sentence for it
+    (``runbook.reports.messages``, "measure.<msg>"), so a German report says it in German;
+    ``sentence`` stays the English line for the terminal and the journal.
     """
 
     sentence: str
     commands: tuple[str, ...] = ()
-    apply: Callable[[HostTask], str | None] | None = None
+    apply: Callable[[HostTask], str | Applied | None] | None = None
     sudo: bool | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
 

@@ -3,12 +3,13 @@ deleted files that processes still hold open (``disk.release_deleted``)."""
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from runbook.actions.base import Action, Change, HostTask, Plan
-from runbook.actions.logs.common import DfEvidence, df, evidence_of, mounts_over
+from runbook.actions.base import INTERNAL, Action, Applied, Change, HostTask, Plan
+from runbook.actions.logs.common import DfEvidence, df, evidence_of, last_of_each, mounts_over
 from runbook.actions.logs.rotation import show_path
 from runbook.actions.params import ByteSize, Duration
 from runbook.errors import ActionError
@@ -151,10 +152,19 @@ class ReleaseDeletedAction(Action):
         if not truncate:
             return Plan(data=data, message=advice or "no deleted-but-open files to release")
         evidence = DfEvidence([d.mount or "/" for d in truncate])
+        # One change per file; the report says it once per mount, on the last of its files.
+        mounts = [_mount_of(d) for d in truncate]
+        groups: dict[str, list[DeletedFile]] = {}
+        for mount, d in zip(mounts, truncate):
+            groups.setdefault(mount, []).append(d)
+        truncated: set[tuple[int, int]] = set()
         changes = tuple(Change(
             f"truncate deleted {show_path(d.path)} through {d.holders[0].fd_path} ({d.holders[0].process}): "
-            f"frees {format_bytes(d.allocated)}", apply=evidence.wrap(_truncator(d)),
-            details={"command": truncate_command(d)}) for d in truncate)
+            f"frees {format_bytes(d.allocated)}",
+            apply=evidence.wrap(_truncator(d, truncated, groups[mount] if last else ())),
+            details={"command": truncate_command(d),
+                     **(freed_wording(mount, groups[mount]) if last else {"msg": INTERNAL})})
+            for d, mount, last in zip(truncate, mounts, last_of_each(mounts)))
         message = f"truncate {len(truncate)} deleted log(s), {format_bytes(data['bytes'])}"
         return Plan(changes=changes, data=data, message=message + (f"; {advice}" if advice else ""))
 
@@ -180,11 +190,28 @@ def truncate_command(file: DeletedFile) -> str:
             "else echo 'not truncated: the fd no longer holds that deleted file'; fi")
 
 
-def _truncator(file: DeletedFile) -> Any:
-    def apply(task: HostTask) -> str | None:
+def freed_wording(mount: str, files: Sequence[DeletedFile]) -> dict[str, Any]:
+    """The report's message id and args for truncating ``files`` on ``mount``."""
+    return {"msg": "space_freed", "args": {"mount": mount, "freed_bytes": sum(d.allocated for d in files)}}
+
+
+def _mount_of(file: DeletedFile) -> str:
+    return file.mount or posixpath.dirname(file.path)
+
+
+def _truncator(file: DeletedFile, truncated: set[tuple[int, int]], group: Sequence[DeletedFile] = ()) -> Any:
+    """Truncate ``file``, noting it in ``truncated``. On the last file of a mount, ``group``
+    holds that mount's files: the report then counts the space of those really truncated."""
+    def apply(task: HostTask) -> str | Applied | None:
         result = task.run(truncate_command(file), check=True)
         outcome = (result.stdout.strip().splitlines() or ["no answer"])[-1]
-        return None if outcome == "truncated" else outcome.upper()
+        if outcome == "truncated":
+            truncated.add((file.device, file.inode))
+        note = None if outcome == "truncated" else outcome.upper()
+        if not group:
+            return note
+        done = [d for d in group if (d.device, d.inode) in truncated]
+        return Applied(note, msg=None if done else INTERNAL, args=freed_wording(_mount_of(file), done)["args"])
     return apply
 
 

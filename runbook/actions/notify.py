@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from runbook.actions.base import Action, Change, HostTask, Plan
+from runbook.actions.base import Action, Applied, Change, HostTask, Plan
 from runbook.actions.params import Duration
 from runbook.errors import ConfigError
 from runbook.facts.reachability import ProbeResult, probe_http, probe_tcp
@@ -164,7 +164,15 @@ class NotifyHosterAction(Action):
         data.update(subject=subject, body=body, to=hoster.email)
         sentence = f"notify {hoster.name} <{hoster.email}>: {host.name} unreachable ({failing[0].layer}) since {iso(since)}"
         return Plan(changes=(Change(sentence=sentence, apply=lambda t: _deliver(
-            t, params, customer, subject, body, str(hoster.email), log, since, [c.layer for c in failing])),), data=data)
+            t, params, customer, subject, body, str(hoster.email), log, since, [c.layer for c in failing],
+            hoster.name), details=notice_wording(hoster.name, "smtp")),), data=data)
+
+
+def notice_wording(provider: str, via: str) -> dict[str, Any]:
+    """The report's message id and args for the notice: "informed" once it went by SMTP; an
+    .eml only written here is a notice prepared, which someone still has to send."""
+    return {"msg": "provider_notified" if via == "smtp" else "provider_notice_written",
+            "args": {"provider": provider}}
 
 
 def _reports_root(runs_dir: Path) -> Path:
@@ -216,7 +224,7 @@ def _draft(language: str, host: Host, customer: Customer | None, failing: list[L
 
 
 def _deliver(task: HostTask, params: NotifyParams, customer: Customer | None, subject: str, body: str, to: str,
-             log: NotificationLog, since: datetime, layers: list[str]) -> str:
+             log: NotificationLog, since: datetime, layers: list[str], provider: str) -> Applied:
     from runbook.mail import SmtpSettings, build_message, send, write_eml
 
     smtp_config = dict(customer.smtp) if customer is not None else {}
@@ -241,4 +249,4 @@ def _deliver(task: HostTask, params: NotifyParams, customer: Customer | None, su
              "sent_at": iso(task.clock()), "via": via, "to": to, "subject": subject,
              "message_id": msg["Message-ID"], "run_id": task.journal.run_id,
              "eml": str(path)})
-    return note
+    return Applied(note, msg=notice_wording(provider, via)["msg"])

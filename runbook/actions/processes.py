@@ -22,7 +22,7 @@ from typing import Any
 
 import psutil  # type: ignore[import-untyped]
 
-from runbook.actions.base import Action, Change, HostTask, Plan
+from runbook.actions.base import INTERNAL, Action, Applied, Change, HostTask, Plan
 from runbook.actions.params import Duration
 from runbook.errors import ActionError, ConfigError
 from runbook.facts import FactError
@@ -243,30 +243,40 @@ class ProcessesKillAction(Action):
                         f"{params.max_processes}: nothing was ended (narrow the pattern)")
         ids, _, _ = parse_identities(task.run(identity_script(targets)).stdout) if targets else ({}, None, None)
         changes = []
+        data["targets"] = []
         for pid in targets:
             if pid not in ids:
                 continue  # ended between the two looks
             proc, identity = by_pid[pid], ids[pid]
+            target = {"pid": pid, "command": proc.command, "user": proc.user, "identity": identity.to_json()}
+            data["targets"].append(target)
             changes.append(Change(
                 sentence=f"end pid {pid} ({proc.command[:60]}): {reasons[pid][:160]}",
                 apply=_ender(identity, proc.command, params.grace),
-                details={"pid": pid, "command": proc.command, "user": proc.user, "identity": identity.to_json()}))
-        data["targets"] = [c.details for c in changes]
+                details={**target, **ended_wording(proc, hung=params.hung)}))
         if not changes:
             note = f"; refused: {', '.join(map(str, refused))}" if refused else ""
             return Plan(data=data, message="nothing to end" + note)
         return Plan(changes=tuple(changes), data=data)
 
 
-def _ender(identity: ProcessIdentity, command: str, grace: float) -> Callable[[HostTask], str]:
+def ended_wording(proc: ProcessInfo, *, hung: bool) -> dict[str, Any]:
+    """The report's message id and args for ending ``proc``: "the hung process" only when the
+    host's hung rules chose it."""
+    # the pid as text: an identifier reads "PID 4242", never the number "4.242"
+    return {"msg": "process_killed" if hung else "process_ended", "args": {"name": proc.name, "pid": str(proc.pid)}}
+
+
+def _ender(identity: ProcessIdentity, command: str, grace: float) -> Callable[[HostTask], str | Applied]:
     return lambda task: _end(task, identity, command, grace)
 
 
-def _end(task: HostTask, identity: ProcessIdentity, command: str, grace: float) -> str:
+def _end(task: HostTask, identity: ProcessIdentity, command: str, grace: float) -> str | Applied:
     began = time.monotonic()
     first = _signal(task, identity, command, "TERM")
     if first != "sent":
-        return _not_sent(first)
+        # Gone or someone else's pid by now: we ended nothing, the customer's report says nothing.
+        return Applied(_not_sent(first), msg=INTERNAL)
     if identity.state == "T":
         _signal(task, identity, command, "CONT")   # a stopped process handles TERM only once continued
     after = task.run(wait_gone_script(identity, grace), timeout=grace + 30).stdout.split()

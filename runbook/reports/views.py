@@ -55,7 +55,7 @@ def summarise(report: Report, w: Wording, *, all_hosts: bool = False) -> Summary
         if inc.summary:
             reported.append(w.t("reported.summary", summary=inc.summary))
     else:
-        reported.append(w.t("reported.none", runs=len(report.runs)))
+        reported.append(w.t("reported.none.one" if len(report.runs) == 1 else "reported.none", runs=len(report.runs)))
     if report.sla is not None:
         work.append(w.sla(report.sla))
     elif report.started is not None:

@@ -5,6 +5,10 @@ The changes are applied by ``runbook.coordinated`` strictly in order, stopping a
 one that raises. With ``on_gate_failure: stop`` a failed gate raises (nothing after it runs,
 so nothing depending on it is started); with ``continue`` it is recorded, every later start
 whose dependencies are not all up is skipped, and a last check fails the step.
+
+The customer's report reads one sentence per service, worded by its health gate ("Restarted
+php-fpm on web1 at 02:41; https://shop.example/ answers again."); the stop and the start
+before it are internal steps (``runbook.actions.base.INTERNAL``).
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from runbook.actions.base import Change, HostTask
+from runbook.actions.base import INTERNAL, Applied, Change, HostTask
 from runbook.errors import ActionError, CommandFailed, CommandTimeout
 from runbook.facts.services import ServiceStatus, read_status, with_probes
 from runbook.services.control import start_command, stop_command
@@ -66,7 +71,45 @@ def _status(task: HostTask, spec: ServiceSpec, *, probes: bool) -> ServiceStatus
     return with_probes(status, spec, task.run) if probes else status
 
 
-def stop_change(spec: ServiceSpec, state: RestartState) -> Change:
+def restarted_wording(spec: ServiceSpec, *, restarted: bool) -> dict[str, Any]:
+    """The report's message id and args once ``spec`` passed its gate: restarted (we stopped
+    it) or started (it was down), and what answers again, if a probe says so."""
+    verb = "service_restarted" if restarted else "service_started"
+    check = _what_answers(spec)
+    if check is None:
+        return {"msg": verb, "args": {"service": spec.name}}
+    return {"msg": f"{verb}_healthy", "args": {"service": spec.name, "check": check}}
+
+
+def not_restarted_wording(spec: ServiceSpec, state: RestartState, *, restarted: bool) -> Applied:
+    """What the report says when ``spec`` was not started again or did not pass its gate
+    (``on_gate_failure: continue``); nothing if it was down before and is still down."""
+    if spec.key in state.skipped:
+        if not restarted:
+            return Applied("no gate: not started", msg=INTERNAL)
+        missing = [d for d in spec.depends_on if state.states.get(d, "up") != "up"]
+        return Applied("no gate: not started", msg="service_left_stopped", args={"needs": {
+            "de": ", ".join(f"{d.partition(':')[2]} auf {d.partition(':')[0]}" for d in missing),
+            "en": ", ".join(f"{d.partition(':')[2]} on {d.partition(':')[0]}" for d in missing)}})
+    why = state.failed.get(spec.key, "")
+    return Applied(f"FAILED: {why}" if why else None,
+                   msg="service_restart_failed" if restarted else "service_start_failed")
+
+
+def _what_answers(spec: ServiceSpec) -> str | dict[str, str] | None:
+    """The probe a customer recognises: the HTTP probe's URL, else the TCP port."""
+    for probe in spec.probes:
+        if probe.kind == "http":
+            return probe.target
+    for probe in spec.probes:
+        if probe.kind == "tcp":
+            return {"de": f"Port {probe.target}", "en": f"port {probe.target}"}
+    return None
+
+
+def stop_change(spec: ServiceSpec, state: RestartState, *, restarting: bool = True) -> Change:
+    """Stop ``spec``; ``restarting``: it is started again later in the plan, so its gate
+    words the restart and the stop is an internal step of it."""
     def apply(task: HostTask) -> str:
         before = _status(task, spec, probes=False)
         state.pids_before.setdefault(spec.key, before.main_pid)
@@ -92,7 +135,8 @@ def stop_change(spec: ServiceSpec, state: RestartState) -> Change:
         _event(task, spec, "stop", True, f"stopped after {took:.1f}s", pid=before.main_pid)
         return f"down after {took:.1f}s" + (f", was pid {before.main_pid}" if before.main_pid else "")
 
-    return Change(sentence=f"stop {spec.key}", apply=apply, details={"service": spec.key, "op": "stop"})
+    wording = {"msg": INTERNAL} if restarting else {"msg": "service_stopped", "args": {"service": spec.name}}
+    return Change(sentence=f"stop {spec.key}", apply=apply, details={"service": spec.key, "op": "stop", **wording})
 
 
 def start_change(spec: ServiceSpec, state: RestartState) -> Change:
@@ -114,15 +158,18 @@ def start_change(spec: ServiceSpec, state: RestartState) -> Change:
         _event(task, spec, "start", True, "start command succeeded")
         return "start command succeeded"
 
-    return Change(sentence=f"start {spec.key}", apply=apply, details={"service": spec.key, "op": "start"})
+    return Change(sentence=f"start {spec.key}", apply=apply,
+                  details={"service": spec.key, "op": "start", "msg": INTERNAL})
 
 
-def gate_change(spec: ServiceSpec, state: RestartState, settings: RestartSettings) -> Change:
+def gate_change(spec: ServiceSpec, state: RestartState, settings: RestartSettings, *,
+                restarted: bool = True) -> Change:
+    """Wait until ``spec`` is healthy; ``restarted``: this run stopped it before (else it was down)."""
     limit = settings.gate_timeout or spec.start_timeout
 
-    def apply(task: HostTask) -> str:
+    def apply(task: HostTask) -> str | Applied:
         if spec.key in state.skipped or spec.key in state.failed:
-            return "no gate: not started"
+            return not_restarted_wording(spec, state, restarted=restarted)
         began = time.monotonic()
         attempts = 0
         while True:
@@ -140,10 +187,12 @@ def gate_change(spec: ServiceSpec, state: RestartState, settings: RestartSetting
                 why = _why_unhealthy(status)
                 _event(task, spec, "gate", False, f"not healthy within {limit:g}s: {why}",
                        probes=[p.to_json() for p in status.probes])
-                return _gate_failed(state, spec, f"not healthy within {limit:g}s ({attempts} attempts): {why}")
+                _gate_failed(state, spec, f"not healthy within {limit:g}s ({attempts} attempts): {why}")
+                return not_restarted_wording(spec, state, restarted=restarted)
             time.sleep(settings.gate_interval)
 
-    return Change(sentence=f"health gate {spec.key}", apply=apply, details={"service": spec.key, "op": "gate"})
+    return Change(sentence=f"health gate {spec.key}", apply=apply,
+                  details={"service": spec.key, "op": "gate", **restarted_wording(spec, restarted=restarted)})
 
 
 def final_check(state: RestartState) -> Change:
@@ -153,7 +202,7 @@ def final_check(state: RestartState) -> Change:
             raise ActionError(f"health gate failed for {', '.join(state.failed)}. {state.summary()}")
         return state.summary()
 
-    return Change(sentence="check that every restarted service is up", apply=apply)
+    return Change(sentence="check that every restarted service is up", apply=apply, details={"msg": INTERNAL})
 
 
 def _gate_failed(state: RestartState, spec: ServiceSpec, why: str) -> str:
@@ -177,13 +226,15 @@ def build_changes(stop: Iterable[ServiceSpec], start: Iterable[ServiceSpec], sta
                   settings: RestartSettings, running: Mapping[str, bool]) -> list[tuple[str, Change]]:
     """The ordered (host, change) list: stops of running services, then start + gate each."""
     changes: list[tuple[str, Change]] = []
-    for spec in stop:
-        if running.get(spec.key, True):
-            changes.append((spec.host, stop_change(spec, state)))
     starts = list(start)
+    stopped = [spec for spec in stop if running.get(spec.key, True)]
+    started = {spec.key for spec in starts}
+    for spec in stopped:
+        changes.append((spec.host, stop_change(spec, state, restarting=spec.key in started)))
     for spec in starts:
         changes.append((spec.host, start_change(spec, state)))
-        changes.append((spec.host, gate_change(spec, state, settings)))
+        changes.append((spec.host, gate_change(spec, state, settings,
+                                               restarted=spec.key in {s.key for s in stopped})))
     if state.policy == "continue" and starts:
         changes.append((starts[-1].host, final_check(state)))
     return changes

@@ -38,6 +38,7 @@ from aiosmtpd.controller import Controller
 from markdown_it import MarkdownIt
 
 from runbook.journal import parse_ts, read_events
+from runbook.reports.i18n import format_bytes
 from tests.lab import Lab
 from tests.reports.test_hostile import CSP, chromium_dom, needs_chromium, title_of
 from tests.reports.test_mail import Inbox, free_port
@@ -53,8 +54,8 @@ SUMMARY = "<script>alert(1)</script> Shop down"
 # archive must hold it byte for byte ...
 ACCESS_PAYLOAD = "\\x22><img src=x onerror=alert(1)>"
 # ... and where the reports show it: an error log line (nginx does not escape there; its
-# pattern is in the next-day analyses) and a log file's name (in the rotation's measure
-# sentence and the analyses). It would show in the DOM (the title) if a browser ever ran it.
+# pattern is in the next-day analyses) and a log file's name (in the analyses). It would show
+# in the DOM (the title) if a browser ever ran it.
 DOM_PAYLOAD = "\"><img src=x onerror=document.title='PWNED'>"
 # The analysis groups lines by pattern: numbers become <n>, quoted strings <q>.
 ERROR_PATTERN = "upstream timed out \"><img src=x onerror=document.title='<q>'>"
@@ -289,6 +290,26 @@ def changes_on_web1(night: Night) -> list[tuple[datetime, Any]]:
             for change in e.get("changes") or ()]
 
 
+def measure_sentences(night: Night, lang: str) -> list[str]:
+    """What the reports say web1's changes did, as the catalogue words them."""
+    steps = {e["step"]: e for e in night.events(night.run["run_id"])
+             if e.get("event") == "host.end" and e.get("host") == "web1" and e.get("outcome") == "changed"}
+    archived, deleted, rotated = (parse_ts(steps[step]["ts"]).astimezone(BERLIN).strftime("%H:%M")
+                                  for step in (1, 2, 3))
+    [archive] = [e for e in night.events(night.run["run_id"]) if e.get("event") == "artifact"]
+    size, freed = format_bytes(archive["bytes"], lang), format_bytes(steps[2]["data"]["deleted_bytes"], lang)
+    if lang == "de":
+        return [f"5 Logdateien aus {night.nginx} auf web1 um {archived} Uhr archiviert ({size}, "
+                "Prüfsumme kontrolliert).",
+                f"2 archivierte Logdateien in {night.nginx} auf web1 um {deleted} Uhr gelöscht, nachdem das Archiv "
+                f"geprüft war; {freed} frei geworden.",
+                f"2 Logdateien in {night.nginx} auf web1 um {rotated} Uhr rotiert."]
+    return [f"Archived 5 log files from {night.nginx} on web1 at {archived} ({size}, checksum verified).",
+            f"Deleted 2 archived log files in {night.nginx} on web1 at {deleted} after checking the archive; "
+            f"{freed} freed.",
+            f"Rotated 2 log files in {night.nginx} on web1 at {rotated}."]
+
+
 def sweep_start(night: Night, sweep: dict[str, Any]) -> datetime:
     return parse_ts(next(e for e in night.events(sweep["run_id"]) if e["event"] == "run.start")["ts"])
 
@@ -346,21 +367,16 @@ def test_immediate_report_tells_the_customer_what_happened(night: Night, rendere
                rf"We started work on {started}, [^.]+ before the reaction deadline \({deadline}, counted in "
                rf"service hours\)\. The agreed reaction time was met\.")
     assert re.search(verdict, text), text
-    # every measure on web1, one sentence each, at the time the journal says
+    # every measure on web1 in the report's language, once per directory, at the time the
+    # journal says: the archive, the 2 old logs deleted, the 2 live logs rotated
     changes = changes_on_web1(night)
     assert len(changes) == 5                      # archive, delete 2 old logs, rotate 2 logs
-    label = "Maßnahme: " if de else "Done: "
     if fmt == "text":
-        assert text.count(label) == len(changes)
-    for ts, change in changes:
-        hhmm = ts.astimezone(BERLIN).strftime("%H:%M")
-        # The logs actions journal their own (English) sentence and no catalogue id yet, so
-        # the German report frames it: "Auf web1 um 02:41 Uhr: <sentence>".
-        sentence = change if isinstance(change, str) else change["sentence"]
-        framed = f"Auf web1 um {hhmm} Uhr: {sentence}" if de else f"On web1 at {hhmm}: {sentence}"
-        assert " ".join(framed.split()) in text
-    assert "archive 5 log file(s)" in text and f"{night.nginx}/access.log.3.gz (" in text
-    assert f"rotate {night.nginx}/{HOSTILE_LOG} (built-in)" in text             # hostile name, as text
+        assert text.count("Maßnahme: " if de else "Done: ") == 3
+    for sentence in measure_sentences(night, lang):
+        assert sentence in text, sentence
+    for _, change in changes:                     # the actions' own English lines are not shown
+        assert " ".join(change["sentence"].split()) not in text
     # what was found: the unreachable hosts by name, and the first sweep's disk verdict
     assert re.search(r"down1 war nicht erreichbar \(Netzwerkverbindung: TCP connect to [\d.]+:2222 failed: "
                      r"Connection refused\)" if de else
@@ -416,9 +432,8 @@ def test_next_day_report_has_the_whole_night(night: Night, rendered: Rendered, l
     for run_id in (night.first_sweep["run_id"], night.run["run_id"], night.last_sweep["run_id"]):
         assert run_id in text
     assert "Secure and rotate the nginx logs" in text
-    for _, change in changes_on_web1(night):
-        sentence = change if isinstance(change, str) else change["sentence"]
-        assert " ".join(sentence.split()) in text
+    for sentence in measure_sentences(night, lang):
+        assert sentence in text, sentence
     assert ("nicht erreichbar" if de else "could not be reached") in text
     assert f"{night.nginx}/error.log" in text and ERROR_PATTERN in text   # the hostile line's pattern
     assert f"{night.nginx}/{HOSTILE_LOG}" in text                             # a hostile file name
@@ -484,8 +499,8 @@ def test_chromium_renders_every_html_report_and_runs_nothing_hostile(rendered: R
         shown = html_text(dom)
         assert SUMMARY in shown, name                      # the summary, as the text it was
         assert "Shop down" in shown and "LAB-1" in shown
-        assert HOSTILE_LOG in shown, name                  # the rotated file's name, as text
         if kind == "next-day":
+            assert HOSTILE_LOG in shown, name              # the rotated file's name, as text
             assert ERROR_PATTERN in shown, name            # the hostile log line's pattern, as text
             assert "<svg" in dom, name                      # the before/after charts are there
 

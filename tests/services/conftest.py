@@ -1,48 +1,21 @@
-"""The real service stack on the lab (nginx -> gunicorn -> PostgreSQL), started once per session.
+"""Helpers for the service tests. The stack fixtures (``lab_stack``, ``stack``,
+``stack_inventory``) live in tests/conftest.py, so every directory shares the one stack:
+a second definition would start a second stack on the same addresses.
 
-``stack`` hands each test a healthy stack and puts it back afterwards, whatever the test
-broke; ``run_book`` runs a playbook text through the real engine and returns its journal.
+``run_book`` runs a playbook text through the real engine and returns its journal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.lab import Lab
-from tests.lab.services import LabStack, run_playbook, services_unavailable_reason
+from tests.lab.services import run_playbook
 
 RunBook = Callable[..., tuple[Any, list[dict[str, Any]]]]
-
-
-@pytest.fixture(scope="session")
-def lab_stack(lab: Lab) -> Iterator[LabStack]:
-    reason = services_unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    stack = LabStack(lab)
-    try:
-        yield stack.start()
-    finally:
-        stack.stop()
-
-
-@pytest.fixture
-def stack(lab_stack: LabStack) -> Iterator[LabStack]:
-    lab_stack.ensure_running()
-    try:
-        yield lab_stack
-    finally:
-        lab_stack.stop_helpers()
-        lab_stack.ensure_running()
-
-
-@pytest.fixture
-def stack_inventory(stack: LabStack, tmp_path: Path) -> Path:
-    return stack.write_inventory(tmp_path / "inventory.yml")
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ one run (``max_files``, ``max_bytes``); the oldest files go first.
 The plan has one change per file, with its size; check mode shows exactly that list. Right
 before each deletion the host re-checks the file (same device, inode, size, one link, no
 symlink in the path, not open) and deletes it with ``rm -f -- PATH``; a file that changed
-is left alone and reported.
+is left alone and reported. The customer's report says it once per directory ("Deleted 12
+archived log files in /var/log/nginx ...; 3.2 GiB freed"), counting what was really deleted.
 """
 
 from __future__ import annotations
@@ -23,9 +24,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from runbook.actions.base import Action, Change, HostTask, Plan
+from runbook.actions.base import INTERNAL, Action, Applied, Change, HostTask, Plan
 from runbook.actions.logs.archive import ARTIFACT_KIND
-from runbook.actions.logs.common import DfEvidence, host_log_sets, list_log_files, mounts_over, on_mounts
+from runbook.actions.logs.common import (
+    DfEvidence,
+    host_log_sets,
+    last_of_each,
+    list_log_files,
+    mounts_over,
+    on_mounts,
+)
 from runbook.actions.logs.rotation import show_path
 from runbook.actions.params import ByteSize, Duration
 from runbook.connection.shell import quote
@@ -99,11 +107,17 @@ class LogsCleanAction(Action):
         if not chosen:
             return Plan(data=data, message=message)
         run = _Deletion(DfEvidence([c.file.mount or "/" for c in chosen]))
+        msg = "logs_deleted" if params.require_archive else "logs_deleted_unarchived"
+        directories = [posixpath.dirname(c.file.path) for c in chosen]
+        groups: dict[str, list[LogFile]] = {}
+        for directory, c in zip(directories, chosen):
+            groups.setdefault(directory, []).append(c.file)
         changes = tuple(Change(
             f"delete {show_path(c.file.path)} ({format_bytes(c.file.size)}, {c.reason}){loud}",
-            apply=run.step(c.file), details={"path": c.file.path, "bytes": c.file.size,
-                                             "command": delete_command(c.file)})
-            for c in chosen)
+            apply=run.step(c.file, groups[directory] if last else ()),
+            details={"path": c.file.path, "bytes": c.file.size, "command": delete_command(c.file),
+                     **(deleted_wording(msg, directory, groups[directory]) if last else {"msg": INTERNAL})})
+            for c, directory, last in zip(chosen, directories, last_of_each(directories)))
         return Plan(changes=changes, data=data, message=message)
 
     def after(self, task: HostTask, params: CleanParams, plan: Plan, applied: list[str]) -> Mapping[str, Any]:
@@ -112,6 +126,11 @@ class LogsCleanAction(Action):
         return {"deleted": deleted, "deleted_bytes": sum(run.sizes[p] for p in deleted),
                 "not_deleted": {p: o for p, o in run.outcomes.items() if o != "deleted"},
                 **run.evidence.finish(task)}
+
+
+def deleted_wording(msg: str, directory: str, files: Sequence[LogFile]) -> dict[str, Any]:
+    """The report's message id and args for deleting ``files`` of one directory."""
+    return {"msg": msg, "args": {"count": len(files), "path": directory, "freed_bytes": sum(f.size for f in files)}}
 
 
 def choose(due: Sequence[tuple[LogFile, str]], sets: Mapping[str, LogSet],
@@ -264,13 +283,20 @@ class _Deletion:
         self.outcomes: dict[str, str] = {}
         self.sizes: dict[str, int] = {}
 
-    def step(self, file: LogFile) -> Callable[[HostTask], str | None]:
-        def apply(task: HostTask) -> str | None:
+    def step(self, file: LogFile, group: Sequence[LogFile] = ()) -> Callable[[HostTask], str | Applied | None]:
+        """Delete ``file``. On the last file of a directory, ``group`` holds that directory's
+        files: the report then counts those really deleted (a changed file is left alone)."""
+        def apply(task: HostTask) -> str | Applied | None:
             result = task.run(delete_command(file), check=True)
             outcome = (result.stdout.strip().splitlines() or ["no answer"])[-1]
             self.outcomes[file.path] = outcome
             self.sizes[file.path] = file.size
-            return None if outcome == "deleted" else outcome.upper()
+            note = None if outcome == "deleted" else outcome.upper()
+            if not group:
+                return note
+            gone = [f for f in group if self.outcomes.get(f.path) == "deleted"]
+            return Applied(note, msg=None if gone else INTERNAL,
+                           args={"count": len(gone), "freed_bytes": sum(f.size for f in gone)})
         wrapped = self.evidence.wrap(apply)
         wrapped.deletion = self  # type: ignore[attr-defined]
         return wrapped

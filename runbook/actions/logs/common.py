@@ -8,10 +8,11 @@ report lines up "before" and "after" of any action and can say "freed 4.2 GiB on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import posixpath
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
-from runbook.actions.base import HostTask, Plan
+from runbook.actions.base import Applied, HostTask, Plan
 from runbook.connection.shell import join
 from runbook.errors import ActionError, ConfigError
 from runbook.facts.disk import DiskUsage, parse_df
@@ -125,15 +126,17 @@ class DfEvidence:
         self.mounts = sorted(set(mounts))
         self.before: dict[str, Any] | None = None
 
-    def wrap(self, apply: Callable[[HostTask], str | None]) -> Callable[[HostTask], str | None]:
-        def first_records_before(task: HostTask) -> str | None:
+    def wrap(self, apply: Callable[[HostTask], str | Applied | None]
+             ) -> Callable[[HostTask], str | Applied | None]:
+        def first_records_before(task: HostTask) -> str | Applied | None:
             if self.before is None:
                 self.before = record_df(task, "before", self.mounts)
             return apply(task)
         first_records_before.df_evidence = self  # type: ignore[attr-defined]
         return first_records_before
 
-    def commands(self, commands: Sequence[str], *, sudo: bool | None = None) -> Callable[[HostTask], str | None]:
+    def commands(self, commands: Sequence[str], *, sudo: bool | None = None
+                 ) -> Callable[[HostTask], str | Applied | None]:
         """An ``apply`` running ``commands`` in order, each required to succeed."""
         def run(task: HostTask) -> str | None:
             for command in commands:
@@ -155,3 +158,24 @@ def evidence_of(plan: Plan) -> DfEvidence | None:
         if found is not None:
             return found
     return None
+
+
+def directories_in_words(paths: Iterable[str]) -> str | dict[str, str]:
+    """Where files lie, as a report sentence names it: their directory; "a, b and c" in each
+    report language for up to three (``runbook.reports.i18n.localized``); else the one they share."""
+    dirs = sorted({posixpath.dirname(p) for p in paths})
+    if len(dirs) == 1:
+        return dirs[0]
+    shared = posixpath.commonpath(dirs) if dirs else "/"
+    if len(dirs) > 3 and shared != "/":
+        return shared
+    head = ", ".join(dirs[:-1])
+    return {"de": f"{head} und {dirs[-1]}", "en": f"{head} and {dirs[-1]}"}
+
+
+def last_of_each(keys: Sequence[Hashable]) -> list[bool]:
+    """For changes grouped by ``keys`` (a directory, a mount), in plan order: True at the last
+    change of each group. The report words a group once, on that change (the engine applies
+    all of a host's changes or fails the host); the others carry ``INTERNAL``."""
+    last = {key: i for i, key in enumerate(keys)}
+    return [last[key] == i for i, key in enumerate(keys)]

@@ -14,13 +14,21 @@ carries ``logrotate -d`` output (its own dry run). df is recorded before and aft
 from __future__ import annotations
 
 import posixpath
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from runbook.actions.base import Action, Change, HostTask, Plan
-from runbook.actions.logs.common import DfEvidence, evidence_of, host_log_sets, list_log_files
+from runbook.actions.base import INTERNAL, Action, Change, HostTask, Plan
+from runbook.actions.logs.common import (
+    DfEvidence,
+    directories_in_words,
+    evidence_of,
+    host_log_sets,
+    last_of_each,
+    list_log_files,
+)
 from runbook.actions.logs.rotation import (
     RotationOptions,
     parse_state,
@@ -29,6 +37,7 @@ from runbook.actions.logs.rotation import (
     show_path,
     state_command,
 )
+from runbook.actions.logs.rotation_shell import rotated_wording
 from runbook.connection.shell import join, quote
 from runbook.errors import ActionError, ConfigError
 from runbook.logsets import LogSet
@@ -90,9 +99,13 @@ class LogsRotateAction(Action):
                 dry = task.run(_SBIN + join(["logrotate", "-d", *argv[1:]]))
                 entry["dry_run"] = (dry.stdout + dry.stderr)[-4000:]
             data["sets"].update({name: entry for name in names})
+            logs = [f.path for f in files if f.log_set in names and not f.rotated and f.kind == "file"]
+            # No live log listed: logrotate has nothing of these sets to rotate, nothing to tell.
+            wording = rotated_wording(directories_in_words(logs), len(logs)) if logs else {"msg": INTERNAL}
             changes.append(Change(f"rotate {', '.join(names)} with logrotate -f {config}",
-                                  apply=evidence.commands([command]), details=entry))
+                                  apply=evidence.commands([command]), details={**entry, **wording}))
         now = _host_now(task) if builtin else None
+        rotations: list[tuple[str, str, list[str]]] = []     # log, sentence, commands
         for log_set in builtin:
             options = builtin_options(log_set)
             planned: list[dict[str, Any]] = []
@@ -103,10 +116,16 @@ class LogsRotateAction(Action):
                 rotation = plan_rotation(current, siblings, options, now or datetime.now(), force=True)
                 planned.append({"log": log, "operations": rotation.sentences, "skipped": rotation.skipped})
                 if rotation.changes:
-                    commands = plan_to_commands(rotation)
-                    changes.append(Change(f"rotate {show_path(log)} (built-in): " + "; ".join(rotation.sentences),
-                                          apply=evidence.commands(commands), details={"commands": commands}))
+                    rotations.append((log, f"rotate {show_path(log)} (built-in): " + "; ".join(rotation.sentences),
+                                      plan_to_commands(rotation)))
             data["sets"][log_set.name] = {"method": "builtin", "logs": planned}
+        # One change per log; the report says it once per directory, on the last of its logs.
+        directories = [posixpath.dirname(log) for log, _, _ in rotations]
+        counts = Counter(directories)
+        for (_, sentence, commands), directory, last in zip(rotations, directories, last_of_each(directories)):
+            wording = rotated_wording(directory, counts[directory]) if last else {"msg": INTERNAL}
+            changes.append(Change(sentence, apply=evidence.commands(commands),
+                                  details={"commands": commands, **wording}))
         if not changes:
             return Plan(data=data, message="nothing to rotate")
         return Plan(changes=tuple(changes), data=data,

@@ -12,8 +12,9 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable
+from typing import Any
 
-from runbook.actions.base import Change
+from runbook.actions.base import INTERNAL, Change
 from runbook.actions.logs.rotation_model import (
     Compress,
     Copy,
@@ -125,10 +126,20 @@ def operation_command(op: Operation) -> str:
 
 def plan_to_changes(plan: RotationPlan, *, sudo: bool | None = None) -> tuple[Change, ...]:
     """The plan in the engine's terms: one Change per operation, with its sentence and its one
-    command, so check mode records exactly what a real run applies."""
+    command, so check mode records exactly what a real run applies. The customer's report
+    words the rotation once, on the last operation."""
+    last = len(plan.operations) - 1
     return tuple(Change(op.sentence, (operation_command(op),), sudo=sudo,
-                        details={"operation": type(op).__name__.lower()})
-                 for op in plan.operations)
+                        details={"operation": type(op).__name__.lower(),
+                                 **(rotated_wording(posixpath.dirname(plan.path), 1) if i == last
+                                    else {"msg": INTERNAL})})
+                 for i, op in enumerate(plan.operations))
+
+
+def rotated_wording(path: Any, count: int) -> dict[str, Any]:
+    """The report's message id and args for rotating ``count`` logs in ``path`` (a directory,
+    or directories in words)."""
+    return {"msg": "logs_rotated", "args": {"count": count, "path": path}}
 
 
 def apply_plan(conn: Connection, plan: RotationPlan, *, timeout: float, sudo: bool = False,

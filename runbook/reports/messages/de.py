@@ -21,6 +21,7 @@ DE: dict[str, str] = {
     "h.follows": "Wie es weitergeht",
     "reported": "Eine Störung der Kategorie {category} ging am {received}{channel} bei uns ein.",
     "reported.summary": "Ihre Meldung: „{summary}“",
+    "reported.none.one": "Dieser Bericht umfasst einen Lauf ohne erfasste Störungsmeldung.",
     "reported.none": "Dieser Bericht umfasst {runs} Läufe ohne erfasste Störungsmeldung.",
     "channel.jira": " über JIRA",
     "channel.email": " per E-Mail",

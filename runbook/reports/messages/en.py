@@ -20,6 +20,7 @@ EN: dict[str, str] = {
     "h.follows": "What follows",
     "reported": "A category {category} fault was reported on {received}{channel}.",
     "reported.summary": "Your report: “{summary}”",
+    "reported.none.one": "This report covers one run without a recorded incident.",
     "reported.none": "This report covers {runs} runs without a recorded incident.",
     "channel.jira": " via JIRA",
     "channel.email": " by e-mail",

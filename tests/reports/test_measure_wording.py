@@ -1,0 +1,392 @@
+"""Real measures in the customer's language: every changing action names a catalogue sentence
+for what it did, so the immediate report says it in German or English -- once per directory,
+mount or service, never as the action's English line ("Auf web1 um 02:41 Uhr: rotate ...").
+
+Each action runs for real on the SSH lab (and the real service stack) where that is cheap;
+the report is then built from the run's journal, as the CLI does. Variants a lab run does not
+reach (a hung process, a stop without a start) go through the same record the action makes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psutil
+import pytest
+from aiosmtpd.controller import Controller
+
+from runbook.actions.base import Change
+from runbook.actions.notify import notice_wording
+from runbook.actions.processes import ended_wording
+from runbook.engine import change_record
+from runbook.facts.processes import ProcessInfo
+from runbook.journal import parse_ts
+from runbook.reports import build_report, render_immediate
+from runbook.reports.i18n import format_bytes
+from runbook.reports.messages import DE, EN
+from runbook.services.model import Probe, ServiceSpec
+from runbook.services.restart import (
+    RestartSettings,
+    RestartState,
+    gate_change,
+    not_restarted_wording,
+    start_change,
+    stop_change,
+)
+from tests.actions.logs.loglab import log_root, run_steps, write_inventory, write_log
+from tests.lab import Lab
+from tests.lab.services import DB_PORT, LabStack, run_playbook
+from tests.reports.journals import Clock, journal, local
+from tests.reports.test_mail import Inbox, free_port
+
+pytestmark = pytest.mark.lab
+
+BERLIN = ZoneInfo("Europe/Berlin")
+# How a report frames an action's own sentence when it has no catalogue sentence for it.
+FRAMED = {"de": re.compile(r"Auf \S+ um \d\d:\d\d Uhr:"), "en": re.compile(r"On \S+ at \d\d:\d\d:")}
+
+
+@dataclass(frozen=True)
+class Told:
+    """The immediate text report in both languages (lines joined: sentences wrap), and how
+    many measures it tells."""
+
+    texts: dict[str, str]
+    measures: int
+
+
+def reports(run_dirs: list[Path]) -> Told:
+    report = build_report(run_dirs, None, customer="Lab GmbH", timezone="Europe/Berlin")
+    return Told({lang: " ".join(render_immediate(report, lang, "text").split()) for lang in ("de", "en")},
+                sum(len(h.measures) for h in report.hosts))
+
+
+def hhmm(events: list[dict[str, Any]], host: str, step: int = 0) -> str:
+    """The time a report gives a measure: its host.end, in Berlin."""
+    [end] = [e for e in events if e["event"] == "host.end" and e["host"] == host and e["step"] == step]
+    return parse_ts(end["ts"]).astimezone(BERLIN).strftime("%H:%M")
+
+
+def action_sentences(events: list[dict[str, Any]]) -> list[str]:
+    """The English sentences the actions journaled for what they changed."""
+    return [" ".join((c if isinstance(c, str) else c["sentence"]).split())
+            for e in events if e["event"] == "host.end" and e["outcome"] == "changed" for c in e["changes"]]
+
+
+def assert_worded(told: Told, events: list[dict[str, Any]], expected: dict[str, list[str]]) -> None:
+    """Each expected sentence is in its report and they are all its measures; no action's
+    English line and no free-text frame in either."""
+    for lang, sentences in expected.items():
+        text = told.texts[lang]
+        for sentence in sentences:
+            assert sentence in text, f"{sentence!r} not in:\n{text}"
+        assert told.measures == len(sentences), text
+        assert not FRAMED[lang].search(text), text
+    for sentence in action_sentences(events):
+        assert sentence not in told.texts["de"], sentence
+
+
+def gz(path: Path, age_days: float) -> Path:
+    path.write_bytes(gzip.compress(b"GET /shop HTTP/1.1 200\n" * 300))
+    when = os.path.getmtime(path) - age_days * 86400
+    os.utime(path, (when, when))
+    return path
+
+
+# -- logs.archive, logs.clean, logs.rotate ----------------------------------------------------------
+
+def test_archive_clean_and_rotate_are_told_once_per_directory(lab: Lab, tmp_path: Path) -> None:
+    inventory = write_inventory(lab, tmp_path / "inv.yml", tmp_path.name)
+    nginx = log_root(lab, "web1", tmp_path.name) / "var/log/nginx"
+    write_log(nginx / "access.log", 6000)
+    write_log(nginx / "error.log", 3000, seed=1)
+    write_log(nginx / "access.log.1", 4000, age_days=1, seed=2)
+    old = gz(nginx / "access.log.2.gz", age_days=40)            # past the set's max_age (30d)
+    freed = old.stat().st_size
+    steps = [{"action": "logs.archive", "params": {}}, {"action": "logs.clean", "params": {}},
+             {"action": "logs.rotate", "params": {"method": "builtin"}}]
+
+    result, events = run_steps(inventory, steps, tmp_path / "runs", limit="web1")
+
+    assert [o.outcome for o in result.outcomes] == ["changed"] * 3, [o.message for o in result.outcomes]
+    assert result.outcomes[1].data["deleted"] == [str(old)]
+    assert (nginx / "access.log").stat().st_size == 0 and (nginx / "access.log.1").stat().st_size == 6000
+    [artifact] = [e for e in events if e["event"] == "artifact"]
+    archived, deleted, rotated = (hhmm(events, "web1", step) for step in range(3))
+    told = reports([tmp_path / "runs" / result.run_id])
+    assert_worded(told, events, {
+        "de": [(f"4 Logdateien aus {nginx} auf web1 um {archived} Uhr archiviert "
+                f"({format_bytes(artifact['bytes'], 'de')}, Prüfsumme kontrolliert)."),
+               (f"Eine archivierte Logdatei in {nginx} auf web1 um {deleted} Uhr gelöscht, nachdem das Archiv "
+                f"geprüft war; {format_bytes(freed, 'de')} frei geworden."),
+               # access.log and error.log: two sets, one directory, one sentence
+               f"2 Logdateien in {nginx} auf web1 um {rotated} Uhr rotiert."],
+        "en": [(f"Archived 4 log files from {nginx} on web1 at {archived} "
+                f"({format_bytes(artifact['bytes'], 'en')}, checksum verified)."),
+               (f"Deleted one archived log file in {nginx} on web1 at {deleted} after checking the archive; "
+                f"{format_bytes(freed, 'en')} freed."),
+               f"Rotated 2 log files in {nginx} on web1 at {rotated}."],
+    })
+
+
+def test_cleaning_without_an_archive_says_so(lab: Lab, tmp_path: Path) -> None:
+    inventory = write_inventory(lab, tmp_path / "inv.yml", tmp_path.name)
+    nginx = log_root(lab, "web1", tmp_path.name) / "var/log/nginx"
+    write_log(nginx / "access.log", 1000)
+    old = [gz(nginx / f"access.log.{i}.gz", age_days=40 + i) for i in (1, 2)]
+    freed = sum(f.stat().st_size for f in old)
+
+    result, events = run_steps(inventory, [{"action": "logs.clean", "params": {"require_archive": False}}],
+                               tmp_path / "runs", limit="web1")
+
+    assert result.outcomes[0].outcome == "changed" and not any(f.exists() for f in old)
+    at = hhmm(events, "web1")
+    assert_worded(reports([tmp_path / "runs" / result.run_id]), events, {
+        "de": [(f"2 alte Logdateien in {nginx} auf web1 um {at} Uhr gelöscht, ohne sie vorher zu archivieren; "
+                f"{format_bytes(freed, 'de')} frei geworden.")],
+        "en": [(f"Deleted 2 old log files in {nginx} on web1 at {at} without archiving them first; "
+                f"{format_bytes(freed, 'en')} freed.")],
+    })
+
+
+@pytest.mark.skipif(shutil.which("logrotate") is None and not Path("/usr/sbin/logrotate").exists(),
+                    reason="logrotate is not installed on this machine")
+def test_a_rotation_by_the_hosts_logrotate_is_told_too(lab: Lab, tmp_path: Path) -> None:
+    inventory = write_inventory(lab, tmp_path / "inv.yml", tmp_path.name, logrotate_state="var/lib/logrotate.status")
+    root = log_root(lab, "web1", tmp_path.name)
+    nginx = root / "var/log/nginx"
+    (root / "etc/logrotate.d").mkdir(parents=True)
+    (root / "etc/logrotate.d/nginx").write_text(f"{nginx}/*access*.log {{\n  rotate 3\n  compress\n}}\n")
+    (root / "var/lib").mkdir(parents=True)
+    write_log(nginx / "access.log", 4000)
+
+    result, events = run_steps(inventory, [{"action": "logs.rotate", "params": {"sets": ["nginx-access"]}}],
+                               tmp_path / "runs", limit="web1")
+
+    assert result.outcomes[0].data["sets"]["nginx-access"]["method"] == "logrotate"
+    assert (nginx / "access.log.1.gz").exists()
+    at = hhmm(events, "web1")
+    assert_worded(reports([tmp_path / "runs" / result.run_id]), events, {
+        "de": [f"Eine Logdatei in {nginx} auf web1 um {at} Uhr rotiert."],
+        "en": [f"Rotated one log file in {nginx} on web1 at {at}."],
+    })
+
+
+# -- disk.release_deleted ----------------------------------------------------------------------------
+
+@pytest.fixture
+def holders() -> Iterator[list[subprocess.Popen[bytes]]]:
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for proc in started:
+        proc.kill()
+        proc.wait()
+
+
+def test_releasing_deleted_logs_is_told_once_per_mount(lab: Lab, tmp_path: Path,
+                                                       holders: list[subprocess.Popen[bytes]]) -> None:
+    inventory = write_inventory(lab, tmp_path / "inv.yml", tmp_path.name)
+    nginx = log_root(lab, "web1", tmp_path.name) / "var/log/nginx"
+    for name, size in (("access.log", 3_000_000), ("error.log", 2_000_000)):
+        write_log(nginx / name, size)
+        with open(nginx / name, "ab") as log:
+            holders.append(subprocess.Popen(["sleep", "120"], stdin=subprocess.DEVNULL, stdout=log))
+        (nginx / name).unlink()
+
+    result, events = run_steps(inventory, [{"action": "disk.release_deleted", "params": {}}], tmp_path / "runs",
+                               limit="web1")
+
+    outcome = result.outcomes[0]
+    assert outcome.outcome == "changed" and len(outcome.changes) == 2, outcome.message
+    assert all(os.stat(f"/proc/{p.pid}/fd/1").st_size == 0 for p in holders)
+    [mount] = {t["mount"] for t in outcome.data["truncate"]}
+    freed = sum(t["allocated"] for t in outcome.data["truncate"])
+    at = hhmm(events, "web1")
+    assert_worded(reports([tmp_path / "runs" / result.run_id]), events, {
+        "de": [f"{format_bytes(freed, 'de')} auf {mount} (web1) um {at} Uhr freigegeben."],
+        "en": [f"Freed {format_bytes(freed, 'en')} on {mount} on web1 at {at}."],
+    })
+
+
+# -- processes.kill --------------------------------------------------------------------------------------
+
+def test_ending_a_process_names_it_and_its_pid(lab: Lab, tmp_path: Path) -> None:
+    marker = f"lab-job-{uuid.uuid4().hex[:8]}"
+    job = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", marker],
+                           stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 5
+        while marker not in " ".join(psutil.Process(job.pid).cmdline()):
+            assert time.monotonic() < deadline, "the job never showed its command line"
+            time.sleep(0.02)
+        name = psutil.Process(job.pid).name()
+        book = ("name: kill\nsteps:\n  - action: processes.kill\n"
+                f"    params: {{pattern: {marker}, grace: 3s}}\n")
+        result, events = run_playbook(lab.write_inventory(tmp_path / "inv.yml"), book, tmp_path / "runs",
+                                      limit="spare1")
+        assert result.last_for("spare1").outcome == "changed" and job.wait(timeout=5) < 0
+    finally:
+        if job.poll() is None:
+            job.kill()
+        job.wait()
+    at = hhmm(events, "spare1")
+    assert_worded(reports([tmp_path / "runs" / result.run_id]), events, {
+        "de": [f"Den Prozess {name} (PID {job.pid}) auf spare1 um {at} Uhr beendet."],
+        "en": [f"Ended the process {name} (PID {job.pid}) on spare1 at {at}."],
+    })
+
+
+# -- notify.hoster ---------------------------------------------------------------------------------------
+
+@pytest.fixture
+def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
+    """A loopback SMTP server that notify.hoster uses (through the environment)."""
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("RUNBOOK_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("RUNBOOK_SMTP_PORT", str(port))
+    monkeypatch.setenv("RUNBOOK_SMTP_STARTTLS", "false")
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+NOTIFY = "name: notify\nsteps:\n  - action: notify.hoster\n    params: {probe_timeout: 2s}\n"
+
+
+def test_a_notice_only_written_is_prepared_not_sent(lab: Lab, tmp_path: Path) -> None:
+    runs = tmp_path / "reports" / "runs"
+    result, events = run_playbook(lab.write_inventory(tmp_path / "inv.yml"), NOTIFY, runs, limit="down1")
+    assert result.last_for("down1").outcome == "changed"
+    assert list(runs.glob("*/artifacts/down1/hoster-notice-*.eml"))
+    at = hhmm(events, "down1")
+    assert_worded(reports([runs / result.run_id]), events, {
+        "de": [f"Um {at} Uhr eine Störungsmeldung zu down1 für den Hosting-Provider Lab Hosting vorbereitet."],
+        "en": [f"Prepared a fault notice about down1 for the hosting provider Lab Hosting at {at}."],
+    })
+
+
+def test_a_notice_sent_by_smtp_informed_the_provider(lab: Lab, tmp_path: Path, smtp: Inbox) -> None:
+    runs = tmp_path / "reports" / "runs"
+    result, events = run_playbook(lab.write_inventory(tmp_path / "inv.yml"), NOTIFY, runs, limit="down1")
+    assert result.last_for("down1").outcome == "changed" and len(smtp.messages) == 1
+    at = hhmm(events, "down1")
+    assert_worded(reports([runs / result.run_id]), events, {
+        "de": [f"Den Hosting-Provider Lab Hosting um {at} Uhr über down1 informiert."],
+        "en": [f"Informed the hosting provider Lab Hosting about down1 at {at}."],
+    })
+
+
+# -- services.restart --------------------------------------------------------------------------------------
+
+RESTART = "name: restart\nsteps:\n  - action: services.restart\n    params: {params}\n"
+
+
+def test_a_restart_is_one_sentence_per_service_saying_what_answers_again(stack: LabStack,
+                                                                         stack_inventory: Path,
+                                                                         tmp_path: Path) -> None:
+    runs = tmp_path / "reports" / "runs"
+    result, events = run_playbook(stack_inventory, RESTART.format(params="{gate_interval: 0.2}"), runs,
+                                  limit="web1,app1,db1")
+    assert result.status == "completed", [o.message for o in result.outcomes]
+    web, app, db = (hhmm(events, h) for h in ("web1", "app1", "db1"))
+    port = f"{stack.db.address}:{DB_PORT}"
+    assert_worded(reports([runs / result.run_id]), events, {
+        "de": [f"nginx auf web1 um {web} Uhr neu gestartet; {stack.urls['web']} antwortet wieder.",
+               f"gunicorn auf app1 um {app} Uhr neu gestartet; {stack.urls['app']} antwortet wieder.",
+               f"postgresql auf db1 um {db} Uhr neu gestartet; Port {port} antwortet wieder."],
+        "en": [f"Restarted nginx on web1 at {web}; {stack.urls['web']} answers again.",
+               f"Restarted gunicorn on app1 at {app}; {stack.urls['app']} answers again.",
+               f"Restarted postgresql on db1 at {db}; port {port} answers again."],
+    })
+
+
+def test_a_restart_that_could_not_finish_says_what_is_not_running(stack: LabStack,
+                                                                  stack_inventory: Path,
+                                                                  tmp_path: Path) -> None:
+    stack.break_postgres()
+    runs = tmp_path / "reports" / "runs"
+    params = "{gate_interval: 0.2, gate_timeout: 2s, on_gate_failure: continue}"
+    result, events = run_playbook(stack_inventory, RESTART.format(params=params), runs, limit="web1,app1,db1")
+    outcomes = {o.host: o.outcome for o in result.outcomes}
+    # the last check fails web1 (the chain's end); db1 and app1 did what they could
+    assert outcomes == {"web1": "failed", "app1": "changed", "db1": "changed"}, outcomes
+    app, db = hhmm(events, "app1"), hhmm(events, "db1")
+    assert_worded(reports([runs / result.run_id]), events, {
+        "de": [f"postgresql auf db1 um {db} Uhr neu gestartet; der Dienst läuft aber noch nicht einwandfrei.",
+               (f"gunicorn auf app1 um {app} Uhr angehalten und nicht wieder gestartet, weil nicht alle Dienste "
+                "laufen, die er braucht (postgresql auf db1).")],
+        "en": [f"Restarted postgresql on db1 at {db}, but it does not work properly yet.",
+               (f"Stopped gunicorn on app1 at {app} and did not start it again, because not all services it needs "
+                "are running (postgresql on db1).")],
+    })
+
+
+# -- the records of variants a lab run does not reach -----------------------------------------------------
+
+def test_records_of_other_outcomes_are_worded_and_internal_steps_left_out(tmp_path: Path) -> None:
+    """The exact records the actions journal, through a journal and the report."""
+    fpm = ServiceSpec(host="web1", name="php-fpm", manager="systemd", unit="php8.2-fpm",
+                      probes=(Probe("http", "https://shop.example/"),))
+    cron = ServiceSpec(host="web1", name="cron", manager="systemd")
+    state = RestartState({fpm.key: "down", cron.key: "up"}, policy="continue")
+    settings = RestartSettings()
+    failed = RestartState({fpm.key: "down"}, policy="continue", failed={fpm.key: "start command failed"})
+    hung = ProcessInfo(pid=4242, ppid=1, user="www-data", state="D", name="php-fpm8.2", args=("php-fpm",),
+                       command="php-fpm: pool www")
+    kill = Change("end pid 4242 (php-fpm: pool www): hung", details=ended_wording(hung, hung=True))
+    notify = Change("notify Lab Hosting <noc@lab.example>: web2 unreachable (tcp)",
+                    details=notice_wording("Lab Hosting", "smtp"))
+    gate_fpm = gate_change(fpm, state, settings, restarted=False)
+    records = {
+        "web1": [change_record(stop_change(cron, state, restarting=False), "stop web1:cron"),   # stopped only
+                 change_record(start_change(fpm, state), "start web1:php-fpm"),             # internal
+                 change_record(gate_fpm, "health gate web1:php-fpm"),                       # was down: started
+                 change_record(kill, kill.sentence)],
+        "web2": [change_record(notify, notify.sentence)],
+        "web3": [change_record(gate_fpm, "health gate web1:php-fpm",
+                               not_restarted_wording(fpm, failed, restarted=False))],
+    }
+    clock = Clock()
+    clock.at(local(2, 41))
+    with journal(tmp_path, "20261125T014100Z-0d04", clock, kind="run", playbook="night",
+                 hosts=list(records)) as j:
+        j.write("step.start", step=0, name="night", action="services.restart", hosts=list(records))
+        for host, changes in records.items():
+            j.write("host.start", step=0, host=host)
+            j.write("host.end", step=0, host=host, outcome="changed", message="", changes=changes, data={},
+                    error=None, duration=1.0)
+        j.write("step.end", step=0, counts={"changed": len(records)})
+    events = [{"event": "host.end", "outcome": "changed", "changes": c} for c in records.values()]
+    assert_worded(reports([tmp_path / "20261125T014100Z-0d04"]), events, {
+        "de": ["cron auf web1 um 02:41 Uhr angehalten.",
+               "php-fpm auf web1 um 02:41 Uhr gestartet; https://shop.example/ antwortet wieder.",
+               "Den hängenden Prozess php-fpm8.2 (PID 4242) auf web1 um 02:41 Uhr beendet.",
+               "Den Hosting-Provider Lab Hosting um 02:41 Uhr über web2 informiert.",
+               "Um 02:41 Uhr versucht, php-fpm auf web3 zu starten; der Dienst läuft aber noch nicht einwandfrei."],
+        "en": ["Stopped cron on web1 at 02:41.",
+               "Started php-fpm on web1 at 02:41; https://shop.example/ answers again.",
+               "Ended the hung process php-fpm8.2 (PID 4242) on web1 at 02:41.",
+               "Informed the hosting provider Lab Hosting about web2 at 02:41.",
+               "Tried to start php-fpm on web3 at 02:41, but it does not work properly yet."],
+    })
+
+
+def test_every_german_measure_sentence_says_uhr() -> None:
+    measures = [k for k in EN if k.startswith("measure.") and "{time}" in EN[k]]
+    assert [k for k in measures if "{time} Uhr" not in DE[k]] == []
