@@ -13,7 +13,7 @@ from runbook import __version__
 from runbook.cli.exitcodes import ExitCode
 from runbook.errors import ConfigError, RunbookError
 
-# Typer (>= 0.29, pinned) vendors click: its usage errors are ``typer.TyperException``s, not
+# Typer (0.26-0.28, pinned) vendors click: its usage errors are ``typer.TyperException``s, not
 # click's own classes, so only typer's names are used here and click is not a dependency.
 _EXIT = typer.Exit
 _ABORT = typer.Abort
