@@ -18,10 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from runbook.actions import ACTIONS
 from runbook.actions.base import Change, HostTask
-from runbook.actions.params import ParamError, build
 from runbook.errors import ConfigError, ConnectError, RunbookError
 from runbook.playbook.model import Step
-from runbook.templating import evaluate, render
 
 if TYPE_CHECKING:
     from runbook.engine import Engine, HostOutcome
@@ -60,24 +58,14 @@ def run_coordinated_step(engine: "Engine", step: Step) -> list["HostOutcome"]:
             finish(host.name, "unreachable", f"unreachable since step {first + 1}: {exc}", error=_error_json(exc))
             continue
         try:
-            context = engine._context(host)
-            if step.when is not None and not evaluate(step.when, context, file=step.file, line=step.line,
-                                                      field=f"steps[{step.index}].when"):
-                finish(host.name, "skipped", f"condition is false: {step.when}")
-                continue
-            raw = render(dict(step.params), context, file=step.file, line=step.line,
-                         field=f"steps[{step.index}].params")
-            params[host.name] = build(ACTIONS[step.action].Params, raw, rendered=True)
-        except ParamError as exc:
-            finish(host.name, "failed", f"params.{exc.field}: {exc}")
-            continue
+            prepared = engine.prepare(step, host)
         except ConfigError as exc:
             finish(host.name, "failed", str(exc), error=_error_json(exc))
             continue
-        tasks[host.name] = HostTask(host=host, connect=lambda h=host: engine._connection(h),
-                                    journal=engine.journal, step=step.index, vars=context,
-                                    timeout=step.timeout or host.command_timeout, check=engine.options.check,
-                                    clock=engine._clock, inventory=engine.inventory)
+        if prepared is None:
+            finish(host.name, "skipped", f"condition is false: {step.when}")
+            continue
+        tasks[host.name], params[host.name] = prepared
     if not tasks:
         return [results[h.name] for h in engine.hosts if h.name in results]
     action = ACTIONS[step.action]()

@@ -257,6 +257,25 @@ class Engine:
         conn.open()
         return conn
 
+    def prepare(self, step: Step, host: Host) -> tuple[HostTask, Any] | None:
+        """The host's task and rendered, typed params for ``step``; None when its ``when`` is
+        false. Raises ConfigError when a template or a param does not fit this host."""
+        context = self._context(host)
+        if step.when is not None and not evaluate(step.when, context, file=step.file, line=step.line,
+                                                  field=f"steps[{step.index}].when"):
+            return None
+        raw = render(dict(step.params), context, file=step.file, line=step.line,
+                     field=f"steps[{step.index}].params")
+        try:
+            params = build(ACTIONS[step.action].Params, raw, rendered=True)
+        except ParamError as exc:
+            raise ConfigError(str(exc), file=step.file, line=step.line,
+                              field=f"steps[{step.index}].params.{exc.field}") from None
+        task = HostTask(host=host, connect=lambda: self._connection(host), journal=self.journal,
+                        step=step.index, vars=context, timeout=step.timeout or host.command_timeout,
+                        check=self.options.check, clock=self._clock, inventory=self.inventory)
+        return task, params
+
     def _plan_host(self, step: Step, host: Host, began: float,
                    planned: dict[str, tuple[HostTask, Any, Plan, float]]) -> HostOutcome | None:
         def outcome(kind: str, message: str, **kw: Any) -> HostOutcome:
@@ -271,20 +290,10 @@ class Engine:
             return outcome("unreachable", f"unreachable since step {first_step + 1}: {exc}",
                            error=_error_json(exc))
         try:
-            context = self._context(host)
-            if step.when is not None and not evaluate(step.when, context, file=step.file, line=step.line,
-                                                      field=f"steps[{step.index}].when"):
+            prepared = self.prepare(step, host)
+            if prepared is None:
                 return outcome("skipped", f"condition is false: {step.when}")
-            raw = render(dict(step.params), context, file=step.file, line=step.line,
-                         field=f"steps[{step.index}].params")
-            try:
-                params = build(ACTIONS[step.action].Params, raw, rendered=True)
-            except ParamError as exc:
-                raise ConfigError(str(exc), file=step.file, line=step.line,
-                                  field=f"steps[{step.index}].params.{exc.field}") from None
-            task = HostTask(host=host, connect=lambda: self._connection(host), journal=self.journal, step=step.index, vars=context,
-                            timeout=step.timeout or host.command_timeout, check=self.options.check,
-                            clock=self._clock, inventory=self.inventory)
+            task, params = prepared
             action = ACTIONS[step.action]()
             plan = action.plan(task, params)
         except ConnectError as exc:

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from runbook.actions.base import Action, Applied, Change, HostTask, Plan
 from runbook.actions.params import Duration
+from runbook.connection.tcp import TcpError, open_tcp
 from runbook.errors import ConfigError
 from runbook.facts.reachability import ProbeResult, probe_http, probe_tcp
 from runbook.inventory.model import Customer, Host
@@ -61,23 +62,18 @@ class LayerCheck:
 def check_layers(host: Host, timeout: float) -> list[LayerCheck]:
     """DNS, TCP to the SSH port, SSH banner -- stopping at the first layer that fails."""
     try:
-        infos = socket.getaddrinfo(host.address, host.port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        return [LayerCheck("dns", False, f"{host.address} does not resolve: {exc.strerror}")]
-    checks = [LayerCheck("dns", True, f"{host.address} resolves to {infos[0][4][0]}")]
-    family, kind, proto, _, addr = infos[0]
-    with socket.socket(family, kind, proto) as sock:
-        sock.settimeout(timeout)
-        try:
-            sock.connect(addr)
-        except OSError as exc:
-            why = "timed out" if isinstance(exc, (socket.timeout, TimeoutError)) else (exc.strerror or str(exc))
-            return checks + [LayerCheck("tcp", False, f"TCP {addr[0]}:{host.port}: {why}")]
-        checks.append(LayerCheck("tcp", True, f"TCP {addr[0]}:{host.port} open"))
+        sock = open_tcp(host.address, host.port, timeout)
+    except TcpError as exc:
+        if exc.layer == "dns":
+            return [LayerCheck("dns", False, exc.reason)]
+        return [LayerCheck("dns", True, f"{host.address} resolves"), LayerCheck("tcp", False, exc.reason)]
+    peer = sock.getpeername()[0]
+    checks = [LayerCheck("dns", True, f"{host.address} resolves to {peer}"),
+              LayerCheck("tcp", True, f"TCP {peer}:{host.port} open")]
+    with sock:
         try:
             banner = sock.makefile("rb").readline(256)
         except OSError as exc:
-            banner = b""
             checks.append(LayerCheck("ssh", False, f"no SSH banner within {timeout:g}s ({exc})"))
             return checks
     if banner.startswith(b"SSH-"):

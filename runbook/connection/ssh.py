@@ -29,7 +29,14 @@ import paramiko
 from runbook.connection.base import CommandResult
 from runbook.connection.hostkeys import verify_host_key
 from runbook.connection.shell import quote
-from runbook.errors import CommandFailed, CommandTimeout, ConnectError, HostKeyError, Interrupted
+from runbook.connection.tcp import TcpError, open_tcp
+from runbook.errors import (
+    CommandFailed,
+    CommandTimeout,
+    ConnectError,
+    HostKeyError,
+    Interrupted,
+)
 
 WINDOW_SIZE = 16 * 1024 * 1024      # large window: archive streaming is bound by it on fast links
 MAX_PACKET = 32768
@@ -127,24 +134,9 @@ class SSHConnection:
                 raise ConnectError(self.host, "tcp", f"jump host {self._jump.host} cannot reach "
                                    f"{self.address}:{self.port}: {exc}") from None
         try:
-            infos = socket.getaddrinfo(self.address, self.port, type=socket.SOCK_STREAM)
-        except socket.gaierror as exc:
-            raise ConnectError(self.host, "dns", f"cannot resolve {self.address!r}: {exc.strerror}") from None
-        last: OSError | None = None
-        for family, kind, proto, _, addr in infos:
-            sock = socket.socket(family, kind, proto)
-            sock.settimeout(max(_remaining(deadline), 0.1))
-            try:
-                sock.connect(addr)
-            except OSError as exc:
-                sock.close()
-                last = exc
-                continue
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            return sock
-        reason = "timed out" if isinstance(last, (socket.timeout, TimeoutError)) else (
-            getattr(last, "strerror", None) or str(last))
-        raise ConnectError(self.host, "tcp", f"TCP connect to {self.address}:{self.port} failed: {reason}")
+            return open_tcp(self.address, self.port, max(_remaining(deadline), 0.1))
+        except TcpError as exc:
+            raise ConnectError(self.host, exc.layer, exc.reason) from None
 
     def _keys(self) -> list[paramiko.PKey]:
         keys: list[paramiko.PKey] = []

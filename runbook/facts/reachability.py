@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
+from runbook.connection.tcp import TcpError, open_tcp
+
 
 @dataclass(frozen=True)
 class ProbeResult:
@@ -35,20 +37,10 @@ def probe_tcp(address: str, port: int, timeout: float) -> ProbeResult:
     target = f"{address}:{port}"
     started = time.monotonic()
     try:
-        infos = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        return ProbeResult("tcp", target, False, f"name resolution failed: {exc.strerror}")
-    last = "no address"
-    for family, kind, proto, _, addr in infos:
-        with socket.socket(family, kind, proto) as sock:
-            sock.settimeout(timeout)
-            try:
-                sock.connect(addr)
-            except OSError as exc:
-                last = "timed out" if isinstance(exc, (socket.timeout, TimeoutError)) else (exc.strerror or str(exc))
-                continue
-            return ProbeResult("tcp", target, True, "open", round((time.monotonic() - started) * 1000, 1))
-    return ProbeResult("tcp", target, False, last)
+        open_tcp(address, port, timeout).close()
+    except TcpError as exc:
+        return ProbeResult("tcp", target, False, exc.reason)
+    return ProbeResult("tcp", target, True, "open", round((time.monotonic() - started) * 1000, 1))
 
 
 def probe_http(spec: Mapping[str, Any], default_timeout: float) -> ProbeResult:
