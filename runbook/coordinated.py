@@ -40,7 +40,7 @@ class RunPlan:
 
 
 def run_coordinated_step(engine: "Engine", step: Step) -> list["HostOutcome"]:
-    from runbook.engine import HostOutcome, _error_json, apply_change
+    from runbook.engine import HostOutcome, _error_json, apply_change, change_record
 
     began = time.monotonic()
     results: dict[str, HostOutcome] = {}
@@ -101,7 +101,8 @@ def run_coordinated_step(engine: "Engine", step: Step) -> list["HostOutcome"]:
             elif engine.options.check and sentences:
                 data.update(check=True, planned=[c.to_json() for c in by_host[name]],
                             order=[f"{h}: {c.sentence}" for h, c in plan.changes])
-                finish(name, "changed", f"would: {'; '.join(sentences)}"[:500], changes=sentences, data=data)
+                finish(name, "changed", f"would: {'; '.join(sentences)}"[:500], changes=sentences, data=data,
+                       records=tuple(change_record(c, c.sentence) for c in by_host[name]))
             else:
                 finish(name, "ok", plan.messages.get(name, "nothing to do"), data=data)
         return [results[h.name] for h in engine.hosts if h.name in results]

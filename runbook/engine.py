@@ -320,7 +320,8 @@ class Engine:
         if self.options.check:
             sentences = tuple(c.sentence for c in plan.changes)
             data = dict(plan.data, check=True, planned=[c.to_json() for c in plan.changes])
-            return outcome("changed", f"would: {'; '.join(sentences)}"[:500], changes=sentences, data=data)
+            return outcome("changed", f"would: {'; '.join(sentences)}"[:500], changes=sentences, data=data,
+                           records=tuple(change_record(c, c.sentence) for c in plan.changes))
         with self._lock:
             planned[host.name] = (task, (action, params), plan, began)
         return None

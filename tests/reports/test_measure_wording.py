@@ -161,6 +161,27 @@ def test_cleaning_without_an_archive_says_so(lab: Lab, tmp_path: Path) -> None:
     })
 
 
+def test_a_check_run_tells_the_plan_in_the_customers_language(lab: Lab, tmp_path: Path) -> None:
+    inventory = write_inventory(lab, tmp_path / "inv.yml", tmp_path.name)
+    nginx = log_root(lab, "web1", tmp_path.name) / "var/log/nginx"
+    write_log(nginx / "access.log", 1000)
+    old = [gz(nginx / f"access.log.{i}.gz", age_days=40 + i) for i in (1, 2)]
+    freed = sum(f.stat().st_size for f in old)
+
+    result, events = run_steps(inventory, [{"action": "logs.clean", "params": {"require_archive": False}}],
+                               tmp_path / "runs", limit="web1", check=True)
+
+    assert result.outcomes[0].outcome == "changed" and all(f.exists() for f in old)  # planned, not done
+    at = hhmm(events, "web1")
+    told = reports([tmp_path / "runs" / result.run_id])
+    assert (f"Nur geplant, nicht ausgeführt (Probelauf): 2 alte Logdateien in {nginx} auf web1 um {at} Uhr "
+            f"gelöscht, ohne sie vorher zu archivieren; {format_bytes(freed, 'de')} frei geworden.") in told.texts["de"]
+    assert (f"Planned only, not carried out (check mode): Deleted 2 old log files in {nginx} on web1 at {at} "
+            f"without archiving them first; {format_bytes(freed, 'en')} freed.") in told.texts["en"]
+    for sentence in action_sentences(events):
+        assert sentence not in told.texts["de"], sentence
+
+
 @pytest.mark.skipif(shutil.which("logrotate") is None and not Path("/usr/sbin/logrotate").exists(),
                     reason="logrotate is not installed on this machine")
 def test_a_rotation_by_the_hosts_logrotate_is_told_too(lab: Lab, tmp_path: Path) -> None:
