@@ -9,8 +9,16 @@ from typing import Any, Literal
 from runbook.actions.base import Action, HostTask, Plan
 from runbook.errors import ConnectError
 from runbook.facts import FactError
-from runbook.facts.gather import collect_local, gather_command, new_nonce, parse_gathered
-from runbook.facts.reachability import ProbeResult, probe_http, probe_tcp
+from runbook.facts.gather import (
+    collect_local,
+    gather_command,
+    new_nonce,
+    parse_gathered,
+)
+from runbook.facts.reachability import (
+    ProbeResult,
+    probe_inventory,
+)
 from runbook.health import Check, Status, evaluate, worst
 from runbook.health.checks import REQUIRED_FACTS
 
@@ -102,10 +110,8 @@ class HealthCheckAction(Action):
     @staticmethod
     def _probes(task: HostTask) -> list[ProbeResult]:
         host = task.host
-        timeout = min(host.connect_timeout, 10.0)
-        results = [probe_tcp(host.address, port, timeout) for port in host.service_ports]
-        results += [probe_http(spec, timeout) for spec in host.http_checks]
-        return results
+        return probe_inventory(host.address, host.service_ports, host.http_checks,
+                               min(host.connect_timeout, 10.0))
 
 
 def _evidence(kind: str, data: Any) -> Any:

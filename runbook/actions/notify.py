@@ -26,7 +26,12 @@ from runbook.actions.base import Action, Applied, Change, HostTask, Plan
 from runbook.actions.params import Duration
 from runbook.connection.tcp import TcpError, open_tcp
 from runbook.errors import ConfigError
-from runbook.facts.reachability import ProbeResult, probe_http, probe_tcp
+from runbook.facts.reachability import (
+    ProbeResult,
+    probe_http,
+    probe_inventory,
+    probe_tcp,
+)
 from runbook.inventory.model import Customer, Host
 from runbook.journal import iso, parse_ts, read_events
 from runbook.services.history import NotificationLog, outage, reached_since
@@ -84,8 +89,7 @@ def check_layers(host: Host, timeout: float) -> list[LayerCheck]:
 def still_working(task: HostTask, timeout: float) -> list[ProbeResult]:
     """What answers from here although SSH does not: ports, URLs, TCP/HTTP service probes."""
     host = task.host
-    results = [probe_tcp(host.address, port, timeout) for port in host.service_ports]
-    results += [probe_http(spec, timeout) for spec in host.http_checks]
+    results = probe_inventory(host.address, host.service_ports, host.http_checks, timeout)
     try:
         specs = list(host_services(host, task.vars).values())
     except ConfigError:

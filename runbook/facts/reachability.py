@@ -10,6 +10,7 @@ import http.client
 import socket
 import ssl
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Mapping
 from urllib.parse import urlsplit
@@ -82,3 +83,10 @@ def probe_http(spec: Mapping[str, Any], default_timeout: float) -> ProbeResult:
     if needle and str(needle).encode() not in body:
         return ProbeResult("http", url, False, f"status {response.status} but body lacks {needle!r}", latency)
     return ProbeResult("http", url, True, f"status {response.status}", latency)
+
+
+def probe_inventory(address: str, ports: Sequence[int], http_checks: Sequence[Mapping[str, Any]],
+                    timeout: float) -> list[ProbeResult]:
+    """The probes a host's inventory entry declares: its ``service_ports`` and ``http_checks``."""
+    return ([probe_tcp(address, port, timeout) for port in ports]
+            + [probe_http(spec, timeout) for spec in http_checks])
