@@ -9,16 +9,8 @@ from typing import Any, Literal
 from runbook.actions.base import Action, HostTask, Plan
 from runbook.errors import ConnectError
 from runbook.facts import FactError
-from runbook.facts.gather import (
-    collect_local,
-    gather_command,
-    new_nonce,
-    parse_gathered,
-)
-from runbook.facts.reachability import (
-    ProbeResult,
-    probe_inventory,
-)
+from runbook.facts.gather import collect_local, gather_command, new_nonce, parse_gathered
+from runbook.facts.reachability import ProbeResult, probe_inventory
 from runbook.health import Check, Status, evaluate, worst
 from runbook.health.checks import REQUIRED_FACTS
 
