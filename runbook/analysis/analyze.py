@@ -20,6 +20,7 @@ from .formats import canonical, make
 from .formats.access import request_time_layout
 from .formats.base import ParseState
 from .model import Analysis, FileRead, LogSetAnalysis, to_datetime
+from .sidecar import UnreadableLog
 from .sources import head_lines, iter_lines, log_chunks, log_sets
 
 TimeLike = Union[None, datetime, str, float, int]
@@ -78,10 +79,23 @@ def _detect(files: List[str]) -> str:
     return "generic"
 
 
-def _counted(chunks: Iterator[bytes], box: List[int]) -> Iterator[bytes]:
-    for chunk in chunks:
-        box[0] += len(chunk)
-        yield chunk
+class _Counted:
+    """Chunks passed through, their bytes counted; an ``UnreadableLog`` at the end of them is
+    kept in ``problem`` and ends the stream cleanly, so a parser still flushes the event it
+    holds and the lines before the break count."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self.chunks = chunks
+        self.bytes = 0
+        self.problem: Optional[str] = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for chunk in self.chunks:
+                self.bytes += len(chunk)
+                yield chunk
+        except UnreadableLog as error:
+            self.problem = error.strerror or str(error)
 
 
 def analyze_paths(paths: Sequence[str], fmt: str = "auto", since: TimeLike = None,
@@ -146,8 +160,11 @@ def _analyze_set(name: str, files: List[str], fmt: str, clock: Clock, window: Wi
             if skip_before is not None and mtime < skip_before:
                 reads.append(FileRead(path, 0, 0, 0, skipped=True))
                 continue
-            reads.append(_read_file(path, fmt, sink, clock,
-                                    mtime if reference is None else reference))
+            read = _read_file(path, fmt, sink, clock, mtime if reference is None else reference)
+            reads.append(read)
+            if read.error:
+                notes.append("%s: read %d lines, then stopped: %s" % (path, read.lines,
+                                                                     read.error))
         except OSError as error:
             reason = error.strerror or str(error)
             notes.append("%s: cannot read: %s" % (path, reason))
@@ -159,18 +176,17 @@ def _analyze_set(name: str, files: List[str], fmt: str, clock: Clock, window: Wi
 
 def _read_file(path: str, fmt: str, sink: Union[AccessScanner, EventAggregator], clock: Clock,
                reference: float) -> FileRead:
-    box = [0]
-    chunks = _counted(log_chunks(path), box)
+    chunks = _Counted(log_chunks(path))
     if isinstance(sink, AccessScanner):
         lines = garbage = 0
         for chunk in chunks:
             n, bad = sink.feed(chunk)
             lines += n
             garbage += bad
-        return FileRead(path, box[0], lines, garbage)
+        return FileRead(path, chunks.bytes, lines, garbage, error=chunks.problem)
     state = ParseState(clock, reference)
     parser = make(fmt)
     text = (line for chunk in chunks for line in iter_lines(chunk))
     for event in parser.events(text, state):
         sink.add(event)  # type: ignore[union-attr]
-    return FileRead(path, box[0], state.lines, state.garbage)
+    return FileRead(path, chunks.bytes, state.lines, state.garbage, error=chunks.problem)

@@ -129,6 +129,8 @@ class FileRead:
 
     ``skipped``: not read, because it was last written before the window (and baseline)
     started, or because it could not be read (then ``error`` says why).
+    ``error`` without ``skipped``: read up to a break (compressed data corrupt or cut off);
+    ``lines`` are the lines before it, and they were analysed.
     """
 
     path: str

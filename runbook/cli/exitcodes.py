@@ -14,7 +14,7 @@ class ExitCode(IntEnum):
     WARNING = 1         # sweep: worst status WARNING
     CRITICAL = 2        # sweep: worst status CRITICAL
     UNKNOWN = 3         # sweep: worst status UNKNOWN (e.g. a host unreachable)
-    FAILED = 4          # run: a step failed on a host, or the run was aborted
+    FAILED = 4          # run: a step failed on a host, or the run was aborted; logs analyze: nothing read
     UNREACHABLE = 5     # run: a host could not be reached (and nothing failed)
     USAGE = 64          # bad command line (sysexits EX_USAGE)
     SOFTWARE = 70       # a bug in runbook (sysexits EX_SOFTWARE); the message says where to look

@@ -57,6 +57,12 @@ def analyze(
             raise ConfigError(str(exc), field="logs analyze") from None
     if as_json:
         print(result.to_json())
+        for note in result.notes:  # the table view shows them; JSON readers get them on stderr too
+            ctx.err.print("note: " + note, markup=False, highlight=False, soft_wrap=True)
     else:
         render_analysis(result, ctx.out)
+    # A file that breaks off part-way still counts: its lines before the break were analysed.
+    if all(f.error and not f.lines for s in result.sets for f in s.files):
+        ctx.err.print("[red]nothing could be read[/]")
+        return ExitCode.FAILED
     return ExitCode.OK

@@ -109,7 +109,12 @@ def _summary(analysis: dict[str, Any], mode: str) -> str:
             parts.append(f"{Path(s['name']).name}: {errors} errors, {len(s.get('fingerprints', []))} "
                          f"fingerprints" + (f" ({new} new)" if new else ""))
     text = "; ".join(parts) or "no log files found"
-    return text if mode == "remote" else f"{text} [{mode}]"
+    if mode != "remote":
+        text = f"{text} [{mode}]"
+    notes = [n for n in analysis.get("notes", []) if n != "no log files found"]
+    if notes:  # e.g. a rotated .gz cut off part-way: the engineer should know the counts are short
+        text += f"; note: {notes[0]}" + (f" (+{len(notes) - 1} more)" if len(notes) > 1 else "")
+    return text
 
 
 def _from_archive(task: HostTask, log_set: LogSet, files: list[LogFile], params: AnalyzeParams) -> Analysis:
