@@ -202,9 +202,16 @@ class SSHConnection:
             self._running[chan.chanid] = (chan, None, sudo)
         err = bytearray()
         try:
-            if prefix or stdin:
-                chan.sendall(prefix + (stdin or b""))
-            chan.shutdown_write()
+            try:
+                if prefix or stdin:
+                    chan.sendall(prefix + (stdin or b""))
+                chan.shutdown_write()
+            except OSError:
+                # The command ended without reading all of its input (the analyzer's wrapper
+                # exits 127 at once when there is no python3): its output and exit status
+                # still stand. Only a dead transport means the connection is lost.
+                if not self._transport.is_active():  # type: ignore[union-attr]
+                    raise
             deadline = None if timeout is None else started + timeout
             exited_at: float | None = None
             while True:

@@ -97,6 +97,19 @@ def test_a_command_returns_output_and_exit_code_over_one_reused_connection(lab: 
     assert piped.stdout == "PIPED IN\n" and piped.ok
 
 
+def test_a_command_that_exits_without_reading_its_input_keeps_its_exit_code(lab: Lab) -> None:
+    """8 MiB for stdin, more than sshd's window: the sender finds the channel closed by the
+    command's exit. That is the command's answer, not a lost connection."""
+    conn = ssh_to(lab, "web1")
+    try:
+        quick = conn.run("echo gone >&2; exit 127", stdin=b"x" * (8 << 20))
+        after = conn.run("echo still here")
+    finally:
+        conn.close()
+    assert (quick.exit_code, quick.stderr) == (127, "gone\n")
+    assert after.stdout == "still here\n"
+
+
 def test_inventory_hosts_connect_as_the_inventory_says(lab: Lab, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNBOOK_SSH_CONFIG", str(tmp_path / "none"))
