@@ -139,14 +139,18 @@ class Journal:
             return record
 
     def command(self, *, step: int | None, host: str, command: str, exit_code: int | None,
-                duration: float, stdout: str, stderr: str, timed_out: bool = False) -> None:
+                duration: float, stdout: str, stderr: str, timed_out: bool = False,
+                cut_short: str | None = None) -> None:
+        """One command run on a host. ``cut_short`` says why one never came back ("timeout",
+        "interrupted", "connection lost"); then ``exit_code`` is None and ``stderr`` says more."""
         out, cut_out = truncate(stdout)
         err, cut_err = truncate(stderr)
+        extra = {"cut_short": cut_short} if cut_short else {}
         self.write("command", step=step, host=host, command=command, exit_code=exit_code,
                    duration=round(duration, 4), stdout=out, stderr=err,
                    stdout_bytes=len(stdout.encode("utf-8", "replace")),
                    stderr_bytes=len(stderr.encode("utf-8", "replace")),
-                   truncated=cut_out or cut_err, timed_out=timed_out)
+                   truncated=cut_out or cut_err, timed_out=timed_out, **extra)
 
     def close(self) -> None:
         with self._lock:

@@ -276,6 +276,11 @@ def test_a_signal_mid_run_closes_the_journal_kills_remote_commands_and_exits_130
     ended = [e["host"] for e in events_of(events, "host.end")]
     assert sorted(started) == sorted(ended) == sorted(LAB_HOSTS)
     assert not [e for e in events if e.get("step") == 1], "the second step must never start"
+    # each host's cut-short sleep is on record: sent, and never came back
+    cut = events_of(events, "command", step=0)
+    assert sorted(e["host"] for e in cut) == sorted(LAB_HOSTS)
+    assert {(e["cut_short"], e["exit_code"]) for e in cut} == {("interrupted", None)}
+    assert all(marker in e["command"] for e in cut)
     assert "second-step" not in out + err
     gone = wait_until(lambda: not processes_with(marker), timeout=10)
     assert gone, f"remote commands survived: {[p.info['cmdline'] for p in processes_with(marker)]}"

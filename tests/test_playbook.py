@@ -193,6 +193,7 @@ def test_a_step_over_its_timeout_fails_and_the_run_goes_on(tmp_path: Path, herme
     assert slow["outcome"] == "failed" and "timed out after 0.5s" in slow["message"]
     (timed_out,) = events_of(events, "command", step=0)
     assert timed_out["timed_out"] is True and timed_out["exit_code"] is None
+    assert timed_out["cut_short"] == "timeout" and "timed out" in timed_out["stderr"]
     assert host_end(events, "self1", step=1)["outcome"] == "ok"
 
 

@@ -7,13 +7,14 @@ is therefore the same code path as a real run, up to the last step.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, ClassVar, Mapping
 
 from runbook.connection.base import CommandResult, Connection
-from runbook.errors import CommandFailed, CommandTimeout, ConnectError
+from runbook.errors import CommandFailed, CommandTimeout, ConnectError, Interrupted
 from runbook.inventory.model import Host
 from runbook.journal import Journal
 
@@ -56,11 +57,11 @@ class HostTask:
             check: bool = False, stdin: bytes | None = None) -> CommandResult:
         sudo = self.host.sudo if sudo is None else sudo
         timeout = self.timeout if timeout is None else timeout
+        conn, started = self.conn, time.monotonic()
         try:
-            result = self.conn.run(command, sudo=sudo, timeout=timeout, stdin=stdin)
-        except CommandTimeout:
-            self.journal.command(step=self.step, host=self.host.name, command=command, exit_code=None,
-                                 duration=timeout, stdout="", stderr="", timed_out=True)
+            result = conn.run(command, sudo=sudo, timeout=timeout, stdin=stdin)
+        except (CommandTimeout, Interrupted, ConnectError) as exc:
+            self._cut_short(command, exc, time.monotonic() - started)
             raise
         self.journal.command(step=self.step, host=self.host.name, command=command, exit_code=result.exit_code,
                              duration=result.duration, stdout=result.stdout, stderr=result.stderr)
@@ -72,10 +73,24 @@ class HostTask:
                timeout: float | None = None, stdin: bytes | None = None) -> CommandResult:
         sudo = self.host.sudo if sudo is None else sudo
         timeout = self.timeout if timeout is None else timeout
-        result = self.conn.stream(command, sink, sudo=sudo, timeout=timeout, stdin=stdin)
+        conn, started = self.conn, time.monotonic()
+        try:
+            result = conn.stream(command, sink, sudo=sudo, timeout=timeout, stdin=stdin)
+        except (CommandTimeout, Interrupted, ConnectError) as exc:
+            self._cut_short(command, exc, time.monotonic() - started)
+            raise
         self.journal.command(step=self.step, host=self.host.name, command=command, exit_code=result.exit_code,
                              duration=result.duration, stdout="", stderr=result.stderr)
         return result
+
+    def _cut_short(self, command: str, exc: Exception, duration: float) -> None:
+        """Journal a command that never came back: when a restart was cut short by Ctrl-C or a
+        lost connection, that it was sent is what the next engineer most needs to know."""
+        why = ("timeout" if isinstance(exc, CommandTimeout) else
+               "interrupted" if isinstance(exc, Interrupted) else "connection lost")
+        self.journal.command(step=self.step, host=self.host.name, command=command, exit_code=None,
+                             duration=duration, stdout="", stderr=str(exc),
+                             timed_out=isinstance(exc, CommandTimeout), cut_short=why)
 
     def evidence(self, phase: str, kind: str, data: Any) -> None:
         self.journal.write("evidence", step=self.step, host=self.host.name, phase=phase, kind=kind, data=data)

@@ -171,7 +171,8 @@ def _walk(run: LoadedRun, hosts: dict[str, _HostDraft], timeline: list[TimelineE
             draft.commands.append(CommandRun(
                 ts=ts, run_id=rid, step=step, host=host, command=str(ev.get("command", "")),
                 exit_code=ev.get("exit_code"), duration=float(ev.get("duration") or 0.0),
-                timed_out=bool(ev.get("timed_out")), output_tail=output_tail(ev)))
+                timed_out=bool(ev.get("timed_out")), output_tail=output_tail(ev),
+                cut_short=ev.get("cut_short") or ("timeout" if ev.get("timed_out") else None)))
         elif kind == "evidence":
             key = (rid, step, str(ev.get("kind", "")))
             draft.evidence.setdefault(key, {})[str(ev.get("phase"))] = ev

@@ -184,6 +184,7 @@ class CommandRun:
     duration: float
     timed_out: bool
     output_tail: str               # the last lines of stderr, else stdout
+    cut_short: str | None = None   # timeout | interrupted | connection lost: never came back
 
 
 @dataclass(frozen=True)

@@ -295,6 +295,10 @@ class Wording:
             duration = self.secs(float(f.get("duration") or 0))
             if f.get("timed_out"):
                 return self.t("ev.command.timeout", command=command, duration=duration)
+            if f.get("cut_short") in ("interrupted", "connection lost"):
+                return self.t(f"ev.command.{f['cut_short']}", command=command, duration=duration)
+            if f.get("exit_code") is None:  # a journal of another version: say no more than it knows
+                return self.t("ev.command.connection lost", command=command, duration=duration)
             return self.t("ev.command", command=command, code=f.get("exit_code"), duration=duration)
         if kind == "evidence":
             phase = "after" if f.get("phase") == "after" else "before"

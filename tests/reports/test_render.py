@@ -230,3 +230,26 @@ def test_markdown_code_spans_survive_backticks_and_pipes() -> None:
     assert markdown_code("echo `date`") == "`` echo `date` ``"
     assert markdown_code("ls -l") == "`ls -l`"
     assert markdown_code("a|b", cell=True) == "`a\\|b`"
+
+
+@pytest.mark.parametrize(("lang", "word"), [("de", "abgebrochen"), ("en", "interrupted")])
+def test_a_command_cut_short_shows_why_in_the_appendix(tmp_path: Path, incident: Incident, lang: str,
+                                                       word: str) -> None:
+    """Ctrl-C during a restart: the command was sent and never came back. The appendix says so
+    instead of showing an empty exit code."""
+    scenario = write_scenario(tmp_path)
+    journal = scenario.run / "journal.jsonl"
+    events = [json.loads(line) for line in journal.read_text().splitlines()]
+    restart = next(e for e in events if e.get("command") == "systemctl restart php8.2-fpm")
+    cut = dict(restart, seq=restart["seq"], command="systemctl restart nginx", exit_code=None,
+               stderr="web1: command interrupted: systemctl restart nginx", cut_short="interrupted")
+    journal.write_text(journal.read_text() + json.dumps(cut) + "\n")
+    report = build_report(scenario.run_dirs, incident)
+    (command,) = [c for c in report.commands if c.command == "systemctl restart nginx"]
+    assert (command.exit_code, command.cut_short) == (None, "interrupted")
+    rows = [line for line in render_next_day(report, lang, "markdown").splitlines()
+            if "systemctl restart nginx" in line]
+    assert len(rows) == 2  # the timeline, and the appendix of commands
+    assert "None" not in "".join(rows)
+    timeline, appendix = rows
+    assert word in timeline and f"| {word} |" in appendix
