@@ -12,6 +12,7 @@ from datetime import date as _date
 from datetime import datetime, timedelta
 from typing import Any
 
+from runbook.actions.base import INTERNAL
 from runbook.journal import parse_ts
 from runbook.reports import i18n
 from runbook.reports.model import (
@@ -310,8 +311,9 @@ class Wording:
             data: Mapping[str, Any] = f["data"] if isinstance(f.get("data"), Mapping) else {}
             if f.get("outcome") in ("ok", "failed") and data.get("status") and data.get("checks"):
                 return self.t("ev.host.end.status", step=step, host=e.host, status=self.status(data["status"]))
-            if f.get("message"):
-                return self.t("ev.host.end.message", message=f["message"], **args)
+            worded = self._changes(e) if f.get("outcome") == "changed" else ""
+            if worded or f.get("message"):
+                return self.t("ev.host.end.message", message=worded or f["message"], **args)
             return self.t("ev.host.end", **args)
         if kind == "step.end":
             return self.t("ev.step.end", step=step, counts=self._counts(f.get("counts") or {}))
@@ -319,6 +321,19 @@ class Wording:
             return self.t("ev.run.end", status=self.word("runstatus", f.get("status")),
                           duration=self.secs(float(f.get("duration") or 0)))
         return self.t("ev.other", event=kind)
+
+    def _changes(self, e: TimelineEntry) -> str:
+        """A step's changes in the reader's language, where the action named catalogue
+        sentences for them; "" if it did not (then its own message is shown)."""
+        sentences = []
+        for change in e.fields.get("changes") or ():
+            if not isinstance(change, Mapping) or change.get("msg") in (None, INTERNAL):
+                continue
+            sentences.append(self.measure(Measure(
+                host=e.host or "?", ts=e.ts, run_id=e.run_id, step=e.fields.get("step"), action="",
+                text=change.get("sentence", change.get("text")), msgid=str(change["msg"]),
+                args=dict(change.get("args") or {}))))
+        return " ".join(sentences)
 
     def _counts(self, counts: Mapping[str, int]) -> str:
         return ", ".join(f"{n} {self.outcome(k)}" for k, n in counts.items())

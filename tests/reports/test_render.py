@@ -253,3 +253,14 @@ def test_a_command_cut_short_shows_why_in_the_appendix(tmp_path: Path, incident:
     assert "None" not in "".join(rows)
     timeline, appendix = rows
     assert word in timeline and f"| {word} |" in appendix
+
+
+def test_the_german_timeline_words_changes_in_german(report: Report) -> None:
+    """The action's own message is English ("restarted php-fpm"); where it named catalogue
+    sentences for its changes, the timeline uses them in the report's language."""
+    rows = [line for line in render_next_day(report, "de", "markdown").splitlines() if "02:41:03" in line]
+    assert len(rows) == 1
+    assert "geändert – php-fpm auf web1 um 02:41 Uhr neu gestartet; der Shop antwortet wieder." in rows[0]
+    assert "restarted php-fpm" not in rows[0]
+    english = [line for line in render_next_day(report, "en", "markdown").splitlines() if "02:41:03" in line]
+    assert "Restarted php-fpm on web1 at 02:41; the shop answers again." in english[0]
