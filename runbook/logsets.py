@@ -35,10 +35,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from runbook.analysis.formats import ALIASES
+from runbook.analysis.formats import FORMATS as ANALYSIS_FORMATS
 from runbook.errors import ConfigError
 
-FORMATS = ("nginx-access", "nginx-error", "apache-access", "apache-error", "syslog", "java",
-           "postgresql", "mysql-error", "generic", "auto")
+#: Every name the analyzer knows (canonical and aliases), and ``auto``.
+FORMATS = tuple(sorted(set(ANALYSIS_FORMATS) | set(ALIASES))) + ("auto",)
 SET_KEYS = {"globs", "format", "service", "keep", "max_age", "roots", "logrotate_config", "rotate"}
 DEFAULT_KEEP = 7
 DEFAULT_MAX_AGE = 30 * 86400.0
@@ -84,6 +86,8 @@ ROLE_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
                               None, ["var/log/tomcat9", "var/log/tomcat10", "var/log/tomcat"]),
         # Applications under /opt differ too much to guess: add them per host.
         "java-app": _set(["var/log/app/*.log"], "java", None, ["var/log/app"]),
+        # Debian's gunicorn package; the unit name is the application's own.
+        "gunicorn": _set(["var/log/gunicorn/*.log"], "python", None, ["var/log/gunicorn"]),
     },
     "db": {
         # Debian: /var/log/postgresql/postgresql-15-main.log
@@ -94,7 +98,7 @@ ROLE_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
                       "postgresql", "postgresql", ["var/lib/pgsql"]),
         "mysql": _set(["var/log/mysql/error.log", "var/log/mysql/*.err"], "mysql-error", "mysql",
                       ["var/log/mysql"], "etc/logrotate.d/mysql-server"),
-        "mysql-slow": _set(["var/log/mysql/*slow*.log"], "generic", "mysql", ["var/log/mysql"]),
+        "mysql-slow": _set(["var/log/mysql/*slow*.log"], "mysql-slow", "mysql", ["var/log/mysql"]),
         "mariadb": _set(["var/log/mariadb/*.log"], "mysql-error", "mariadb", ["var/log/mariadb"],
                         "etc/logrotate.d/mariadb"),
         "mysqld": _set(["var/log/mysqld.log"], "mysql-error", "mysqld", ["var/log"],

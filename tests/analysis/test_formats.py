@@ -33,6 +33,8 @@ CASES = [
     ("java-logback.log", "java", 23, 0, 6, {"error": 3, "warning": 1, "info": 2}),
     ("tomcat-catalina.out", "java", 23, 0, 6, {"error": 3, "warning": 1, "info": 2}),
     ("java-jul.log", "java", 32, 0, 6, {"error": 3, "warning": 1, "info": 2}),
+    ("gunicorn-error.log", "python", 56, 0, 17, {"crit": 1, "error": 4, "info": 12}),
+    ("python-logging.log", "python", 42, 0, 6, {"crit": 1, "error": 3, "warning": 1, "info": 1}),
     ("postgresql-stderr.log", "postgres", 34, 0, 22, {"crit": 4, "error": 5, "info": 13}),
     ("postgresql.csv", "postgres-csv", 25, 0, 22, {"crit": 4, "error": 5, "info": 13}),
     ("mariadb-error.log", "mysql-error", 32, 0, 31, {"warning": 2, "notice": 29}),
@@ -150,3 +152,26 @@ def test_postgres_secondary_lines_belong_to_their_error():
     numeric = next(fp for fp in log.fingerprints if fp.template.startswith("invalid input"))
     assert "STATEMENT:  select *" in numeric.example
     assert "\t  where id = 42 and total > 'x'" in numeric.example
+
+
+def test_a_python_traceback_is_one_event_named_by_what_was_raised():
+    log = analyze_paths([str(FIXTURES / "gunicorn-error.log")], naive_tz="UTC").sets[0]
+    found = {fp.template: fp for fp in log.fingerprints}
+    boom = found["Error handling request GET <path> | RuntimeError: boom for order <n>"]
+    assert (boom.count, boom.severity) == (2, "error")
+    assert (boom.first_seen, boom.last_seen) == (utc(2026, 11, 25, 10, 44, 39), utc(2026, 11, 25, 10, 44, 40))
+    assert 'File "/tmp/gu/app.py", line 5, in application' in boom.example  # the trace travels with it
+    assert "Error handling request GET /key | KeyError: '<q>'" in found
+    assert found["WORKER TIMEOUT (pid:<n>)"].severity == "crit"
+
+    chained = analyze_paths([str(FIXTURES / "python-logging.log")], naive_tz="UTC").sets[0]
+    templates = {fp.template: fp.count for fp in chained.fingerprints}
+    assert templates["shop.orders: checkout failed for order <n> | RuntimeError: order <n> cannot be "
+                     "priced | caused by: KeyError: '<q>'"] == 2
+
+
+def test_a_bare_word_outside_a_traceback_is_garbage(tmp_path):
+    text = (FIXTURES / "gunicorn-error.log").read_text().splitlines(keepends=True)
+    (tmp_path / "gunicorn.log").write_text("".join(text[:2] + ["garbage\n", "RuntimeError: stray\n"] + text[2:]))
+    log = analyze_paths([str(tmp_path / "gunicorn.log")], naive_tz="UTC").sets[0]
+    assert (log.garbage, log.events) == (2, 17)

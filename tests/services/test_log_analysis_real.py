@@ -132,6 +132,9 @@ def _inventory(stack: LabStack, path: Path) -> Path:
     writes where the lab's ``pg_ctl -l`` puts it (under var/lib/postgresql, a symlink)."""
     return stack.write_inventory(path, extra={
         "web1": {"log_root": str(stack.web.root)},
+        "app1": {"log_root": str(stack.app.root), "log_set_defaults": False,
+                 "log_sets": {"gunicorn": {"globs": ["var/log/gunicorn.log"], "format": "gunicorn",
+                                           "roots": ["var/log"]}}},
         "db1": {"log_root": str(stack.db.root),
                 "log_sets": {"postgresql": {"globs": ["var/lib/postgresql/log/postgresql*.log"],
                                             "roots": ["var/lib/postgresql/log"]}}},
@@ -142,7 +145,7 @@ def _analyse_over_ssh(inventory: Path, tmp_path: Path, traffic: Traffic) -> dict
     tmp_path.mkdir(parents=True, exist_ok=True)
     playbook = tmp_path / "analyse.yml"
     playbook.write_text(yaml.safe_dump({
-        "name": "What went wrong on the stack", "targets": ["web1", "db1"],
+        "name": "What went wrong on the stack", "targets": ["web1", "app1", "db1"],
         "steps": [{"name": "Analyse logs", "action": "logs.analyze",
                    "params": {"since": _iso(traffic.since), "until": _iso(traffic.until)}}]}, sort_keys=False))
     done = subprocess.run([sys.executable, "-m", "runbook", "run", str(playbook), "-i", str(inventory), "--json",
@@ -150,7 +153,7 @@ def _analyse_over_ssh(inventory: Path, tmp_path: Path, traffic: Traffic) -> dict
                           check=False, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
     results = json.loads(done.stdout)["results"]
-    assert {r["host"]: r["outcome"] for r in results} == {"web1": "ok", "db1": "ok"}, results
+    assert {r["host"]: r["outcome"] for r in results} == {"web1": "ok", "app1": "ok", "db1": "ok"}, results
     return {r["host"]: r["data"] for r in results}
 
 
@@ -158,7 +161,8 @@ def _by_file(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {Path(s["name"]).name: s for s in data["analysis"]["sets"]}
 
 
-FORMAT_OF = {"access.log": "nginx-access", "error.log": "nginx-error", "postgresql.log": "postgresql"}
+FORMAT_OF = {"access.log": "nginx-access", "error.log": "nginx-error", "postgresql.log": "postgresql",
+             "gunicorn.log": "gunicorn"}
 
 
 def _analyse_here(remote_set: dict[str, Any], traffic: Traffic) -> dict[str, Any]:
@@ -206,10 +210,11 @@ def test_real_errors_of_nginx_and_postgresql_are_counted_and_fingerprinted_over_
         stack.ensure_running()
     inventory = _inventory(stack, tmp_path / "inventory.yml")
     data, local = _remote_and_local(inventory, tmp_path, traffic)
-    web, db = data["web1"], data["db1"]
-    assert web["mode"] == db["mode"] == "remote"
-    web_sets, db_sets = _by_file(web), _by_file(db)
+    web, app, db = data["web1"], data["app1"], data["db1"]
+    assert web["mode"] == app["mode"] == db["mode"] == "remote"
+    web_sets, app_sets, db_sets = _by_file(web), _by_file(app), _by_file(db)
     assert set(web_sets) == {"access.log", "error.log"} and set(db_sets) == {"postgresql.log"}
+    assert set(app_sets) == {"gunicorn.log"}
 
     # -- nginx access log: every request counted by status, the 5xx by path and template
     access_set = web_sets["access.log"]
@@ -238,6 +243,15 @@ def test_real_errors_of_nginx_and_postgresql_are_counted_and_fingerprinted_over_
     assert error_set["severity_counts"] == {"error": traffic.count("502")}
     _seen_inside(refused, traffic)
 
+    # -- gunicorn: each /boom is one event, its traceback included, named by the exception
+    gunicorn = app_sets["gunicorn.log"]
+    assert gunicorn["format"] == "python" and gunicorn["garbage"] == 0
+    boom_trace = _fingerprint(gunicorn, r"^Error handling request (GET )?/boom \| RuntimeError: lab: /boom fails on purpose$")
+    assert boom_trace["count"] == traffic.count("500") and boom_trace["severity"] == "error"
+    assert "Traceback (most recent call last):" in boom_trace["example"]
+    _seen_inside(boom_trace, traffic)
+    assert gunicorn["severity_counts"]["error"] == traffic.count("500")
+
     # -- PostgreSQL: the failing statement and the bad logins, names normalised away
     pg = db_sets["postgresql.log"]
     missing = _fingerprint(pg, r'^relation "<q>" does not exist at character <n>$')
@@ -253,7 +267,7 @@ def test_real_errors_of_nginx_and_postgresql_are_counted_and_fingerprinted_over_
                                      "error": len(traffic.missing_tables)}
 
     # -- the same files analysed here give the same JSON, set by set
-    for name, remote in {**web_sets, **db_sets}.items():
+    for name, remote in {**web_sets, **app_sets, **db_sets}.items():
         assert local[name] == remote, f"remote and local analysis of {name} differ"
     for values in data.values():
         assert (values["analysis"]["since"], values["analysis"]["until"]) == (_iso(traffic.since), _iso(traffic.until))

@@ -1,6 +1,6 @@
 """The log formats, by name. ``FORMATS`` is the registry ``--format`` and ``auto`` use.
 
-Canonical names: access, nginx-error, apache-error, syslog, rfc5424, journal, java,
+Canonical names: access, nginx-error, apache-error, syslog, rfc5424, journal, java, python,
 postgres, postgres-csv, mysql-error, mysql-slow, generic. ``ALIASES`` maps the names people
 type (nginx-access, combined, tomcat, csvlog, mariadb-slow, ...) onto them.
 """
@@ -15,11 +15,12 @@ from .generic import Generic
 from .java import JavaLog
 from .mysql import MysqlError, MysqlSlow
 from .postgres import PostgresCsvLog, PostgresLog
+from .python import PythonLog
 from .syslog import Journal, Rfc3164, Rfc5424
 from .weberror import ApacheError, NginxError
 
 FORMATS: Dict[str, Type[LogFormat]] = {cls.name: cls for cls in (
-    AccessLog, NginxError, ApacheError, Rfc3164, Rfc5424, Journal, JavaLog, PostgresLog,
+    AccessLog, NginxError, ApacheError, Rfc3164, Rfc5424, Journal, JavaLog, PythonLog, PostgresLog,
     PostgresCsvLog, MysqlError, MysqlSlow, Generic)}
 
 ALIASES = {
@@ -27,6 +28,7 @@ ALIASES = {
     "common": "access", "clf": "access", "rfc3164": "syslog", "syslog3164": "syslog",
     "syslog5424": "rfc5424", "journald": "journal", "short-iso": "journal",
     "tomcat": "java", "log4j": "java", "logback": "java", "catalina": "java",
+    "gunicorn": "python", "python-logging": "python",
     "postgresql": "postgres", "postgresql-csv": "postgres-csv", "csvlog": "postgres-csv",
     "mariadb-error": "mysql-error", "mariadb-slow": "mysql-slow", "slowlog": "mysql-slow",
 }

@@ -11,7 +11,7 @@ import re
 from typing import Optional
 
 from .base import Event, LineFormat, ParseState, guess_severity, level_rank
-from .stamps import leading_time
+from .stamps import time_and_rest
 
 _LEVEL = re.compile(
     r"^[\s\[(<|-]*(?:\d+\s+)?[\[(<]?(EMERG(?:ENCY)?|ALERT|CRIT(?:ICAL)?|FATAL|PANIC|SEVERE|"
@@ -25,11 +25,10 @@ class Generic(LineFormat):
     priority = 0
 
     def head(self, line: str, state: ParseState) -> Optional[Event]:
-        found = leading_time(line, state)
+        found = time_and_rest(line, state)
         if found is None:
             return None
-        ts, end = found
-        rest = line[end:]
+        ts, rest = found
         level = _LEVEL.match(rest)
         if level:
             message = rest[level.end():].strip()

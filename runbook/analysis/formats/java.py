@@ -19,7 +19,7 @@ import re
 from typing import List, Optional
 
 from .base import INFO, Event, LineFormat, ParseState, level_rank
-from .stamps import leading_time
+from .stamps import time_and_rest
 
 _LEVEL = re.compile(
     r"(?<![\w.])(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|SEVERE|CONFIG|FINE|FINER|FINEST)"
@@ -42,11 +42,10 @@ class JavaLog(LineFormat):
     priority = 40
 
     def head(self, line: str, state: ParseState) -> Optional[Event]:
-        found = leading_time(line, state, jul=True)
+        found = time_and_rest(line, state, jul=True)
         if found is None:
             return None
-        ts, end = found
-        rest = line[end:]
+        ts, rest = found
         level = _LEVEL.search(rest, 0, 80)
         if level is None:
             if rest[:1] == " " and line[:1].isalpha() and line[3:4] == " ":

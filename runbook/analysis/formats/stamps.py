@@ -61,3 +61,10 @@ def leading_time(line: str, state: ParseState, jul: bool = False
     except (ValueError, OverflowError):
         return None
     return None
+
+
+def time_and_rest(line: str, state: ParseState, jul: bool = False
+                  ) -> Optional[Tuple[float, str]]:
+    """(epoch, the rest of the line after the stamp) if ``line`` starts with a known timestamp."""
+    found = leading_time(line, state, jul)
+    return None if found is None else (found[0], line[found[1]:])

@@ -27,7 +27,15 @@ def test_role_defaults_cover_debian_and_rhel() -> None:
     assert {"postgresql", "pgsql", "mysql", "mariadb", "mysqld"} <= set(db)
     assert db["postgresql"].format == "postgresql" and db["mysql"].format == "mysql-error"
     assert "tomcat" in log_sets_for({}, ["app"]) and log_sets_for({}, ["app"])["tomcat"].format == "java"
+    assert log_sets_for({}, ["app"])["gunicorn"].format == "python"
+    assert db["mysql-slow"].format == "mysql-slow"  # its own parser, not the generic one
     assert log_sets_for({}, ["spare"]) == {}
+
+
+@pytest.mark.parametrize("fmt", ["gunicorn", "rfc5424", "journal", "mysql-slow", "postgres-csv", "tomcat"])
+def test_every_format_the_analyzer_knows_is_a_valid_set_format(fmt: str) -> None:
+    text = f"log_sets:\n  app:\n    globs: [var/log/app/*.log]\n    format: {fmt}\n"
+    assert log_sets_for(host_vars(text), [])["app"].format == fmt
 
 
 def test_host_sets_merge_over_defaults_key_by_key_and_follow_log_root() -> None:
