@@ -261,7 +261,7 @@ class Engine:
         """The host's task and rendered, typed params for ``step``; None when its ``when`` is
         false. Raises ConfigError when a template or a param does not fit this host."""
         context = self._context(host)
-        if step.when is not None and not evaluate(step.when, context, file=step.file, line=step.line,
+        if step.when is not None and not evaluate(step.when, context, file=step.file, line=step.when_line or step.line,
                                                   field=f"steps[{step.index}].when"):
             return None
         raw = render(dict(step.params), context, file=step.file, line=step.line,

@@ -66,7 +66,7 @@ CASES = [
          ("steps[1].params.cmd", "log_dri", "web1")),
     Case("template-syntax-without-hosts", check("pb-template-syntax.yml"), "pb-template-syntax.yml", 6,
          ("steps[0].params.cmd", "template syntax error")),
-    Case("unknown-var-in-when", with_hosts("pb-bad-when.yml"), "pb-bad-when.yml", 3,
+    Case("unknown-var-in-when", with_hosts("pb-bad-when.yml"), "pb-bad-when.yml", 6,
          ("steps[0].when", "disk_wran")),
     Case("duplicate-yaml-key", check("pb-duplicate-key.yml"), "pb-duplicate-key.yml", 6,
          ("action", "duplicate key", "first on line 4")),

@@ -125,7 +125,8 @@ def _step(index: int, spec: Any, parent: SourceMap, file: str) -> Step:
     name = spec.get("name") or action
     return Step(index=index, name=str(name), action=action, params=params,
                 when=None if when is None else str(when), on_failure=on_failure, confirm=confirm,
-                timeout=timeout, register=register, serial=serial, file=file, line=spec.line)
+                timeout=timeout, register=register, serial=serial, file=file, line=spec.line,
+                when_line=spec.line_of("when") if when is not None else None)
 
 
 def check_against_hosts(playbook: Playbook, hosts: Iterable[Host]) -> None:
@@ -137,7 +138,7 @@ def check_against_hosts(playbook: Playbook, hosts: Iterable[Host]) -> None:
         for host in hosts:
             known = set(host.vars) | registered
             if step.when is not None:
-                check_expression(step.when, known, file=step.file, line=step.line,
+                check_expression(step.when, known, file=step.file, line=step.when_line or step.line,
                                  field=f"steps[{step.index}].when (host {host.name})")
             for path, text in strings_in(dict(params), "params"):
                 if is_template(text):

@@ -28,6 +28,7 @@ class Step:
     serial: bool
     file: str
     line: int
+    when_line: int | None = None  # where ``when:`` is written, for errors in the condition
 
 
 @dataclass(frozen=True)
