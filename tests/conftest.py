@@ -10,6 +10,13 @@ import pytest
 
 from tests.lab import Lab, lab_unavailable_reason
 from tests.lab.services import LabStack, services_unavailable_reason
+from tests.lab.sshd import read_public_key
+from tests.lab.sudo_users import (
+    SudoAccounts,
+    SudoUsers,
+    subnet_tag,
+    sudo_unavailable_reason,
+)
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +44,23 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 def lab_inventory(lab: Lab, tmp_path: Path) -> Path:
     """A freshly written inventory of the lab (with down1 and tarpit1), for one test."""
     return lab.write_inventory(tmp_path / "inventory.yml")
+
+
+# -- accounts that need real sudo on the lab (the lab itself logs in as root) ----------------
+
+@pytest.fixture(scope="session")
+def sudo_accounts(lab: Lab) -> Iterator[SudoAccounts]:
+    """Two throw-away system accounts on this machine that log in to every lab host with the
+    lab's client key: ``with_password`` (sudo asks for its password) and ``without_password``
+    (NOPASSWD). They and their sudoers drop-in are removed when the session ends."""
+    reason = sudo_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    users = SudoUsers(subnet_tag(lab.subnet), read_public_key(lab.client_key))
+    try:
+        yield users.create()
+    finally:
+        users.remove()
 
 
 # -- the real service stack on the lab (nginx -> gunicorn -> PostgreSQL), once per session --

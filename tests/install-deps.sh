@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian/Ubuntu machine:
 #   - system packages (real servers the suite starts on loopback: sshd, nginx, PostgreSQL;
-#     real logrotate to compare the built-in rotation with; Chromium to render reports);
+#     real logrotate to compare the built-in rotation with; real sudo for the sudo path of
+#     the SSH connection; Chromium to render reports);
 #   - runbook itself with its test extras, editable.
 # As root it installs missing packages with apt-get; as another user it says what is missing
 # (the tests that need those programs then skip with a reason).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(openssh-server openssh-client logrotate nginx-light postgresql procps iproute2 busybox chromium)
+packages=(openssh-server openssh-client logrotate nginx-light postgresql procps iproute2 busybox sudo chromium)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

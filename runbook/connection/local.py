@@ -38,7 +38,7 @@ class LocalConnection:
     def _sudo_prefix(self, sudo: bool) -> tuple[str, bytes | None]:
         if not sudo or os.geteuid() == 0:
             return "", None
-        if self._sudo_password is None:
+        if self._sudo_password is None or _sudo_needs_no_password():
             return "sudo -n ", None
         return "sudo -S -p '' ", (self._sudo_password + "\n").encode()
 
@@ -155,6 +155,20 @@ def _has_fileno(sink: object) -> bool:
     except (AttributeError, OSError, ValueError):
         return False
     return True
+
+
+def _sudo_needs_no_password() -> bool:
+    """Whether sudo runs without a password now (NOPASSWD, or credentials it still caches).
+
+    Then the password must not be sent: sudo would not read it, and it would become the
+    first line of the command's input. (The SSH connection watches for sudo's prompt
+    instead; here a probe costs a few milliseconds and no round trip.)
+    """
+    try:
+        return subprocess.run(["sudo", "-n", "true"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, timeout=10, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

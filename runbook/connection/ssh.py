@@ -8,9 +8,15 @@ the last. This module is the only one that imports paramiko for transport work; 
 else sees ``runbook.connection.base.Connection`` and the project's own errors.
 
 Every command runs as ``printf 'RUNBOOK-PID %s' $$ >&2; exec /bin/sh -c CMD`` (or through
-``sudo -S``). sshd puts each session in its own session and process group (setsid), so the
+``sudo``). sshd puts each session in its own session and process group (setsid), so the
 printed pid is also the process group to kill when the command times out or the run is
 interrupted.
+
+With a sudo password, ``sudo -S`` reads it from the command's stdin, but only when it asks for
+one (not for NOPASSWD, not with cached credentials). So the password is sent only after
+sudo's prompt appears on stderr, and the caller's stdin only after the root shell says it
+runs: the password never reaches the command, and the command's input is never taken for a
+second password attempt.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import secrets
 import select
 import socket
 import threading
@@ -43,6 +50,8 @@ MAX_PACKET = 32768
 READ_CHUNK = 256 * 1024
 # How long to wait for the end of a command's output after its exit status (see _exec).
 EOF_GRACE = 2.0
+# How long sudo may take to show the prompt runbook gave it before the password is sent blindly.
+SUDO_PROMPT_WAIT = 5.0
 # Paramiko logs transport errors at WARNING; without a handler Python prints them raw on stderr
 # ("Socket exception: Bad file descriptor"). Our own errors already say what failed.
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
@@ -178,20 +187,22 @@ class SSHConnection:
 
     # -- commands ------------------------------------------------------------------------------
 
-    def _wrap(self, command: str, sudo: bool) -> tuple[str, bytes]:
+    def _wrap(self, command: str, sudo: bool) -> tuple[str, _SudoPassword | None]:
         head = "printf 'RUNBOOK-PID %s\\n' \"$$\" >&2; exec "
         if sudo and self.user != "root":
             if self._sudo_password is None:
-                return f"{head}sudo -n -- /bin/sh -c {quote(command)}", b""
-            return f"{head}sudo -S -p '' -- /bin/sh -c {quote(command)}", (self._sudo_password + "\n").encode()
-        return f"{head}/bin/sh -c {quote(command)}", b""
+                return f"{head}sudo -n -- /bin/sh -c {quote(command)}", None
+            ask = _SudoPassword(self._sudo_password)
+            as_root = f"printf '%s\\n' {quote(ask.ready.decode())} >&2; exec /bin/sh -c {quote(command)}"
+            return f"{head}sudo -S -p {quote(ask.prompt.decode())} -- /bin/sh -c {quote(as_root)}", ask
+        return f"{head}/bin/sh -c {quote(command)}", None
 
     def _exec(self, command: str, sudo: bool, timeout: float | None, stdin: bytes | None,
               on_stdout: Callable[[bytes], None]) -> tuple[int, bytes, float]:
         if self._cancelled.is_set():
             raise Interrupted(f"{self.host}: run interrupted")
         self.open()
-        line, prefix = self._wrap(command, sudo)
+        line, ask = self._wrap(command, sudo)
         started = time.monotonic()
         try:
             chan = self._transport.open_session(timeout=self.connect_timeout)  # type: ignore[union-attr]
@@ -202,16 +213,8 @@ class SSHConnection:
             self._running[chan.chanid] = (chan, None, sudo)
         err = bytearray()
         try:
-            try:
-                if prefix or stdin:
-                    chan.sendall(prefix + (stdin or b""))
-                chan.shutdown_write()
-            except OSError:
-                # The command ended without reading all of its input (the analyzer's wrapper
-                # exits 127 at once when there is no python3): its output and exit status
-                # still stand. Only a dead transport means the connection is lost.
-                if not self._transport.is_active():  # type: ignore[union-attr]
-                    raise
+            if ask is None:
+                self._send_input(chan, stdin)
             deadline = None if timeout is None else started + timeout
             exited_at: float | None = None
             while True:
@@ -223,6 +226,10 @@ class SSHConnection:
                     err.extend(chan.recv_stderr(READ_CHUNK))
                     self._note_pid(chan, err)
                     progressed = True
+                if ask is not None and not ask.done:
+                    reply = ask.reply(err, stdin, time.monotonic())
+                    if reply is not None:
+                        self._send_input(chan, reply[0], close=reply[1])
                 if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
                     # sshd may send the exit status before the output still in the command's pipe
                     # (OpenSSH session.c: "there could be some more data waiting in the pipe"), so
@@ -248,7 +255,22 @@ class SSHConnection:
             with self._lock:
                 self._running.pop(chan.chanid, None)
             chan.close()
+        if ask is not None:
+            err = ask.strip(err)
         return code, PID_LINE.sub("", err.decode("utf-8", "replace"), count=1).encode(), time.monotonic() - started
+
+    def _send_input(self, chan: paramiko.Channel, data: bytes | None, *, close: bool = True) -> None:
+        try:
+            if data:
+                chan.sendall(data)
+            if close:
+                chan.shutdown_write()
+        except OSError:
+            # The command ended without reading all of its input (the analyzer's wrapper
+            # exits 127 at once when there is no python3): its output and exit status
+            # still stand. Only a dead transport means the connection is lost.
+            if not self._transport.is_active():  # type: ignore[union-attr]
+                raise
 
     def _note_pid(self, chan: paramiko.Channel, err: bytearray) -> None:
         with self._lock:
@@ -269,10 +291,11 @@ class SSHConnection:
                       f"&& [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL -{pgid} 2>/dev/null; true")
             try:
                 kchan = self._transport.open_session(timeout=self.connect_timeout)
-                line, prefix = self._wrap(killer, sudo)
+                line, ask = self._wrap(killer, sudo)
                 kchan.exec_command(line)
-                if prefix:
-                    kchan.sendall(prefix)
+                if ask is not None:
+                    # The killer reads no input: the password can go ahead of sudo's prompt.
+                    kchan.sendall(ask.password)
                 kchan.shutdown_write()
                 kchan.settimeout(self.connect_timeout + 5)
                 kchan.recv_exit_status()
@@ -317,6 +340,55 @@ class SSHConnection:
             self._transport = None
         if self._jump is not None:
             self._jump.close()
+
+
+class _SudoPassword:
+    """One ``sudo -S`` command's exchange: a prompt to answer once, and a line from the root
+    shell that says sudo let the command run. Both carry a random token, so no output of the
+    command can be mistaken for them."""
+
+    def __init__(self, password: str) -> None:
+        token = secrets.token_hex(8)
+        self.password = (password + "\n").encode()
+        self.prompt = f"[runbook sudo {token}] ".encode()
+        self.ready = f"RUNBOOK-SUDO-OK {token}".encode()
+        self.ready_line = self.ready + b"\n"
+        self.give_up_at = time.monotonic() + SUDO_PROMPT_WAIT
+        self.answered = False
+        self.done = False
+
+    def reply(self, err: bytearray, stdin: bytes | None, now: float) -> tuple[bytes, bool] | None:
+        """What to send now, given stderr so far: (data, whether the command's stdin then ends)."""
+        if self.ready_line in err:
+            return self._last(stdin or b"")
+        prompts = err.count(self.prompt)
+        if prompts > 1:
+            # The password was wrong. End stdin so sudo stops at once, instead of taking the
+            # caller's input for two more attempts (and two more PAM delays).
+            return self._last(b"")
+        if prompts == 1 and not self.answered:
+            self.answered = True
+            return self.password, False
+        if not self.answered and now >= self.give_up_at and _said_something(err):
+            # Not our prompt: sudo shows a PAM module's own prompt instead of -p's when it is
+            # not a plain "Password:". Answer it blindly rather than wait for ever. While
+            # sudo has said nothing at all it may just be slow (a loaded host): sending the
+            # password then could hand it to a command that sudo let run without one.
+            return self._last(self.password + (stdin or b""))
+        return None
+
+    def _last(self, data: bytes) -> tuple[bytes, bool]:
+        self.done = True
+        return data, True
+
+    def strip(self, err: bytearray) -> bytearray:
+        """stderr without the prompts and the ready line: what sudo and the command said."""
+        return bytearray(err.replace(self.ready_line, b"", 1).replace(self.prompt, b""))
+
+
+def _said_something(err: bytearray) -> bool:
+    """Whether stderr holds more than the RUNBOOK-PID line."""
+    return bool(PID_LINE.sub("", err.decode("utf-8", "replace"), count=1).strip())
 
 
 _key_cache: dict[tuple[str, str | None], paramiko.PKey] = {}

@@ -10,6 +10,8 @@ from pathlib import Path
 from tests.lab.processes import SSHD, LabError
 
 HOST_KEY = "ssh_host_ed25519_key"
+# Throw-away accounts of the lab other than the lab user (tests.lab.sudo_users) are named so.
+LAB_ACCOUNT_PREFIX = "rb-lab-"
 # The host's own tree, for tests that need "/var/log" or "/run" without touching the real ones.
 ROOT_DIRS = ("var/log", "run", "tmp", "etc")
 
@@ -128,6 +130,11 @@ def render_config(files: HostFiles, address: str, port: int, *, host_key: Path,
         # runs `pyenv init` (~120 ms) for every command. From SHLVL=1 bash counts up to 2 and
         # skips it, which is also what a lean production account looks like.
         lines.append("SetEnv SHLVL=1")
+    # sshd opens AuthorizedKeysFile as the user logging in, and the lab's file sits in the
+    # lab user's private (0700) pytest directory: the lab's other accounts keep the lab's
+    # client key in their own home. A Match block must come last.
+    lines += [f"Match User {LAB_ACCOUNT_PREFIX}*",
+              "    AuthorizedKeysFile .ssh/authorized_keys"]
     return "\n".join(lines) + "\n"
 
 
