@@ -40,7 +40,7 @@ def _expand(paths: List[Path], workdir: Path) -> list[str]:
 @logs_app.command("analyze")
 def analyze(
     files: List[Path] = typer.Argument(..., help="Log files (rotated and .gz too) or logs.archive .tar.gz."),
-    fmt: str = typer.Option("auto", "--format", help="auto, access, nginx-error, syslog, java, postgres, ..."),
+    fmt: str = typer.Option("auto", "--format", help="auto, access, nginx-error, syslog, java, python (gunicorn), postgres, ..."),
     since: Optional[str] = typer.Option(None, "--since", help="ISO time or e.g. -30m."),
     until: Optional[str] = typer.Option(None, "--until", help="ISO time (exclusive)."),
     baseline: Optional[str] = typer.Option(None, "--baseline", help="previous-day: mark new fingerprints."),
