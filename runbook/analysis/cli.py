@@ -82,8 +82,7 @@ def main(argv: Optional[List[str]] = None, out: Optional[TextIO] = None) -> int:
         out.write(summary(result))
     for note in result.notes:
         sys.stderr.write("note: %s\n" % note)
-    failed_all = all(f.error and not f.lines for s in result.sets for f in s.files)
-    return ExitCode.NOTHING_READ if failed_all else ExitCode.OK
+    return ExitCode.NOTHING_READ if result.nothing_read else ExitCode.OK
 
 
 def summary(result: Analysis) -> str:

@@ -182,6 +182,11 @@ class Analysis:
     notes: Tuple[str, ...] = field(default=())
 
     @property
+    def nothing_read(self) -> bool:
+        """No file gave a line: each was unreadable. One cut off part-way still counts as read."""
+        return all(f.error and not f.lines for s in self.sets for f in s.files)
+
+    @property
     def bytes_read(self) -> int:
         """Log bytes read over all sets (compressed files count their decompressed bytes)."""
         return sum(f.bytes_read for s in self.sets for f in s.files)

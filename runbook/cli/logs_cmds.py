@@ -61,8 +61,7 @@ def analyze(
             ctx.err.print("note: " + note, markup=False, highlight=False, soft_wrap=True)
     else:
         render_analysis(result, ctx.out)
-    # A file that breaks off part-way still counts: its lines before the break were analysed.
-    if all(f.error and not f.lines for s in result.sets for f in s.files):
+    if result.nothing_read:
         ctx.err.print("[red]nothing could be read[/]")
         return ExitCode.FAILED
     return ExitCode.OK

@@ -212,7 +212,8 @@ def _host_end(ev: Mapping[str, Any], ts: datetime, rid: str, check_mode: bool, a
         for change in changes:
             if isinstance(change, Mapping) and change.get("msg") == INTERNAL:
                 continue  # a step inside a measure that another change of the step words
-            draft.measures.append(_measure(change, host, ts, rid, ev.get("step"), action, check_mode))
+            draft.measures.append(Measure.of_change(change, host=host, ts=ts, run_id=rid, step=ev.get("step"),
+                                                    action=action, planned_only=check_mode))
     analysis = data.get("analysis")
     if isinstance(analysis, Mapping):
         draft.analyses.extend(analyses(analysis, host, ts, rid, action))
@@ -238,19 +239,6 @@ def _sighting(draft: _HostDraft, new: Finding) -> None:
         draft.findings[new.check] = replace(new, first_seen=seen.first_seen, run_id=seen.run_id)
     else:
         draft.findings[new.check] = replace(seen, last_seen=new.last_seen)
-
-
-def _measure(change: Any, host: str, ts: datetime, rid: str, step: Any, action: str,
-             check_mode: bool) -> Measure:
-    """A change is a sentence (what the engine journals today), or a mapping
-    {"msg": catalogue id, "args": {...}, "sentence" or "text": fallback} that reads well in
-    both languages."""
-    if isinstance(change, Mapping):
-        return Measure(host=host, ts=ts, run_id=rid, step=step, action=action,
-                       text=change.get("sentence", change.get("text")), msgid=change.get("msg"),
-                       args=dict(change.get("args") or {}), planned_only=check_mode)
-    return Measure(host=host, ts=ts, run_id=rid, step=step, action=action, text=str(change),
-                   planned_only=check_mode)
 
 
 def current_state(sweep: LoadedRun) -> dict[str, HostState]:

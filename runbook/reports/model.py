@@ -94,6 +94,18 @@ class Measure:
     args: Mapping[str, Any] = field(default_factory=dict)
     planned_only: bool = False     # check mode: recorded, not applied
 
+    @classmethod
+    def of_change(cls, change: Any, *, host: str, ts: datetime, run_id: str, step: int | None,
+                  action: str, planned_only: bool = False) -> Measure:
+        """A journalled change: a sentence, or a mapping {"msg": catalogue id, "args": {...},
+        "sentence" or "text": fallback} that reads well in both languages."""
+        if isinstance(change, Mapping):
+            return cls(host=host, ts=ts, run_id=run_id, step=step, action=action,
+                       text=change.get("sentence", change.get("text")), msgid=change.get("msg"),
+                       args=dict(change.get("args") or {}), planned_only=planned_only)
+        return cls(host=host, ts=ts, run_id=run_id, step=step, action=action, text=str(change),
+                   planned_only=planned_only)
+
 
 @dataclass(frozen=True)
 class DiskChange:

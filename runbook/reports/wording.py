@@ -329,10 +329,8 @@ class Wording:
         for change in e.fields.get("changes") or ():
             if not isinstance(change, Mapping) or change.get("msg") in (None, INTERNAL):
                 continue
-            sentences.append(self.measure(Measure(
-                host=e.host or "?", ts=e.ts, run_id=e.run_id, step=e.fields.get("step"), action="",
-                text=change.get("sentence", change.get("text")), msgid=str(change["msg"]),
-                args=dict(change.get("args") or {}))))
+            sentences.append(self.measure(Measure.of_change(
+                change, host=e.host or "?", ts=e.ts, run_id=e.run_id, step=e.fields.get("step"), action="")))
         return " ".join(sentences)
 
     def _counts(self, counts: Mapping[str, int]) -> str:
