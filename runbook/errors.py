@@ -72,4 +72,12 @@ class ActionError(RunbookError):
 
 
 class Interrupted(RunbookError):
-    """The run was stopped by SIGINT or SIGTERM."""
+    """The run was stopped by SIGINT or SIGTERM.
+
+    ``while_running``: a command was running on the host and was stopped (the journal records
+    it as cut short); False when nothing was started.
+    """
+
+    def __init__(self, message: str, *, while_running: bool = False) -> None:
+        super().__init__(message)
+        self.while_running = while_running

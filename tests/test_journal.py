@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import threading
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from runbook.journal import MAX_OUTPUT_CHARS, read_events
+from runbook.actions.base import HostTask
+from runbook.connection.local import LocalConnection
+from runbook.errors import Interrupted
+from runbook.inventory.model import Host
+from runbook.journal import MAX_OUTPUT_CHARS, Journal, read_events
 from tests.test_cli_run import (
     command_step,
     events_of,
@@ -19,6 +25,7 @@ from tests.test_cli_run import (
     run_dirs,
     run_main,
     runbook_cli,
+    sleeps_with,
     start_runbook,
     unique_marker,
     wait_until,
@@ -170,3 +177,37 @@ def test_runs_show_of_an_unknown_run_is_one_line(tmp_path: Path) -> None:
     no_traceback(result.stdout, result.stderr)
     assert len(result.stderr.strip().splitlines()) == 1
     assert "no run matches '19990101T000000Z-dead'" in result.stderr
+
+
+def _task(tmp_path: Path, conn: LocalConnection) -> tuple[HostTask, Journal]:
+    host = Host(name="self", customer="acme", connection="local", address="localhost", port=22, user=None,
+                identity_files=(), known_hosts="", jump=None, sudo=False, connect_timeout=5.0,
+                command_timeout=30.0, roles=(), vars={}, file="inv.yml", line=1)
+    journal = Journal(tmp_path / "run")
+    task = HostTask(host=host, connect=lambda: conn, journal=journal, step=0, vars={}, timeout=30.0,
+                    check=False, clock=lambda: datetime.now(timezone.utc))
+    return task, journal
+
+
+def test_an_interrupted_command_is_journalled_as_cut_short_one_never_started_is_not(tmp_path: Path) -> None:
+    conn = LocalConnection("self")
+    task, journal = _task(tmp_path, conn)
+    marker = unique_marker()
+
+    def ctrl_c_once_it_runs() -> None:
+        if wait_until(lambda: bool(sleeps_with(marker)), timeout=30):
+            conn.cancel()
+
+    stopper = threading.Thread(target=ctrl_c_once_it_runs, daemon=True)
+    stopper.start()
+    try:
+        with pytest.raises(Interrupted):
+            task.run(f"sleep 30.{marker}")
+        with pytest.raises(Interrupted):
+            task.run("echo never started")
+    finally:
+        stopper.join(timeout=30)
+        journal.close()
+    commands = [e for e in read_events(journal.path) if e["event"] == "command"]
+    assert [(e["command"], e["cut_short"], e["exit_code"]) for e in commands] == [
+        (f"sleep 30.{marker}", "interrupted", None)]

@@ -85,7 +85,10 @@ class HostTask:
 
     def _cut_short(self, command: str, exc: Exception, duration: float) -> None:
         """Journal a command that never came back: when a restart was cut short by Ctrl-C or a
-        lost connection, that it was sent is what the next engineer most needs to know."""
+        lost connection, that it was sent is what the next engineer most needs to know. (A
+        command the interrupt stopped before it started is not journalled: it never ran.)"""
+        if isinstance(exc, Interrupted) and not exc.while_running:
+            return
         why = ("timeout" if isinstance(exc, CommandTimeout) else
                "interrupted" if isinstance(exc, Interrupted) else "connection lost")
         self.journal.command(step=self.step, host=self.host.name, command=command, exit_code=None,

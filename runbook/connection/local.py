@@ -64,7 +64,7 @@ class LocalConnection:
         finally:
             self._procs.discard(proc)
         if self._cancelled:
-            raise Interrupted(f"{self.host}: command interrupted: {command[:200]}")
+            raise Interrupted(f"{self.host}: command interrupted: {command[:200]}", while_running=True)
         return out or b"", err or b""
 
     def run(self, command: str, *, sudo: bool = False, timeout: float | None = None,
@@ -129,7 +129,7 @@ class LocalConnection:
         if timed_out.is_set():
             raise CommandTimeout(self.host, command, timeout or 0)
         if self._cancelled:
-            raise Interrupted(f"{self.host}: command interrupted: {command[:200]}")
+            raise Interrupted(f"{self.host}: command interrupted: {command[:200]}", while_running=True)
         return CommandResult(self.host, command, proc.returncode, "",
                              err.decode("utf-8", "replace"), time.monotonic() - started)
 

@@ -241,7 +241,7 @@ class SSHConnection:
                         break
                 if self._cancelled.is_set():
                     self._kill(chan.chanid)
-                    raise Interrupted(f"{self.host}: command interrupted: {command[:200]}")
+                    raise Interrupted(f"{self.host}: command interrupted: {command[:200]}", while_running=True)
                 if deadline is not None and time.monotonic() >= deadline:
                     self._kill(chan.chanid)
                     raise CommandTimeout(self.host, command, timeout or 0)
