@@ -120,8 +120,10 @@ class Engine:
     def __init__(self, inventory: Inventory, hosts: Sequence[Host], playbook: Playbook, journal: Journal,
                  options: RunOptions, *, confirm: Confirm | None = None,
                  on_outcome: Callable[[HostOutcome], None] | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None,
+                 incident: Mapping[str, Any] | None = None) -> None:
         self.inventory = inventory
+        self.incident = incident
         self.hosts = list(hosts)
         self.playbook = playbook
         self.journal = journal
@@ -245,7 +247,7 @@ class Engine:
         ctx: dict[str, Any] = dict(host.vars)
         ctx.update(self._registered.get(host.name, {}))
         ctx.update(host=host.name, address=host.address, roles=list(host.roles), customer=host.customer,
-                   check_mode=self.options.check)
+                   check_mode=self.options.check, incident=self.incident)
         return ctx
 
     def _connection(self, host: Host) -> Connection:

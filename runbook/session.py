@@ -12,12 +12,13 @@ import os
 import socket
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from runbook.engine import Confirm, Engine, HostOutcome, RunOptions
-from runbook.errors import ConfigError
+from runbook.errors import ConfigError, RunbookError
 from runbook.inventory import Host, Inventory, select_hosts
 from runbook.journal import Journal, current_user, new_run_id, secret_values_in
 from runbook.playbook import Playbook, check_against_hosts
@@ -82,4 +83,22 @@ def start_run(inventory: Inventory, hosts: Sequence[Host], playbook: Playbook, p
         forks=options.forks,
     )
     return Engine(inventory, hosts, playbook, journal, options, confirm=confirm, on_outcome=on_outcome,
-                  clock=clock)
+                  clock=clock, incident=incident_vars(paths, incident))
+
+
+def incident_vars(paths: Paths, incident: str | None) -> dict[str, Any] | None:
+    """The run's incident for templates (``incident``): its record as ``incident open`` wrote
+    it (id, customer, category, received, channel, summary; times ISO 8601 with offset), so a
+    playbook can say ``since: "{{ incident.received }}-30m"``. None without ``--incident``,
+    or when it was not opened under this reports root."""
+    if incident is None:
+        return None
+    from runbook.incidents import IncidentStore  # the SLA code (and holidays) only when needed
+    try:
+        record = IncidentStore(paths.reports).get(incident).to_json()
+    except ConfigError:
+        raise  # a malformed id or a damaged record: say so
+    except RunbookError:
+        return None  # not opened here
+    return {k: v for k, v in record.items() if k in ("id", "customer", "category", "received", "channel",
+                                                    "summary", "opened_at", "reaction_started")}

@@ -20,7 +20,7 @@ def _env() -> Any:
 
 
 #: names every template may use besides the host's vars
-BUILTIN_NAMES = frozenset({"host", "address", "roles", "customer", "check_mode", "range", "lipsum",
+BUILTIN_NAMES = frozenset({"host", "address", "roles", "customer", "check_mode", "incident", "range", "lipsum",
                            "dict", "cycler", "joiner", "namespace"})
 
 

@@ -211,3 +211,28 @@ def test_an_interrupted_command_is_journalled_as_cut_short_one_never_started_is_
     commands = [e for e in read_events(journal.path) if e["event"] == "command"]
     assert [(e["command"], e["cut_short"], e["exit_code"]) for e in commands] == [
         (f"sleep 30.{marker}", "interrupted", None)]
+
+
+def test_a_run_for_an_open_incident_knows_when_the_fault_was_reported(
+        tmp_path: Path, hermetic: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """`incident` in templates: the on-call playbook analyses from 30 minutes before the report."""
+    monkeypatch.setenv("RUNBOOK_REPORTS_DIR", str(tmp_path / "reports"))
+    inventory = local_inventory(tmp_path / "inv.yml", {"self1": {}})
+    opened = run_main(capsys, "incident", "open", "ACME-77", "-c", "1", "--received", "2026-11-25T02:14:00+01:00",
+                      "-i", inventory)
+    assert opened[0] == 0, opened
+    book = write_playbook(tmp_path / "pb.yml", command_step(
+        "echo {{ incident.id if incident else 'none' }} {{ incident.received ~ '-30m' if incident else '-2h' }}",
+        name="Window"))
+
+    code, out, err = run_main(capsys, "run", book, "-i", inventory, "--incident", "ACME-77")
+    assert code == 0, out + err
+    (command,) = events_of(journal(hermetic), "command")
+    assert command["stdout"] == "ACME-77 2026-11-25T02:14:00+01:00-30m\n"
+
+    monkeypatch.setenv("RUNBOOK_RUNS_DIR", str(tmp_path / "runs-2"))
+    code, out, err = run_main(capsys, "run", book, "-i", inventory, "--incident", "ACME-78")
+    assert code == 0, out + err
+    assert "incident ACME-78 is not open" in err
+    (command,) = events_of(journal(tmp_path / "runs-2"), "command")
+    assert command["stdout"] == "none -2h\n"

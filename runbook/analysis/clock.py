@@ -136,19 +136,34 @@ class Clock:
         raise ValueError("no year fits")
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SHIFT = re.compile(r"^(.+?)([+-])(\d+(?:\.\d+)?)([smhd])$")
+
+
 def parse_user_time(text: str, clock: Clock, now: Optional[float] = None) -> float:
-    """A --since/--until value: ISO time (naive = ``clock``'s zone), ``now``, or ``-30m``
-    style relative to ``now`` (units s, m, h, d)."""
+    """A --since/--until value: ISO time (naive = ``clock``'s zone), ``now``, ``-30m`` style
+    relative to ``now`` (units s, m, h, d), or a time shifted by such an amount:
+    ``2026-11-25T02:14:00+01:00-30m`` is 01:44 (+01:00), "30 minutes before the fault"."""
     text = text.strip()
     now = time.time() if now is None else now
     if text == "now":
         return now
     rel = re.match(r"^-(\d+(?:\.\d+)?)([smhd])$", text)
     if rel:
-        return now - float(rel.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[rel.group(2)]
+        return now - float(rel.group(1)) * _UNITS[rel.group(2)]
+    shifted = _SHIFT.match(text)
+    if shifted and shifted.group(1).strip() != "now":
+        anchor = clock.iso(shifted.group(1).strip())
+        if anchor is not None:
+            sign = 1 if shifted.group(2) == "+" else -1
+            return anchor + sign * float(shifted.group(3)) * _UNITS[shifted.group(4)]
+    elif shifted:
+        sign = 1 if shifted.group(2) == "+" else -1
+        return now + sign * float(shifted.group(3)) * _UNITS[shifted.group(4)]
     epoch = clock.iso(text)
     if epoch is None:
-        raise ValueError("not a time: %r (use ISO 8601, 'now' or e.g. -30m)" % text)
+        raise ValueError("not a time: %r (use ISO 8601, 'now', e.g. -30m, or a time shifted "
+                         "like 2026-11-25T02:14:00+01:00-30m)" % text)
     return epoch
 
 

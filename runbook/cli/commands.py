@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from runbook.actions import ACTIONS
@@ -55,6 +56,9 @@ def run(
                          connect=ConnectOptions(accept_new_host_keys, sudo_password(ask_sudo_pass), connect_timeout))
     engine = start_run(inv, hosts, book, ctx.paths, options, incident=incident, confirm=confirm_step(ctx),
                        on_outcome=None if as_json else (lambda o: print_outcome(ctx.err, o)))
+    if incident and engine.incident is None:
+        ctx.err.print(f"[yellow]note:[/] incident {escape(incident)} is not open under {escape(str(ctx.paths.reports))}: "
+                      "templates see `incident` as empty (none)", highlight=False)
     with stop_on_signals(engine, ctx):
         result = engine.run()
     if as_json:

@@ -46,6 +46,10 @@ def two_nights(tmp_path: Path) -> Path:
     ("2024-01-02T01:12:59Z", "2024-01-02T01:13:00Z", 1, 1),  # second precision, half-open
     ("2024-01-02T02:12:30+01:00", "2024-01-02T02:13:01+01:00", 4, 2),
     ("2024-01-02T05:00:00Z", None, 0, 0),
+    # "from 30 seconds before the fault to 1 second after": shifted times, as a playbook
+    # writes "{{ incident.received }}-30m"
+    ("2024-01-02T02:13:00+01:00-30s", "2024-01-02T02:13:00+01:00+1s", 4, 2),
+    ("2024-01-02T01:13:00Z-0.5m", "2024-01-02T01:13:00Z+1s", 4, 2),
 ])
 def test_access_window(two_nights, since, until, requests, errors):
     log = analyze_paths([str(two_nights)], since=since, until=until).sets[0]
