@@ -45,6 +45,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from runbook.errors import RunbookError
+
 MAX_OUTPUT_CHARS = 64 * 1024
 SECRET_NAME = re.compile(r"pass(word|wd|phrase)?|secret|token|api[_-]?key|private[_-]?key|credential",
                          re.IGNORECASE)
@@ -230,6 +232,14 @@ def iter_runs(runs_dir: Path) -> Iterator[Path]:
         return iter(())
     runs = [p for p in runs_dir.iterdir() if (p / "journal.jsonl").is_file()]
     return iter(sorted(runs, key=lambda p: (p.name[:16], _started_ms(p), p.name)))
+
+
+def find_run(runs_dir: Path, run_id: str) -> Path:
+    """The run directory whose id is ``run_id`` or starts with it; RunbookError unless one."""
+    matches = [p for p in iter_runs(runs_dir) if p.name.startswith(run_id)]
+    if len(matches) != 1:
+        raise RunbookError(f"{'no' if not matches else 'more than one'} run matches {run_id!r} in {runs_dir}")
+    return matches[0]
 
 
 def runs_of_incident(runs_dir: Path, incident: str) -> list[Path]:

@@ -23,7 +23,7 @@ class TimelineEvent:
 
     kind: ``first`` / ``last`` (a fingerprint's first or last sighting; ``count`` is its
     total in the analysed window) or ``errors`` (a bucket with error events; ``count`` is
-    how many, ``text`` says of how many requests/events).
+    how many, ``total`` of how many requests/events, and ``text`` says so in English).
     """
 
     time: datetime
@@ -35,6 +35,7 @@ class TimelineEvent:
     text: str
     count: int
     new: Optional[bool] = None
+    total: Optional[int] = None
 
     def to_dict(self) -> Dict[str, Any]:
         """JSON-ready dict; ``time`` as ISO 8601 UTC."""
@@ -73,7 +74,8 @@ def _set_events(host: str, log: LogSetAnalysis, start: float, end: float
                 total = sum(bucket.counts.values())
                 events.append(TimelineEvent(
                     bucket.start, host, log.name, log.format, "error", "errors",
-                    "%d x 5xx of %d requests (%.1f%%)" % (bad, total, 100.0 * bad / total), bad))
+                    "%d x 5xx of %d requests (%.1f%%)" % (bad, total, 100.0 * bad / total), bad,
+                    total=total))
         return events
     for bucket in log.per_minute:
         bad = sum(n for sev, n in bucket.counts.items()
@@ -82,7 +84,8 @@ def _set_events(host: str, log: LogSetAnalysis, start: float, end: float
             total = sum(bucket.counts.values())
             worst = min((sev for sev in bucket.counts), key=lambda s: SEVERITY_RANK.get(s, 99))
             events.append(TimelineEvent(bucket.start, host, log.name, log.format, worst,
-                                        "errors", "%d error events of %d" % (bad, total), bad))
+                                        "errors", "%d error events of %d" % (bad, total), bad,
+                                        total=total))
     return events
 
 

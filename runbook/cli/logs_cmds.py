@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tarfile
 import tempfile
 from pathlib import Path
@@ -10,11 +11,15 @@ from typing import List, Optional
 import typer
 
 from runbook.analysis import analyze_paths
-from runbook.analysis.render import render_analysis
+from runbook.analysis.clock import Clock, parse_user_time
+from runbook.analysis.model import to_datetime
+from runbook.analysis.render import render_analysis, render_timeline
 from runbook.cli import app, options as opt
 from runbook.cli.context import CliContext
 from runbook.cli.exitcodes import ExitCode
-from runbook.errors import ConfigError
+from runbook.errors import ConfigError, RunbookError
+from runbook.journal import find_run, iter_runs, read_events
+from runbook.reports.sections import journalled_analyses, log_timeline
 
 logs_app = typer.Typer(help="Log files: analyse local copies or archives.", no_args_is_help=True)
 app.add_typer(logs_app, name="logs")
@@ -64,4 +69,39 @@ def analyze(
     if result.nothing_read:
         ctx.err.print("[red]nothing could be read[/]")
         return ExitCode.FAILED
+    return ExitCode.OK
+
+
+@logs_app.command("timeline")
+def timeline(
+    runs: Optional[List[str]] = typer.Argument(None, metavar="[RUN]...",
+                                               help="Runs (ids or unique prefixes); default: the newest with a log analysis."),
+    since: Optional[str] = typer.Option(None, "--since", help="ISO time, -30m, or shifted: 2026-11-25T02:14:00+01:00-15m."),
+    until: Optional[str] = typer.Option(None, "--until", help="As --since (exclusive)."),
+    as_json: bool = opt.Json,
+    reports_dir: Optional[Path] = opt.ReportsDir,
+    runs_dir: Optional[Path] = opt.RunsDir,
+) -> int:
+    """What the logs.analyze steps found on every host, merged in time order."""
+    ctx = CliContext.create(reports_dir, runs_dir)
+    if runs:
+        found = journalled_analyses(e for r in runs for e in read_events(find_run(ctx.paths.runs, r) / "journal.jsonl"))
+    else:
+        found = next((a for a in (journalled_analyses(read_events(p / "journal.jsonl"))
+                                  for p in reversed(list(iter_runs(ctx.paths.runs)))) if a), {})
+    if not found:
+        raise RunbookError(f"no log analysis in {', '.join(runs) if runs else ctx.paths.runs}: "
+                           "run a playbook with a logs.analyze step first")
+    clock = Clock(None)
+    try:
+        window = [None if t is None else to_datetime(parse_user_time(t, clock)) for t in (since, until)]
+    except ValueError as exc:
+        raise ConfigError(str(exc), field="logs timeline") from None
+    events, _ = log_timeline(found, since=window[0], until=window[1], rows=None)
+    if as_json:
+        print(json.dumps([e.to_dict() for e in events], indent=2))
+    elif events:
+        render_timeline(events, ctx.out)
+    else:
+        ctx.err.print("no errors in the analysed window")
     return ExitCode.OK

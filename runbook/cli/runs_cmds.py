@@ -12,8 +12,7 @@ from rich.table import Table
 from runbook.cli import app, options as opt
 from runbook.cli.context import CliContext
 from runbook.cli.exitcodes import ExitCode
-from runbook.errors import RunbookError
-from runbook.journal import iter_runs, read_events, summarise
+from runbook.journal import find_run, iter_runs, read_events, summarise
 
 runs_app = typer.Typer(help="Earlier runs, from their journals.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
@@ -43,14 +42,12 @@ def show_run(run_id: str = typer.Argument(..., help="Run id (or a unique prefix)
              reports_dir: Optional[Path] = opt.ReportsDir, runs_dir: Optional[Path] = opt.RunsDir) -> int:
     """One run: every host result per step (and, with --json, every event)."""
     ctx = CliContext.create(reports_dir, runs_dir)
-    matches = [p for p in iter_runs(ctx.paths.runs) if p.name.startswith(run_id)]
-    if len(matches) != 1:
-        raise RunbookError(f"{'no' if not matches else 'more than one'} run matches {run_id!r} in {ctx.paths.runs}")
-    events = read_events(matches[0] / "journal.jsonl")
+    run_dir = find_run(ctx.paths.runs, run_id)
+    events = read_events(run_dir / "journal.jsonl")
     if as_json:
         print(json.dumps(events, indent=2, ensure_ascii=False))
         return ExitCode.OK
-    summary = summarise(matches[0])
+    summary = summarise(run_dir)
     ctx.out.print(f"[bold]{summary.run_id}[/] {summary.kind} {summary.playbook!r} {summary.status} "
                   f"started {summary.started}", highlight=False)
     table = Table()

@@ -32,7 +32,8 @@ from runbook.reports.model import (
     more_severe,
 )
 from runbook.reports.rules import incident_info, recommendations, sla_summary
-from runbook.reports.sections import analyses, evidence_pair, manifest, mapping, output_tail
+from runbook.reports.sections import (analyses, evidence_pair, journalled_analyses, log_timeline, manifest,
+                                      mapping, output_tail)
 from runbook.sweep import load_sweep
 
 if TYPE_CHECKING:
@@ -116,6 +117,7 @@ def build_report(run_dirs: Sequence[Path], incident: Incident | None, *, custome
         else:
             raise ValueError("a report needs at least one run or an incident")
     infos = tuple(r.info for r in runs)
+    log_events, log_more = log_timeline(journalled_analyses(e for r in runs for e in r.events))
     if customer is None:
         customer = incident.customer if incident is not None else _journal_customer(runs)
     return Report(
@@ -129,6 +131,8 @@ def build_report(run_dirs: Sequence[Path], incident: Incident | None, *, custome
         timeline=tuple(timeline),
         last_sweep=sweeps[-1].info if sweeps else None,
         recommendations=recommendations(host_reports),
+        log_timeline=log_events,
+        log_timeline_more=log_more,
     )
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from runbook.analysis.timeline import TimelineEvent
+
 # Worst-of order as in runbook.health (monitoring-plugins' max_state_alt: a known problem
 # outranks a probe that could not look), with an unreachable host above all: the customer
 # reads "not reachable" as the strongest reason to act.
@@ -286,6 +288,8 @@ class Report:
     timeline: tuple[TimelineEntry, ...]
     last_sweep: RunInfo | None
     recommendations: tuple[Recommendation, ...]
+    log_timeline: tuple[TimelineEvent, ...] = ()   # every host's log analyses merged in time
+    log_timeline_more: int = 0                     # events beyond those kept
 
     @property
     def measures(self) -> tuple[Measure, ...]:

@@ -8,10 +8,12 @@ crashed run is exactly when the customer needs one.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from runbook.analysis.model import Analysis as LogAnalysis
+from runbook.analysis.timeline import TimelineEvent, merge_timeline
 from runbook.journal import parse_ts
 from runbook.reports.model import Analysis, ArchivedFile, DiskChange, Evidence, ValueChange
 
@@ -153,3 +155,63 @@ def _flat(data: Mapping[str, Any]) -> dict[str, Any]:
 def _values(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[ValueChange, ...]:
     b, a = _flat(before), _flat(after)
     return tuple(ValueChange(k, b.get(k), a.get(k)) for k in list(b) + [k for k in a if k not in b])
+
+
+#: Rows of the cross-host log timeline in a report: the earliest, where a fault shows first.
+LOG_TIMELINE_ROWS = 40
+
+
+def journalled_analyses(events: Iterable[Mapping[str, Any]]) -> dict[str, list[tuple[datetime, Mapping[str, Any]]]]:
+    """host -> (when, runbook.analysis JSON form) of every log analysis in these journal events."""
+    found: dict[str, list[tuple[datetime, Mapping[str, Any]]]] = {}
+    for ev in events:
+        data = ev.get("data") if ev.get("event") == "host.end" else None
+        analysis = data.get("analysis") if isinstance(data, Mapping) else None
+        if isinstance(analysis, Mapping) and "schema" in analysis and ev.get("host"):
+            found.setdefault(str(ev["host"]), []).append((parse_ts(ev["ts"]), analysis))
+    return found
+
+
+def log_timeline(analysed: Mapping[str, Sequence[tuple[datetime, Mapping[str, Any]]]], *,
+                 since: datetime | None = None, until: datetime | None = None,
+                 rows: int | None = LOG_TIMELINE_ROWS) -> tuple[tuple[TimelineEvent, ...], int]:
+    """One timeline over every host's log analyses ("what happened everywhere, in order").
+
+    analysed: host -> (when the analysis ran, its JSON form), see ``journalled_analyses``.
+    The window is since..until where given, else the one the analyses covered together: from
+    the earliest ``since`` (or first event) to the latest ``until`` (or when it ran). A log set
+    analysed twice (before and after a restart) gives each sighting once. Returns the first
+    ``rows`` events (None: all) and how many more there were.
+    """
+    named: dict[str, LogAnalysis] = {}
+    low: datetime | None = None
+    high: datetime | None = None
+    for host, items in analysed.items():
+        sets = []
+        for ts, doc in items:
+            try:
+                result = LogAnalysis.from_dict(dict(doc))
+            except (KeyError, TypeError, ValueError):
+                continue  # another version's shape: its table is still shown
+            sets.extend(result.sets)
+            start = result.since or min((s.first_event for s in result.sets if s.first_event), default=None)
+            end = result.until or ts
+            low = start if low is None or (start is not None and start < low) else low
+            high = end if high is None or end > high else high
+        if sets:
+            named[host] = LogAnalysis(since=None, until=None, baseline_since=None, baseline_until=None,
+                                      naive_tz="", sets=tuple(sets))
+    low, high = since or low, until or high
+    if not named or low is None or high is None:
+        return (), 0
+    if since is None:
+        low = low.replace(second=0, microsecond=0)  # the first event's per-minute bucket starts here
+    kept: dict[tuple[Any, ...], TimelineEvent] = {}
+    for event in merge_timeline(named, low, high):  # sorted; a repeated sighting keeps its place
+        key = (event.time, event.host, event.log, event.kind, event.text)
+        if key not in kept or event.count > kept[key].count:
+            kept[key] = event
+    events = list(kept.values())
+    if rows is None:
+        return tuple(events), 0
+    return tuple(events[:rows]), max(0, len(events) - rows)

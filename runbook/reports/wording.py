@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from runbook.actions.base import INTERNAL
+from runbook.analysis.timeline import TimelineEvent
 from runbook.journal import parse_ts
 from runbook.reports import i18n
 from runbook.reports.model import (
@@ -332,6 +333,18 @@ class Wording:
             sentences.append(self.measure(Measure.of_change(
                 change, host=e.host or "?", ts=e.ts, run_id=e.run_id, step=e.fields.get("step"), action="")))
         return " ".join(sentences)
+
+    def log_event(self, e: TimelineEvent) -> str:
+        """One line of the cross-host log timeline (runbook.analysis.merge_timeline)."""
+        if e.kind == "errors" and e.total:
+            if e.format == "access":
+                return self.t("logtl.errors_5xx", count=self.num(e.count), total=self.num(e.total),
+                              pct=self.pct(100.0 * e.count / e.total, 1))
+            return self.t("logtl.errors", count=self.num(e.count), total=self.num(e.total))
+        if e.kind in ("first", "last"):
+            line = self.t(f"logtl.{e.kind}", text=e.text)
+            return f"{line} {self.t('logtl.new')}" if e.new else line
+        return e.text
 
     def _counts(self, counts: Mapping[str, int]) -> str:
         return ", ".join(f"{n} {self.outcome(k)}" for k, n in counts.items())

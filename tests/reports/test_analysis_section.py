@@ -54,3 +54,33 @@ def test_each_log_set_shows_its_most_frequent_patterns(tmp_path: Path) -> None:
     assert "| Count | Severity | Line pattern | First seen | Last seen |" in md
     rendered = MarkdownIt("commonmark", {"html": True}).enable("table").render(md)
     assert "<script" not in rendered and "<img" not in rendered
+
+
+def test_the_log_timeline_puts_every_hosts_errors_in_one_order(tmp_path: Path) -> None:
+    """web1's nginx errors and db1's PostgreSQL errors, analysed in two runs, in one table:
+    local time, the minute buckets and first/last sightings, in the reader's language."""
+    (tmp_path / "web").mkdir()
+    web_run = analysis_run(tmp_path / "web")
+    pg = tmp_path / "postgresql.log"
+    pg.write_text("2026-11-25 02:05:30.100 CET [77] shop@shop ERROR:  relation \"orders_x\" does not exist"
+                  " at character 15\n2026-11-25 02:05:30.100 CET [77] shop@shop STATEMENT:  select * from orders_x\n")
+    clock = Clock()
+    clock.at(local(2, 44))
+    run_id = "20261125T014400Z-0e06"
+    with journal(tmp_path / "db" / "runs", run_id, clock, kind="run", playbook="analyse", hosts=["db1"]) as j:
+        j.write("step.start", step=0, name="Analyse PostgreSQL", action="logs.analyze", hosts=["db1"])
+        j.write("host.end", step=0, host="db1", outcome="ok", message="1 pattern", changes=[],
+                data={"analysis": analyze_paths([str(pg)], fmt="postgres").to_dict()}, error=None, duration=0.2)
+    report = build_report([web_run, tmp_path / "db" / "runs" / run_id], None)
+
+    rows = [(e.time, e.host, e.kind) for e in report.log_timeline]
+    assert rows == sorted(rows, key=lambda r: r[0]) and {h for _, h, _ in rows} == {"web1", "db1"}
+    assert ("db1", "first") in {(h, k) for _, h, k in rows}
+    md = render_next_day(report, "de", "markdown")
+    section = md[md.index("## Logs aller Systeme im Zeitverlauf"):]
+    assert "| 25.11.2026 02:05:00 | db1 | postgresql.log | Fehler | Einträge: 1, davon Fehlermeldungen: 1 |" in section
+    assert "| 02:05:00 | web1 | error.log | Fehler | Einträge: 3, davon Fehlermeldungen: 3 |" in section
+    assert "| 02:05:30 | db1 | postgresql.log | Fehler | erstmals: relation" in section
+    html = render_next_day(report, "en", "html")
+    assert "Logs of all servers over time" in html and "first seen: upstream timed out" in html
+    assert "<script" not in html

@@ -272,6 +272,23 @@ def test_real_errors_of_nginx_and_postgresql_are_counted_and_fingerprinted_over_
     for values in data.values():
         assert (values["analysis"]["since"], values["analysis"]["until"]) == (_iso(traffic.since), _iso(traffic.until))
 
+    # -- one timeline across web, app and db: what happened everywhere, in order
+    (runs,) = sorted(tmp_path.glob("attempt*/runs"))[-1:]
+    done = subprocess.run([sys.executable, "-m", "runbook", "logs", "timeline", "--json", "--runs-dir", str(runs)],
+                          check=False, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    timeline = json.loads(done.stdout)
+    assert [e["time"] for e in timeline] == sorted(e["time"] for e in timeline)
+    assert {e["host"] for e in timeline} == {"web1", "app1", "db1"}
+    for event in timeline:  # per-minute buckets start at the minute that holds the window's start
+        start = traffic.since - traffic.since % 60 if event["kind"] == "errors" else traffic.since
+        assert start <= datetime.fromisoformat(event["time"]).timestamp() < traffic.until, event
+    buckets = [e for e in timeline if e["kind"] == "errors" and e["log"].endswith("access.log")]
+    assert sum(e["count"] for e in buckets) == traffic.count("500") + traffic.count("502")
+    firsts = {(e["host"], e["text"]) for e in timeline if e["kind"] == "first"}
+    assert ("web1", boom["template"]) in firsts and ("web1", dead["template"]) in firsts
+    assert ("app1", boom_trace["template"]) in firsts and ("db1", missing["template"]) in firsts
+
     # Only results travel; on logs this small the 1% bound says nothing (bench/ measures it).
     for host, values in data.items():
         ratio = values["bytes_received"] / max(values["bytes_read"], 1)
