@@ -12,10 +12,10 @@ import os
 import socket
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from runbook.engine import Confirm, Engine, HostOutcome, RunOptions
 from runbook.errors import ConfigError, RunbookError
@@ -67,6 +67,7 @@ def start_run(inventory: Inventory, hosts: Sequence[Host], playbook: Playbook, p
               confirm: Confirm | None = None, on_outcome: Callable[[HostOutcome], None] | None = None,
               clock: Callable[[], datetime] | None = None, argv: Sequence[str] | None = None) -> Engine:
     clock = clock or (lambda: datetime.now(timezone.utc))
+    incident_record = incident_vars(paths, incident)  # a damaged record stops the run before it starts
     run_id = new_run_id(clock())
     secrets = frozenset({options.connect.sudo_password} if options.connect.sudo_password else set()).union(
         *(secret_values_in(h.vars) for h in hosts))
@@ -83,7 +84,7 @@ def start_run(inventory: Inventory, hosts: Sequence[Host], playbook: Playbook, p
         forks=options.forks,
     )
     return Engine(inventory, hosts, playbook, journal, options, confirm=confirm, on_outcome=on_outcome,
-                  clock=clock, incident=incident_vars(paths, incident))
+                  clock=clock, incident=incident_record)
 
 
 def incident_vars(paths: Paths, incident: str | None) -> dict[str, Any] | None:
