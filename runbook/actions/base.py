@@ -8,10 +8,11 @@ is therefore the same code path as a real run, up to the last step.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, ClassVar, Mapping
+from typing import Any, BinaryIO, Callable, ClassVar, Iterator, Mapping
 
 from runbook.connection.base import CommandResult, Connection
 from runbook.errors import CommandFailed, CommandTimeout, ConnectError, Interrupted
@@ -57,12 +58,9 @@ class HostTask:
             check: bool = False, stdin: bytes | None = None) -> CommandResult:
         sudo = self.host.sudo if sudo is None else sudo
         timeout = self.timeout if timeout is None else timeout
-        conn, started = self.conn, time.monotonic()
-        try:
+        conn = self.conn
+        with self._recorded_if_cut_short(command):
             result = conn.run(command, sudo=sudo, timeout=timeout, stdin=stdin)
-        except (CommandTimeout, Interrupted, ConnectError) as exc:
-            self._cut_short(command, exc, time.monotonic() - started)
-            raise
         self.journal.command(step=self.step, host=self.host.name, command=command, exit_code=result.exit_code,
                              duration=result.duration, stdout=result.stdout, stderr=result.stderr)
         if check and not result.ok:
@@ -73,27 +71,29 @@ class HostTask:
                timeout: float | None = None, stdin: bytes | None = None) -> CommandResult:
         sudo = self.host.sudo if sudo is None else sudo
         timeout = self.timeout if timeout is None else timeout
-        conn, started = self.conn, time.monotonic()
-        try:
+        conn = self.conn
+        with self._recorded_if_cut_short(command):
             result = conn.stream(command, sink, sudo=sudo, timeout=timeout, stdin=stdin)
-        except (CommandTimeout, Interrupted, ConnectError) as exc:
-            self._cut_short(command, exc, time.monotonic() - started)
-            raise
         self.journal.command(step=self.step, host=self.host.name, command=command, exit_code=result.exit_code,
                              duration=result.duration, stdout="", stderr=result.stderr)
         return result
 
-    def _cut_short(self, command: str, exc: Exception, duration: float) -> None:
+    @contextmanager
+    def _recorded_if_cut_short(self, command: str) -> Iterator[None]:
         """Journal a command that never came back: when a restart was cut short by Ctrl-C or a
         lost connection, that it was sent is what the next engineer most needs to know. (A
         command the interrupt stopped before it started is not journalled: it never ran.)"""
-        if isinstance(exc, Interrupted) and not exc.while_running:
-            return
-        why = ("timeout" if isinstance(exc, CommandTimeout) else
-               "interrupted" if isinstance(exc, Interrupted) else "connection lost")
-        self.journal.command(step=self.step, host=self.host.name, command=command, exit_code=None,
-                             duration=duration, stdout="", stderr=str(exc),
-                             timed_out=isinstance(exc, CommandTimeout), cut_short=why)
+        started = time.monotonic()
+        try:
+            yield
+        except (CommandTimeout, Interrupted, ConnectError) as exc:
+            if not isinstance(exc, Interrupted) or exc.while_running:
+                why = ("timeout" if isinstance(exc, CommandTimeout) else
+                       "interrupted" if isinstance(exc, Interrupted) else "connection lost")
+                self.journal.command(step=self.step, host=self.host.name, command=command, exit_code=None,
+                                     duration=time.monotonic() - started, stdout="", stderr=str(exc),
+                                     timed_out=isinstance(exc, CommandTimeout), cut_short=why)
+            raise
 
     def evidence(self, phase: str, kind: str, data: Any) -> None:
         self.journal.write("evidence", step=self.step, host=self.host.name, phase=phase, kind=kind, data=data)

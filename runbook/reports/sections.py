@@ -184,8 +184,8 @@ def log_timeline(analysed: Mapping[str, Sequence[tuple[datetime, Mapping[str, An
     ``rows`` events (None: all) and how many more there were.
     """
     named: dict[str, LogAnalysis] = {}
-    low: datetime | None = None
-    high: datetime | None = None
+    starts: list[datetime] = []
+    ends: list[datetime] = []
     for host, items in analysed.items():
         sets = []
         for ts, doc in items:
@@ -194,14 +194,15 @@ def log_timeline(analysed: Mapping[str, Sequence[tuple[datetime, Mapping[str, An
             except (KeyError, TypeError, ValueError):
                 continue  # another version's shape: its table is still shown
             sets.extend(result.sets)
-            start = result.since or min((s.first_event for s in result.sets if s.first_event), default=None)
-            end = result.until or ts
-            low = start if low is None or (start is not None and start < low) else low
-            high = end if high is None or end > high else high
+            if result.since:
+                starts.append(result.since)
+            else:
+                starts.extend(s.first_event for s in result.sets if s.first_event)
+            ends.append(result.until or ts)
         if sets:
             named[host] = LogAnalysis(since=None, until=None, baseline_since=None, baseline_until=None,
                                       naive_tz="", sets=tuple(sets))
-    low, high = since or low, until or high
+    low, high = since or min(starts, default=None), until or max(ends, default=None)
     if not named or low is None or high is None:
         return (), 0
     if since is None:

@@ -18,19 +18,20 @@ ALIVE_FN = ('alive() { [ -n "$1" ] && [ -r "/proc/$1/stat" ] || return 1; '
 
 
 def start_command(spec: ServiceSpec) -> str:
-    if spec.manager == "systemd":
-        return f"systemctl start {quote(spec.unit)}"
-    if spec.manager == "sysv":
-        return f"service {quote(spec.script)} start"
-    return str(spec.start)
+    return _lifecycle(spec, "start", spec.start)
 
 
 def stop_command(spec: ServiceSpec) -> str:
+    return _lifecycle(spec, "stop", spec.stop)
+
+
+def _lifecycle(spec: ServiceSpec, verb: str, own: object) -> str:
+    """``verb`` (start/stop) for the service's manager; manager ``command`` runs its own line."""
     if spec.manager == "systemd":
-        return f"systemctl stop {quote(spec.unit)}"
+        return f"systemctl {verb} {quote(spec.unit)}"
     if spec.manager == "sysv":
-        return f"service {quote(spec.script)} stop"
-    return str(spec.stop)
+        return f"service {quote(spec.script)} {verb}"
+    return str(own)
 
 
 def pid_command(spec: ServiceSpec) -> str:
