@@ -1,11 +1,15 @@
 """Start or stop the SSH lab by hand (run from the repository root).
 
     python -m tests.lab up [--dir DIR] [--hosts web1,app1,db1,spare1 | --count N]
-                           [--subnet 127.0.10] [--port 2222] [--slow-shell]
+                           [--subnet 127.0.10] [--port 2222] [--slow-shell] [--stack]
     python -m tests.lab down --dir DIR
 
 ``up`` prints the inventory path and an ssh line to try, then waits for Ctrl-C or SIGTERM
-and stops everything. ``down`` stops a lab that another process started, from its pid files.
+and stops everything. ``--stack`` also starts the real service stack (nginx on web1 ->
+gunicorn on app1 -> PostgreSQL on db1) and writes the on-call night's inventory directory
+(two customers, a dead host and a tarpit; see tests/lab/night.py), so the scenario tests'
+nights can be run by hand. ``down`` stops a lab that another process started, from its pid
+files.
 """
 
 from __future__ import annotations
@@ -57,9 +61,17 @@ def up(args: argparse.Namespace) -> int:
         signal.signal(signum, _request_stop)
     pid_file = lab.base_dir / UP_PID_FILE
     wrote_pid_file = False
+    stack = None
     try:
         began = time.monotonic()
         lab.start()
+        if args.stack:
+            from tests.lab.night import write_night
+            from tests.lab.services import LabStack, services_unavailable_reason
+            reason = services_unavailable_reason()
+            if reason:
+                raise LabError(reason)
+            stack = LabStack(lab).start()
         took = time.monotonic() - began
         pid_file.write_text(f"{os.getpid()}\n")
         wrote_pid_file = True
@@ -68,6 +80,12 @@ def up(args: argparse.Namespace) -> int:
         print(f"lab up: {len(lab.hosts)} hosts on {lab.subnet}.1-{len(lab.hosts)}:{lab.port} "
               f"as {lab.user}, started in {took:.2f}s")
         print(f"inventory: {inventory}")
+        if stack is not None:
+            night = write_night(stack, lab.base_dir / "night")
+            print(f"stack:     nginx {stack.urls['web']} -> gunicorn {stack.urls['app']} -> "
+                  f"PostgreSQL {stack.db.address}:5432")
+            print(f"night:     {night}/ (customers shop and acme; try: python -m runbook run "
+                  f"playbooks/on-call.yml -i {shlex.quote(str(night))} -l shop --check)")
         print(f"try:       {shlex.join([*lab.ssh_argv(first), 'uptime'])}")
         print(f"stop:      Ctrl-C, or python -m tests.lab down --dir {shlex.quote(str(base))}",
               flush=True)
@@ -80,6 +98,8 @@ def up(args: argparse.Namespace) -> int:
         # A second signal while stopping must not cut the cleanup short.
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, signal.SIG_IGN)
+        if stack is not None:
+            stack.stop()
         lab.stop()
         if wrote_pid_file:
             pid_file.unlink(missing_ok=True)
@@ -132,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--port", type=int, default=2222)
     start.add_argument("--slow-shell", action="store_true",
                        help="do not set SHLVL=1, so bash reads ~/.bashrc for every command")
+    start.add_argument("--stack", action="store_true",
+                       help="also start nginx -> gunicorn -> PostgreSQL on web1, app1, db1 and write "
+                            "the on-call night's two-customer inventory directory")
     stop = commands.add_parser("down", help="stop the lab in --dir")
     stop.add_argument("--dir", required=True)
     args = parser.parse_args(argv)
