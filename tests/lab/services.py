@@ -230,23 +230,8 @@ class LabStack:
     def stop(self) -> None:
         """Stop what runs (by the pid files' pids, checked against their command lines)."""
         self.stop_helpers()
-        for name, marker in (("nginx", "nginx"), ("gunicorn", "gunicorn"), ("postgresql", "postgres")):
-            pid_file = Path(self.commands()[name]["pid_file"])
-            pid = read_pid(pid_file)
-            proc = owned_process(pid, marker) if pid else None
-            if proc is None:
-                continue
-            family = [proc]
-            with contextlib.suppress(psutil.Error):
-                family += proc.children(recursive=True)
-            with contextlib.suppress(subprocess.SubprocessError, OSError, LabError):
-                self._sh(self.commands()[name]["stop"], timeout=30)
-            deadline = time.monotonic() + 15
-            while any(_live(p) for p in family) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            for survivor in [p for p in family if _live(p)]:
-                with contextlib.suppress(psutil.Error):
-                    survivor.kill()
+        for name in ("nginx", "gunicorn", "postgresql"):
+            self.stop_service(name)
         if self.main_pid("postgresql") is None:
             shutil.rmtree(self.pg_home, ignore_errors=True)
 
@@ -284,13 +269,40 @@ class LabStack:
             time.sleep(0.2)
 
     def ensure_running(self) -> None:
-        """Bring the stack back to healthy after a test that broke or stopped it."""
+        """Bring the stack back to healthy after a test that broke, stopped or hung it: in
+        dependency order, start what is down and restart what runs but does not answer (a
+        hung worker, a service started while its database was down)."""
         self.repair_postgres()
         for name in ("postgresql", "gunicorn", "nginx"):
             if self.main_pid(name) is None:
                 self._sh(self.commands()[name]["start"])
-        for name in ("postgresql", "gunicorn", "nginx"):
-            self.wait_healthy(name)
+            try:
+                self.wait_healthy(name, timeout=10.0)
+            except LabError:
+                self.stop_service(name)
+                self._sh(self.commands()[name]["start"])
+                self.wait_healthy(name)
+
+    def stop_service(self, name: str) -> None:
+        """Stop one service and everything it started, by its pid file's pid: its own stop
+        command first, then KILL for what is left (a hung worker ignores TERM)."""
+        marker = {"nginx": "nginx", "gunicorn": "gunicorn", "postgresql": "postgres"}[name]
+        pid = read_pid(Path(self.commands()[name]["pid_file"]))
+        proc = owned_process(pid, marker) if pid else None
+        if proc is None:
+            return
+        family = [proc]
+        with contextlib.suppress(psutil.Error):
+            family += proc.children(recursive=True)
+        with contextlib.suppress(subprocess.SubprocessError, OSError, LabError):
+            self._sh(self.commands()[name]["stop"], timeout=30)
+        deadline = time.monotonic() + 15
+        while any(_live(p) for p in family) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for survivor in [p for p in family if _live(p)]:
+            with contextlib.suppress(psutil.Error):
+                survivor.kill()
+        psutil.wait_procs(family, timeout=10)
 
     # -- breaking things ----------------------------------------------------------------------
 
