@@ -112,14 +112,15 @@ def remote_command(paths: Sequence[str], fmt: str = "auto",
     python:   interpreter name or path on the server.
     Feed ``bundle()`` on stdin; exit code ``NO_PYTHON_EXIT`` means no usable python3.
     """
-    args = ["--json", "--format", fmt, "--top", str(int(top)), "--slow", repr(float(slow))]
-    for flag, value in (("--since", _time_arg(since)), ("--until", _time_arg(until)),
-                        ("--tz", naive_tz), ("--baseline", baseline)):
-        if value is not None:
-            args += [flag, value]
+    # Every value rides in its option's own word (--since=-2h): as a word of its own, a
+    # relative time such as "-2h" reads to argparse as an option, not as the value.
+    options = {"--format": fmt, "--top": str(int(top)), "--slow": repr(float(slow)),
+               "--since": _time_arg(since), "--until": _time_arg(until), "--tz": naive_tz,
+               "--baseline": baseline}
     if baseline_window is not None:
-        args += ["--baseline-since", _time_arg(baseline_window[0]) or "",
-                 "--baseline-until", _time_arg(baseline_window[1]) or ""]
+        options["--baseline-since"] = _time_arg(baseline_window[0]) or ""
+        options["--baseline-until"] = _time_arg(baseline_window[1]) or ""
+    args = ["--json", *(f"{flag}={value}" for flag, value in options.items() if value is not None)]
     args.append("--")  # a path starting with "-" is still a path
     args.extend(paths)
     py = shlex.quote(python)

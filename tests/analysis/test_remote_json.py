@@ -44,6 +44,7 @@ def test_json_round_trip_of_every_fixture():
     dict(fmt="auto", since="2026-11-25T09:03:26Z",
          until=datetime(2026, 11, 25, 9, 5, tzinfo=timezone.utc)),
     dict(fmt="nginx-access", naive_tz="+01:00"),
+    dict(fmt="auto", since="2026-11-25T09:03:26+01:00-30m"),
 ])
 def test_remote_and_local_analysis_give_identical_json(args):
     paths = ALL if args["fmt"] == "auto" else [str(FIXTURES / "nginx-access-timed.log")]
@@ -52,6 +53,16 @@ def test_remote_and_local_analysis_give_identical_json(args):
     local = analyze_paths(paths, **args)
     assert done.stdout.decode() == local.to_json() + "\n"
     assert Analysis.from_json(done.stdout.decode()) == local
+
+
+def test_a_relative_window_reaches_the_analyzer_as_a_value_not_an_option():
+    """on-call.yml without an incident analyses the last two hours: "-2h" starts with "-"."""
+    before = datetime.now(timezone.utc)
+    done = run_remote(remote_command(ALL, since="-2h", until="-1s"))
+    assert done.returncode == 0, done.stderr.decode()
+    result = json.loads(done.stdout.decode())
+    since = datetime.fromisoformat(result["since"])
+    assert abs((before - since).total_seconds() - 7200) < 60
 
 
 def test_remote_command_quotes_every_value(tmp_path):
