@@ -5,7 +5,10 @@ Per set: where the host has logrotate and the set's ``logrotate_config`` exists 
 built-in rotation (``runbook.actions.logs.rotation``: logrotate's semantics, planned here,
 applied as plain shell commands) rotates each live log of the set with the set's ``rotate``
 options -- by default ``copytruncate`` (no reload command needed, the writer keeps its file),
-``compress``, ``delaycompress``, ``notifempty``, ``missingok`` and ``rotate: <keep>``.
+``compress``, ``delaycompress``, ``notifempty``, ``missingok`` and ``rotate: <keep>`` -- or,
+where the log's rotated files already show a scheme (plain ``access.log.2``, dated
+``access.log-20261202.gz``), that scheme continued; a rotation that would leave ``log.2`` beside
+``log.2.gz`` is refused.
 
 In check mode the plan names every rename, copy, truncate and compression; for logrotate it
 carries ``logrotate -d`` output (its own dry run). df is recorded before and after.
@@ -31,6 +34,7 @@ from runbook.actions.logs.common import (
 )
 from runbook.actions.logs.rotation import (
     RotationOptions,
+    existing_scheme,
     parse_state,
     plan_rotation,
     plan_to_commands,
@@ -107,12 +111,12 @@ class LogsRotateAction(Action):
         now = _host_now(task) if builtin else None
         rotations: list[tuple[str, str, list[str]]] = []     # log, sentence, commands
         for log_set in builtin:
-            options = builtin_options(log_set)
             planned: list[dict[str, Any]] = []
             live = {f.log for f in files if f.log_set == log_set.name and not f.rotated and f.kind == "file"}
             for log in sorted(live):
                 listing = task.run(state_command(log), check=True)
                 current, siblings = parse_state(listing.stdout, log)
+                options = builtin_options(log_set, existing_scheme(current.name, siblings))
                 rotation = plan_rotation(current, siblings, options, now or datetime.now(), force=True)
                 planned.append({"log": log, "operations": rotation.sentences, "skipped": rotation.skipped})
                 if rotation.changes:
@@ -136,10 +140,11 @@ class LogsRotateAction(Action):
         return evidence.finish(task) if evidence is not None else {}
 
 
-def builtin_options(log_set: LogSet) -> RotationOptions:
-    """The set's rotation options: its ``rotate`` mapping (``rotate`` defaults to ``keep``),
-    or BUILTIN_DEFAULTS when it has none."""
-    raw = dict(log_set.rotate) if log_set.rotate is not None else dict(BUILTIN_DEFAULTS)
+def builtin_options(log_set: LogSet, scheme: Mapping[str, Any] | None = None) -> RotationOptions:
+    """The set's rotation options: its ``rotate`` mapping (``rotate`` defaults to ``keep``);
+    without one, BUILTIN_DEFAULTS continuing ``scheme``, the naming the log's rotated files
+    already show (``existing_scheme``): plain numbered logs stay plain, dated ones dated."""
+    raw = dict(log_set.rotate) if log_set.rotate is not None else {**BUILTIN_DEFAULTS, **(scheme or {})}
     raw.setdefault("rotate", log_set.keep)
     try:
         return RotationOptions.from_mapping(raw)

@@ -34,7 +34,7 @@ from runbook.actions.logs.rotation_model import (
     show_path,
 )
 from runbook.actions.logs.rotation_options import RotationOptions, parse_size
-from runbook.actions.logs.rotation_plan import format_date, plan_rotation
+from runbook.actions.logs.rotation_plan import existing_scheme, format_date, plan_rotation
 from runbook.actions.logs.rotation_shell import (
     apply_plan,
     operation_command,
@@ -46,7 +46,7 @@ from runbook.actions.logs.rotation_shell import (
 )
 
 __all__ = [
-    "Compress", "Copy", "Create", "LogFileState", "Operation", "Remove", "Rename",
+    "Compress", "Copy", "Create", "LogFileState", "Operation", "Remove", "Rename", "existing_scheme",
     "RotatedFile", "RotationOptions", "RotationPlan", "RunCommand", "Truncate", "apply_plan",
     "format_date", "human_size", "operation_command", "parse_size", "parse_state",
     "plan_rotation", "plan_to_changes", "plan_to_commands", "read_log_state", "show_path",

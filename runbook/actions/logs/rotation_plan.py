@@ -24,7 +24,11 @@ Where logrotate would fail half-way or do work only to undo it, the plan differs
 - under ``rotate 0`` the rotated log is removed without being compressed first (logrotate
   gzips it and removes the ``.gz``: same end state, without filling a full disk further);
 - ``rotate 0`` + copytruncate + compress: logrotate fails compressing a ``.1`` it never made and
-  keeps ``log.2``; we have nothing to compress and remove it as its plan said.
+  keeps ``log.2``; we have nothing to compress and remove it as its plan said;
+- a plan that would put two copies of one generation side by side (``log.2`` and
+  ``log.2.gz``: the host's files follow another scheme than the options) is refused, naming
+  both; logrotate would shift the one and leave the other. ``existing_scheme`` reads the
+  scheme the files show, so a caller without options of its own can continue it.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from runbook.actions.logs.rotation_model import (
     Compress,
@@ -73,7 +78,86 @@ def plan_rotation(log: LogFileState, existing: Sequence[RotatedFile], opts: Rota
     reason = _reason_to_skip(log, opts, force)
     if reason:
         return RotationPlan(log.path, skipped=reason)
-    return _Replay(log, existing, opts, now).plan()
+    replay = _Replay(log, existing, opts, now)
+    before = set(replay.files)
+    plan = replay.plan()
+    _refuse_two_of_a_generation(log, before, set(replay.files), opts)
+    return plan
+
+
+#: Extensions of compressed rotated logs and the program that makes each, as logrotate's
+#: compresscmd would be set for them.
+COMPRESSORS = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd", ".lz4": "lz4"}
+_EXT = "|".join(re.escape(e) for e in COMPRESSORS)
+_NUMBERED = re.compile(r"\.(?P<n>[0-9]+)(?P<ext>" + _EXT + r")?")
+_DATED = re.compile(r"-(?P<date>[0-9]{8}(?:[0-9]{2})?)(?P<ext>" + _EXT + r")?")
+
+
+def existing_scheme(base: str, existing: Sequence[RotatedFile]) -> dict[str, Any] | None:
+    """The rotation scheme ``base``'s rotated siblings show, as logrotate options:
+    ``dateext``, ``compress``, ``delaycompress`` and (for bzip2, xz, ...) ``compresscmd`` and
+    ``compressext``. The newest rotations decide (a host that switched from plain to
+    compressed logs continues compressed). None when there is no rotated sibling to go by.
+
+    log.1 log.2 log.3          -> plain numbered
+    log.1 log.2.gz log.3.gz    -> compress + delaycompress
+    log.1.gz log.2.gz          -> compress
+    log-20261202.gz            -> dateext + compress
+    """
+    numbered: dict[int, str] = {}
+    dated: dict[str, str] = {}
+    for sibling in existing:
+        if not sibling.name.startswith(base) or sibling.kind != "file":
+            continue
+        rest = sibling.name[len(base):]
+        if match := _NUMBERED.fullmatch(rest):
+            numbered.setdefault(int(match["n"]), match["ext"] or "")
+        elif match := _DATED.fullmatch(rest):
+            dated.setdefault(match["date"], match["ext"] or "")
+    if numbered:
+        ordered = [numbered[n] for n in sorted(numbered)]
+        scheme: dict[str, Any] = {"dateext": False}
+    elif dated:
+        ordered = [dated[d] for d in sorted(dated, reverse=True)]
+        scheme = {"dateext": True}
+    else:
+        return None
+    newest, older = ordered[0], [ext for ext in ordered[1:] if ext]
+    if newest:
+        ext = newest
+        scheme.update(compress=True, delaycompress=False)
+    elif older and not scheme["dateext"]:
+        ext = older[0]          # log.1 plain, log.2.gz: logrotate's delaycompress
+        scheme.update(compress=True, delaycompress=True)
+    else:
+        return {**scheme, "compress": False, "delaycompress": False}
+    if ext != ".gz":
+        scheme.update(compresscmd=COMPRESSORS[ext], compressext=ext)
+    return scheme
+
+
+def _refuse_two_of_a_generation(log: LogFileState, before: set[str], after: set[str],
+                                opts: RotationOptions) -> None:
+    """ActionError when the planned end state holds one rotated generation twice, plain and
+    compressed (``log.2`` beside ``log.2.gz``), where it did not before: the options do not
+    fit the host's files. (A pair that was there already is the host's own; it stays.)"""
+    made = _pairs(log.name, after, opts) - _pairs(log.name, before, opts)
+    if made:
+        plain, ext = min(made)
+        path = posixpath.join(log.directory, plain)
+        raise ActionError(
+            f"rotating {show_path(log.path)} would leave {show_path(path)} beside "
+            f"{show_path(path + ext)}: its rotated files follow another scheme than the "
+            "rotation options (compress, delaycompress, dateext); rotate it with the host's "
+            "logrotate, or set log_sets.<set>.rotate to match the files")
+
+
+def _pairs(base: str, names: set[str], opts: RotationOptions) -> set[tuple[str, str]]:
+    """(plain name, extension) of every rotated generation of ``base`` present both plain
+    and compressed among ``names``."""
+    exts = set(COMPRESSORS) | {opts.compressext}
+    return {(name[: -len(ext)], ext) for name in names for ext in exts
+            if name.startswith(base) and name != base and name.endswith(ext) and name[: -len(ext)] in names}
 
 
 def format_date(dateformat: str, now: datetime) -> str:

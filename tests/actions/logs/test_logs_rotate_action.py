@@ -60,6 +60,22 @@ def test_builtin_rotation_without_a_config(lab: Lab, tmp_path: Path) -> None:
     assert (root / "var/log/nginx/access.log.1").read_bytes() == old
 
 
+def test_builtin_rotation_continues_a_plain_numbered_scheme(lab: Lab, tmp_path: Path) -> None:
+    """access.log.1 .. .7 uncompressed on the host: shifted as they are, nothing compressed,
+    never access.log.2 beside access.log.2.gz (issue 11)."""
+    inventory = write_inventory(lab, tmp_path / "inv.yml", tmp_path.name)
+    logs = log_root(lab, "web1", tmp_path.name) / "var/log/nginx"
+    old = {n: write_log(logs / f"access.log.{n}", 1000 + n, seed=n).read_bytes() for n in range(1, 8)}
+    live = write_log(logs / "access.log", 3000, seed=42).read_bytes()
+    result, _ = run_steps(inventory, [{"action": "logs.rotate", "params": {"sets": ["nginx-access"]}}],
+                          tmp_path / "runs", limit="web1")
+    (outcome,) = result.outcomes
+    assert outcome.outcome == "changed", outcome.message
+    assert sorted(p.name for p in logs.iterdir()) == ["access.log", *(f"access.log.{n}" for n in range(1, 8))]
+    assert (logs / "access.log.1").read_bytes() == live
+    assert all((logs / f"access.log.{n + 1}").read_bytes() == old[n] for n in range(1, 7))
+
+
 @needs_logrotate
 def test_check_mode_shows_logrotates_dry_run_and_changes_nothing(lab: Lab, tmp_path: Path) -> None:
     no_config = {"web1": {"log_sets": {"nginx-error": {"logrotate_config": None}}}}

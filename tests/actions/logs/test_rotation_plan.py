@@ -19,6 +19,7 @@ from runbook.actions.logs.rotation import (
     RotationPlan,
     RunCommand,
     Truncate,
+    existing_scheme,
     format_date,
     parse_size,
     plan_rotation,
@@ -266,3 +267,44 @@ def test_the_engine_gets_one_change_per_operation() -> None:
     assert [c.details["operation"] for c in changes] == [
         "rename", "rename", "rename", "create", "runcommand", "compress", "remove"]
     assert all(c.sudo for c in changes)
+
+
+# --- the scheme a host's files show ---------------------------------------------------------
+
+@pytest.mark.parametrize("names, scheme", [
+    ([], None),
+    (["error.log", "access.log.bak"], None),
+    (["access.log.1", "access.log.2", "access.log.3"], {"dateext": False, "compress": False, "delaycompress": False}),
+    (["access.log.1", "access.log.2.gz", "access.log.3.gz"],
+     {"dateext": False, "compress": True, "delaycompress": True}),
+    (["access.log.1.gz", "access.log.2.gz"], {"dateext": False, "compress": True, "delaycompress": False}),
+    (["access.log.1.xz"], {"dateext": False, "compress": True, "delaycompress": False,
+                           "compresscmd": "xz", "compressext": ".xz"}),
+    # switched to compression some time ago: the newest rotations decide
+    (["access.log.1.gz", "access.log.2.gz", "access.log.7", "access.log.8"],
+     {"dateext": False, "compress": True, "delaycompress": False}),
+    (["access.log-20240505.gz", "access.log-20240504.gz"], {"dateext": True, "compress": True, "delaycompress": False}),
+    (["access.log-20240505", "access.log-20240504"], {"dateext": True, "compress": False, "delaycompress": False}),
+])
+def test_the_scheme_the_files_show(names: list[str], scheme: dict | None) -> None:
+    assert existing_scheme("access.log", _files(*names)) == scheme
+
+
+def test_a_plain_numbered_scheme_is_continued_not_mixed_with_gz() -> None:
+    """Issue 11: with access.log.2..7 plain, the built-in defaults (compress, delaycompress)
+    planned .1 -> .1.gz and .1.gz -> .2.gz beside the plain .2. Continuing the files' scheme
+    shifts the plain files and compresses nothing."""
+    existing = _files(*(f"access.log.{n}" for n in range(1, 8)))
+    defaults = {"copytruncate": True, "compress": True, "delaycompress": True, "rotate": 7}
+    with pytest.raises(ActionError) as caught:
+        plan_rotation(LIVE, existing, RotationOptions.from_mapping(defaults), NOW, force=True)
+    assert "access.log.2 beside" in str(caught.value) and "access.log.2.gz" in str(caught.value)
+
+    options = RotationOptions.from_mapping({**defaults, **existing_scheme("access.log", existing)})
+    plan = plan_rotation(LIVE, existing, options, NOW, force=True)
+    assert not any(isinstance(op, Compress) for op in plan.operations)
+    renames = [(os.path.basename(op.src), os.path.basename(op.dst)) for op in plan.operations if isinstance(op, Rename)]
+    assert renames == [(f"access.log.{n}", f"access.log.{n + 1}") for n in range(7, 0, -1)]
+    assert [os.path.basename(op.dst) for op in plan.operations if isinstance(op, Copy)] == ["access.log.1"]
+    assert [os.path.basename(op.path) for op in plan.operations if isinstance(op, Remove)] == ["access.log.8"]
+    assert plan.rotated_to == f"{D}/access.log.1"

@@ -114,7 +114,7 @@ CASES = [
     Case("minsize-1k-due", _o(rotate=2, minsize=1024), _plain(1), live="x" * 500,
          appends=("", "y" * 600, "z" * 100), force=False),
     Case("minsize-1k-forced", _o(rotate=2, minsize=1024), _plain(1), live="x" * 10),
-    Case("rotate0", _o(rotate=0), {**_plain(1), **_gz(2)}),
+    Case("rotate0", _o(rotate=0), {**_plain(1), **_gz(3)}),
     Case("rotate0+compress", _o(rotate=0, compress=True), {**_gz(1), **_plain(3)}),
     Case("rotate0+copytruncate", _o(rotate=0, copytruncate=True), _plain(1, 2)),
     Case("rotate0+dateext", _o(rotate=0, dateext=True, dateformat=SECONDS),
@@ -294,3 +294,19 @@ def test_missing_log_is_an_error_naming_it_like_logrotate(tmp_path: Path) -> Non
     with pytest.raises(ActionError, match=re.escape(str(path))):
         plan_rotation(log, siblings, _o(rotate=2), datetime.now(), force=True)
     assert sorted(p.name for p in directory.iterdir()) == [f"{LOG}.1"]
+
+
+def test_a_rotation_that_would_leave_log_2_beside_log_2_gz_is_refused(tmp_path: Path) -> None:
+    """Where the host's files follow another scheme than the options, logrotate shifts the
+    plain log.1 to log.2 beside the log.2.gz already there; we refuse and touch nothing."""
+    case = Case("mixed", _o(rotate=0), {**_plain(1), **_gz(2)})
+    real_dir, our_dir, work = tmp_path / "real", tmp_path / "ours", tmp_path / "work"
+    work.mkdir()
+    _build(real_dir, case)
+    _build(our_dir, case)
+    _run_logrotate(work, real_dir, case, None)
+    assert {f"{LOG}.2", f"{LOG}.2.gz"} <= set(snapshot(real_dir))
+    before = snapshot(our_dir)
+    with pytest.raises(ActionError, match=re.escape(f"{LOG}.2 beside")):
+        _run_ours(our_dir, case, datetime.now())
+    assert snapshot(our_dir) == before
