@@ -134,16 +134,19 @@ def find_hung(task: HostTask, procs: tuple[ProcessInfo, ...], max_sample: float)
         result = task.run(sample_script(window), timeout=window + 60)
         sample = parse_sample(result.stdout, window)
     statuses = {}
-    wanted = {r.service for r in rules if r.condition == "service"}
-    if wanted:
+    probed = {r.service for r in rules if r.condition == "service"}
+    scoped = any(r.condition != "service" and not r.host_wide for r in rules)
+    if probed or scoped:
         specs = host_services(task.host, task.vars)
-        missing = sorted(str(w) for w in wanted if w not in specs)
+        missing = sorted(str(w) for w in probed if w not in specs)
         if missing:
             raise ConfigError(f"hung_rules name service(s) {', '.join(missing)} that vars.services does not declare",
                               file=task.host.file, line=task.host.line, field="vars.hung_rules")
-        chosen = [specs[str(w)] for w in wanted]
+        # Rules scoped to the services look at every declared service's processes; only the
+        # services a rule judges by its probe are probed.
+        chosen = list(specs.values()) if scoped else [specs[str(w)] for w in probed]
         for status, spec in zip(read_status(task.run, chosen), chosen):
-            statuses[spec.name] = with_probes(status, spec, task.run)
+            statuses[spec.name] = with_probes(status, spec, task.run) if spec.name in probed else status
     return detect(procs, rules, sample=sample, window=window, services=statuses), window
 
 

@@ -1,20 +1,28 @@
 """Hung-process rules: what counts as hung on a host, and the reason a human reads for it.
 
-Host var ``hung_rules`` (a list; without it: stopped processes and zombies are reported)::
+Host var ``hung_rules`` (a list; without it: stopped processes and zombies of the host's
+declared services are reported)::
 
     hung_rules:
       - {name: backup overrun, pattern: "backup-job", max_age: 6h, action: kill,
          reason: "the nightly backup is still running"}
-      - {state: T, action: kill}            # stopped (SIGSTOP, a suspended job)
+      - {state: T, action: kill}            # a declared service's process stopped (SIGSTOP)
       - {state: Z}                          # zombies: reported with their parent
       - {state: D, longer_than: 60s}        # uninterruptible I/O wait: reported, never killed
       - {pattern: java, cpu_above: 95, window: 10s}
       - {service: gunicorn, action: kill}   # alive, but its probe times out: end its workers
+      - {state: T, scope: host}             # any stopped process on the host: reported
 
 Each rule has exactly one condition (max_age, state, cpu_above or service), may narrow it
 with ``pattern`` (a regular expression searched in the command line) and ``user``, and says
 ``action: kill`` or ``report`` (the default). Zombies and D-state processes are always only
 reported: no signal can end them.
+
+Whose processes a rule looks at: a rule with ``pattern`` or ``user`` looks at the processes
+they name; a ``service`` rule at that service's; any other rule only at the processes of the
+host's declared ``services`` (their main processes and everything they started) -- an
+administrator's editor suspended with Ctrl-Z is none of the on-call run's business. A rule
+that means every process of the host says ``scope: host``.
 """
 
 from __future__ import annotations
@@ -32,7 +40,8 @@ from runbook.services.proc import Sample
 from runbook.yamlsource import SourceMap
 
 RULE_KEYS = {"name", "reason", "action", "pattern", "user", "max_age", "state", "longer_than",
-             "cpu_above", "window", "service"}
+             "cpu_above", "window", "service", "scope"}
+SCOPES = ("services", "host")
 CONDITIONS = ("max_age", "state", "cpu_above", "service")
 DEFAULT_RULES = ({"state": "T"}, {"state": "Z"})
 DEFAULT_WINDOW = 10.0
@@ -54,6 +63,13 @@ class HungRule:
     cpu_above: float | None = None
     window: float = DEFAULT_WINDOW
     service: str | None = None
+    scope: str = "services"
+
+    @property
+    def host_wide(self) -> bool:
+        """Whether the rule looks beyond the declared services' processes: it says so, or
+        names the processes it means by pattern or user."""
+        return self.scope == "host" or self.pattern is not None or self.user is not None
 
     @property
     def sample_seconds(self) -> float:
@@ -130,6 +146,10 @@ def _rule(host: Host, index: int, spec: Any) -> HungRule:
     state = spec.get("state")
     if condition == "state" and state not in ("T", "Z", "D"):
         raise error("must be T (stopped), Z (zombie) or D (uninterruptible)", "state")
+    scope = spec.get("scope", "services")
+    if scope not in SCOPES:
+        raise error("must be services (the declared services' processes, the default) or host "
+                    "(every process of the host)", "scope")
     cpu = spec.get("cpu_above")
     if cpu is not None and (isinstance(cpu, bool) or not isinstance(cpu, (int, float)) or cpu <= 0):
         raise error("must be a percentage of one CPU, like 95", "cpu_above")
@@ -151,20 +171,29 @@ def _rule(host: Host, index: int, spec: Any) -> HungRule:
                     longer_than=seconds("longer_than", 30.0) or 0.0,
                     cpu_above=None if cpu is None else float(cpu),
                     window=seconds("window", DEFAULT_WINDOW) or DEFAULT_WINDOW,
-                    service=None if spec.get("service") is None else str(spec["service"]))
+                    service=None if spec.get("service") is None else str(spec["service"]),
+                    scope=str(scope))
 
 
 def detect(processes: Sequence[ProcessInfo], rules: Sequence[HungRule], *, sample: Sample | None = None,
            window: float = 0.0, services: Mapping[str, ServiceStatus] | None = None) -> list[HungProcess]:
-    """Every process some rule finds hung (the first rule that finds a process wins)."""
+    """Every process some rule finds hung (the first rule that finds a process wins).
+
+    ``services``: the host's declared services as found (their main pids): a rule that is not
+    host-wide looks only at their processes."""
     by_pid = {p.pid: p for p in processes}
     children: dict[int, list[ProcessInfo]] = {}
     for p in processes:
         if p.ppid is not None:
             children.setdefault(p.ppid, []).append(p)
+    owner = service_processes(services or {}, by_pid, children)
     found: dict[int, HungProcess] = {}
     for rule in rules:
-        for proc, reason, advice, service in _hits(rule, processes, by_pid, children, sample, window, services or {}):
+        candidates = processes if rule.host_wide or rule.condition == "service" else [
+            p for p in processes if p.pid in owner]
+        for proc, reason, advice, service in _hits(rule, candidates, by_pid, children, sample, window,
+                                                   services or {}):
+            service = service or owner.get(proc.pid)
             if proc.pid in found:
                 continue
             killable = rule.action == "kill" and proc.state not in ("Z", "D")
@@ -173,6 +202,22 @@ def detect(processes: Sequence[ProcessInfo], rules: Sequence[HungRule], *, sampl
                                           proc.elapsed_seconds, rule.name, text, "kill" if killable else "report",
                                           advice, service)
     return list(found.values())
+
+
+def service_processes(services: Mapping[str, ServiceStatus], by_pid: Mapping[int, ProcessInfo],
+                      children: Mapping[int, list[ProcessInfo]]) -> dict[int, str]:
+    """pid -> service name for every process of a declared service: its main process and
+    everything below it."""
+    owner: dict[int, str] = {}
+    for name, status in services.items():
+        todo = [status.main_pid] if status.main_pid in by_pid else []
+        while todo:
+            pid = todo.pop()
+            if pid in owner:
+                continue
+            owner[pid] = name
+            todo.extend(c.pid for c in children.get(pid, []))
+    return owner
 
 
 def _hits(rule: HungRule, processes: Sequence[ProcessInfo], by_pid: Mapping[int, ProcessInfo],

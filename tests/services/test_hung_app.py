@@ -56,7 +56,8 @@ def test_stopped_process_overlong_job_cpu_hog_and_zombie_are_found(stack: LabSta
     job = stack.backup_job()
     parent = stack.zombie_parent()
     hog = stack.spawn(["python3", "-c", "while True: pass", "lab-cpu-hog"])
-    rules = [{"state": "T"}, {"state": "Z"},
+    # the helpers belong to no declared service: the state rules must say they mean the host
+    rules = [{"state": "T", "scope": "host"}, {"state": "Z", "scope": "host"},
              {"name": "backup overrun", "pattern": "lab-backup-job", "max_age": "1s",
               "reason": "the nightly backup is still running"},
              # low bar: the CI machine is shared, a busy loop may get a fraction of a core

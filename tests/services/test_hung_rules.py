@@ -9,7 +9,7 @@ import pytest
 
 from runbook.errors import ConfigError
 from runbook.facts.processes import ProcessInfo
-from runbook.facts.services import parse_status
+from runbook.facts.services import ServiceStatus, parse_status
 from runbook.inventory import load_inventory
 from runbook.services.hung import detect, parse_rules
 from runbook.services.model import ServiceSpec
@@ -49,7 +49,7 @@ def test_sample_gives_cpu_share_states_and_wait_channel() -> None:
 
 def test_d_state_is_reported_with_what_would_help_and_cpu_hog_is_found(tmp_path: Path) -> None:
     host = _host(tmp_path, """\
-    - {state: D, longer_than: 1s, action: kill}
+    - {state: D, longer_than: 1s, action: kill, scope: host}
     - {pattern: java, cpu_above: 90, window: 1500ms, action: kill}
     """ .replace("1500ms", "1.5s"))
     rules = parse_rules(host, host.vars["hung_rules"])
@@ -70,13 +70,38 @@ def test_age_rule_and_zombie_with_its_parent() -> None:
              HungRule("zombies", "state", state="Z")]
     procs = [_proc(10, "/usr/local/bin/backup.sh", age=7 * 3600), _proc(11, "/usr/local/bin/backup.sh", age=60),
              _proc(20, "php-fpm: pool www", ppid=1), _proc(21, "[php-fpm] <defunct>", "Z", ppid=20)]
-    found = {h.pid: h for h in detect(procs, rules)}
+    services = {"php-fpm": ServiceStatus("h1:php-fpm", "php-fpm", "running", main_pid=20)}
+    found = {h.pid: h for h in detect(procs, rules, services=services)}
     assert set(found) == {10, 21}
+    assert found[21].service == "php-fpm" and found[10].service is None
     assert found[10].reason == "the nightly backup is still running: running for 7h00m, longer than the 6h00m allowed"
     assert "its parent 20 (php-fpm: pool www)" in found[21].reason and found[21].action == "report"
 
 
+# Whose processes a rule looks at. pid 50 is nginx's master, 51 its worker, 52 the worker's
+# child; 60 an administrator's editor; 70 a backup job of the user "backup".
+SCOPE_PROCS = [_proc(50, "nginx: master", "T"), _proc(51, "nginx: worker", "T", ppid=50),
+               _proc(52, "sh -c logger", "T", ppid=51), _proc(60, "vi /etc/hosts", "T"),
+               _proc(70, "backup.sh --nightly", "T")]
+
+
+@pytest.mark.parametrize(("rule", "services", "found"), [
+    ({"state": "T", "action": "kill"}, {"nginx": 50}, {50, 51, 52}),
+    ({"state": "T", "action": "kill"}, {}, set()),                          # no declared service
+    ({"state": "T", "action": "kill", "scope": "host"}, {"nginx": 50}, {50, 51, 52, 60, 70}),
+    ({"state": "T", "action": "kill", "pattern": "backup"}, {"nginx": 50}, {70}),
+    ({"state": "T"}, {"nginx": 51}, {51, 52}),                              # a worker as main pid
+])
+def test_a_rule_looks_at_the_declared_services_unless_it_says_otherwise(
+        tmp_path: Path, rule: dict, services: dict[str, int], found: set[int]) -> None:
+    host = _host(tmp_path, "- " + repr(rule).replace("'", ""))
+    rules = parse_rules(host, host.vars["hung_rules"])
+    statuses = {name: ServiceStatus(f"h1:{name}", name, "running", main_pid=pid) for name, pid in services.items()}
+    assert {h.pid for h in detect(SCOPE_PROCS, rules, services=statuses)} == found
+
+
 @pytest.mark.parametrize(("rules", "line", "field", "message"), [
+    ("- {state: T, scope: everywhere}", 6, "vars.hung_rules[0].scope", "services"),
     ("- {state: X}", 6, "vars.hung_rules[0].state", "must be T"),
     ("- {name: a, max_age: 1h, state: T}", 6, "vars.hung_rules[0]", "exactly one of"),
     ("- {state: T}\n- {pattern: '(', max_age: 1h}", 7, "vars.hung_rules[1].pattern", "not a regular expression"),
