@@ -122,12 +122,14 @@ def draft_from_mail(raw: bytes, customers: Sequence[Customer], *, source: str,
         date_text = header(msg, "Date", source)
         received, received_from = received_time(settings, received_chain(msg, source), mail_date(date_text),
                                                 date_text, source)
-    subject = clean_subject(header(msg, "Subject", source))
+    raw_subject = header(msg, "Subject", source)
+    subject = clean_subject(raw_subject)
     if not subject and original is not None:
         subject = clean_subject(original.subject)
     if category is None:
+        # The subject as written: "[P1]" is a tag clean_subject drops from the summary.
         category, why = category_of(settings.category_rules,
-                                    [subject] + ([original.subject] if original else []),
+                                    [raw_subject] + ([original.subject] if original else []),
                                     [text] + ([original.text] if original else []))
     else:
         why = "given with --category"

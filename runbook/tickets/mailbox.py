@@ -56,7 +56,9 @@ class ImapSettings:
         data = dict(data or {})
 
         def value(key: str, default: Any = None) -> Any:
-            return data.get(key) if data.get(key) is not None else env.get(f"RUNBOOK_IMAP_{key.upper()}", default)
+            if data.get(key) is not None:
+                return data[key]
+            return env.get(f"RUNBOOK_IMAP_{key.upper()}") or default
 
         host, user = value("host"), value("user")
         for key, got in (("host", host), ("user", user)):
