@@ -179,13 +179,22 @@ def _from_mailbox(ctx: CliContext, store: IncidentStore, customers: list[Custome
         drafts.append(draft)
     if taken:
         ctx.err.print(f"{taken} mail(s) taken already", highlight=False)
-    status = ExitCode.OK
+    if drafts and not yes and not ctx.interactive:
+        for draft in drafts:
+            ctx.out.print("")
+            for line in describe(draft):
+                ctx.out.print(escape(line), highlight=False)
+        ctx.err.print(f"[yellow]not a terminal: nothing opened ({len(drafts)} mail(s)); run with --yes to open "
+                      "them[/]")
+        return ExitCode.DATA if bad else ExitCode.FAILED
     for draft in drafts:
-        draft = replace(draft, id=free_id(store, draft.id))
         ctx.out.print("")
-        if _take(ctx, store, draft, yes) != ExitCode.OK and not ctx.interactive:
-            status = ExitCode.FAILED
-    return ExitCode.DATA if bad else status
+        try:
+            _take(ctx, store, replace(draft, id=free_id(store, draft.id)), yes)
+        except DataError as exc:  # e.g. no category and nobody to ask: the others are still taken
+            ctx.err.print(f"[red]cannot take[/] {escape(str(exc))}", highlight=False)
+            bad += 1
+    return ExitCode.DATA if bad else ExitCode.OK
 
 
 @incident_app.command("edit")

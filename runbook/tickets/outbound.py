@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import getaddresses
+from email.utils import formataddr, getaddresses
 
 from runbook.errors import RunbookError
 from runbook.incidents import Incident, IncidentStore, TicketPost
@@ -93,7 +93,7 @@ def reply_to(original: bytes, *, source: str, text: str, html: str | None, sende
     """
     msg = read_mail(original, source)
     to = header(msg, "Reply-To", source) or header(msg, "From", source)
-    recipients = [address for _, address in getaddresses([to]) if "@" in address]
+    recipients = [formataddr((name, address)) for name, address in getaddresses([to]) if "@" in address]
     if not recipients:
         raise RunbookError(f"{source}: no address to reply to in {to!r}")
     subject = clean_subject(header(msg, "Subject", source))
