@@ -250,20 +250,11 @@ def _fsync_dir(path: Path) -> None:
 
 def _write_temp(directory: Path, data: dict[str, Any]) -> Path:
     """The JSON in a fsynced temporary file next to its final place (same filesystem)."""
-    fd, name = tempfile.mkstemp(prefix=".incident-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=2)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException:
-        os.unlink(name)
-        raise
-    return Path(name)
+    return _write_bytes_temp(directory, (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
 
 
 def _write_bytes_temp(directory: Path, data: bytes) -> Path:
+    """``data`` in a fsynced temporary file in ``directory``, for a link or rename into place."""
     fd, name = tempfile.mkstemp(prefix=".incident-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:

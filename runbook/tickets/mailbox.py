@@ -15,7 +15,8 @@ import imaplib
 import re
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -126,36 +127,40 @@ def fetch_mails(settings: ImapSettings, env: Mapping[str, str], *, since: date,
     if not password:
         raise MailboxError(f"{where}: no password: set ${settings.password_env}")
     context = ssl.create_default_context(cafile=settings.cafile)
-    try:
+    with _said_as_mailbox_error(where, timeout):
         if settings.security == "tls":
             imap: imaplib.IMAP4 = imaplib.IMAP4_SSL(settings.host, settings.port, ssl_context=context,
                                                     timeout=timeout)
         else:
             imap = imaplib.IMAP4(settings.host, settings.port, timeout=timeout)
             imap.starttls(ssl_context=context)
+    try:
+        with _said_as_mailbox_error(where, timeout):
+            return _read(imap, settings, password, since, where)
+    finally:
+        try:
+            imap.logout()
+        except (imaplib.IMAP4.error, OSError):
+            pass
+
+
+@contextmanager
+def _said_as_mailbox_error(where: str, timeout: float) -> Iterator[None]:
+    """imaplib's, ssl's and the network's exceptions as one MailboxError line naming the server."""
+    try:
+        yield
     except ssl.SSLError as exc:
         raise MailboxError(f"{where}: TLS failed: {exc}") from None
-    except (socket.timeout, TimeoutError):
-        raise MailboxError(f"{where}: no answer within {timeout:g} s") from None
-    except imaplib.IMAP4.error as exc:
-        raise MailboxError(f"{where}: {_said(exc)}") from None
-    except OSError as exc:
-        raise MailboxError(f"{where}: cannot connect: {exc}") from None
-    try:
-        return _read(imap, settings, password, since, where)
     except (socket.timeout, TimeoutError):
         raise MailboxError(f"{where}: no answer within {timeout:g} s") from None
     except imaplib.IMAP4.abort as exc:
         raise MailboxError(f"{where}: connection lost: {_said(exc)}") from None
     except imaplib.IMAP4.error as exc:
         raise MailboxError(f"{where}: {_said(exc)}") from None
+    except ConnectionError as exc:
+        raise MailboxError(f"{where}: cannot connect: {exc}") from None
     except OSError as exc:
         raise MailboxError(f"{where}: {exc}") from None
-    finally:
-        try:
-            imap.logout()
-        except (imaplib.IMAP4.error, OSError):
-            pass
 
 
 def _read(imap: imaplib.IMAP4, settings: ImapSettings, password: str, since: date,
