@@ -55,7 +55,9 @@ def _confirmed(ctx: CliContext, draft: Draft, yes: bool) -> bool | None:
     if not ctx.interactive:
         ctx.err.print("[yellow]not a terminal: nothing opened; run with --yes to open it[/]")
         return None
-    return ctx.err.input(f"Open incident {escape(draft.id)}? [y/N] ").strip().lower() in ("y", "yes", "j", "ja")
+    # escape(): Rich would take "[y/N]" for a style tag and print nothing of it.
+    question = escape(f"Open incident {draft.id}? [y/N] ")
+    return ctx.err.input(question).strip().lower() in ("y", "yes", "j", "ja")
 
 
 def _take(ctx: CliContext, store: IncidentStore, draft: Draft, yes: bool) -> ExitCode:

@@ -145,7 +145,9 @@ def jira_for_project(customers: Iterable[Customer], project: str) -> JiraSetting
     Raises ConfigError (exit 78) when no customer of the inventory has that project.
     """
     known: list[str] = []
+    files: list[str] = []
     for customer in customers:
+        files.append(customer.file)
         settings = jira_settings(customer)
         if settings is None:
             continue
@@ -154,7 +156,7 @@ def jira_for_project(customers: Iterable[Customer], project: str) -> JiraSetting
         known += settings.projects
     hint = f"known projects: {', '.join(known)}" if known else "no customer has a jira section"
     raise ConfigError(f"no customer of the inventory has JIRA project {project!r} ({hint})",
-                      field="customer.jira.project")
+                      file=", ".join(dict.fromkeys(files)) or None, field="customer.jira.project")
 
 
 def mail_settings(customer: Customer) -> MailSettings:

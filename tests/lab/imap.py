@@ -2,8 +2,8 @@
 
 Its own config directory (nothing of /etc/dovecot is read), one test user with a password,
 a throw-away certificate, IMAPS on one port and IMAP with STARTTLS (no login before it) on
-another. Started and stopped by pid like the SSH lab; ``python -m tests.lab imap`` starts one
-for a human. Mails are put in with IMAP APPEND, as any mail client would.
+another. Started and stopped by pid like the SSH lab; ``python -m tests.lab.tickets_up``
+starts one for a human. Mails are put in with IMAP APPEND, as any mail client would.
 """
 
 from __future__ import annotations

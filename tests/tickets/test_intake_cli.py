@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.lab.fake_jira import TOKEN, FakeJira
-from tests.tickets.helpers import MAIL, cli, incidents, jira_env, record, write_inventory
+from tests.test_cli_run import REPO, cli_env
+from tests.tickets.helpers import MAIL, TICKET_ENV, cli, incidents, jira_env, record, write_inventory
 
 
 def test_a_mail_opens_an_incident_and_keeps_the_original(tmp_path: Path) -> None:
@@ -64,6 +68,40 @@ def test_no_category_in_the_mail_needs_one_from_the_engineer(tmp_path: Path) -> 
     assert record(reports, "ACME-9")["category"] == 2
 
 
+def test_on_a_terminal_the_engineer_is_asked_for_the_category_and_to_confirm(tmp_path: Path) -> None:
+    """A real pseudo-terminal: the questions appear and the answers typed are what counts."""
+    inventory = write_inventory(tmp_path / "acme.yml")
+    reports = tmp_path / "reports"
+    mail = tmp_path / "plain.eml"
+    mail.write_bytes((MAIL / "kategorie1-multipart.eml").read_bytes().replace(b"Kategorie", b"Thema"))
+    env = {k: v for k, v in cli_env().items() if k not in TICKET_ENV}
+    env["RUNBOOK_REPORTS_DIR"] = str(reports)
+    for answers, opened in (("2\nn\n", False), ("x\n3\ny\n", True)):
+        master, slave = os.openpty()
+        try:
+            proc = subprocess.Popen([sys.executable, "-m", "runbook", "incident", "from-mail", str(mail), "-i",
+                                     str(inventory)], cwd=REPO, env=env, stdin=slave, stdout=slave, stderr=slave)
+            os.close(slave)
+            os.write(master, answers.encode())
+            out = b""
+            while True:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            proc.wait(timeout=60)
+        finally:
+            os.close(master)
+        text = out.decode("utf-8", "replace")
+        assert "Category (1, 2 or 3)?" in text and "Open incident ACME-20261125-0214? [y/N]" in text
+        assert proc.returncode == (0 if opened else 4), text
+        assert incidents(reports) == (["ACME-20261125-0214"] if opened else [])
+    assert record(reports, "ACME-20261125-0214")["category"] == 3
+
+
 def test_a_ticket_opens_an_incident_with_jiras_created_time(tmp_path: Path, jira: FakeJira) -> None:
     jira.add_issue("ACME-412", summary="Shop antwortet nicht, Kasse hängt", created="2026-11-25T02:14:07.000+0100",
                    priority="High")
@@ -86,7 +124,7 @@ def test_a_ticket_opens_an_incident_with_jiras_created_time(tmp_path: Path, jira
 
 @pytest.mark.parametrize("case, code, says", [
     ("ticket without priority", 65, "JIRA ACME-7: fields.priority: missing: the ticket has no priority"),
-    ("unknown project", 78, "customer.jira.project: no customer of the inventory has JIRA project 'SHOP' "
+    ("unknown project", 78, "acme.yml: customer.jira.project: no customer of the inventory has JIRA project 'SHOP' "
                             "(known projects: ACME)"),
     ("unmapped priority", 78, "customer.jira.category_by_priority: JIRA priority 'Lowest' of ACME-8 maps to no "
                               "category"),
