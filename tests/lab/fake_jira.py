@@ -5,6 +5,7 @@ the lab's throw-away CA:
 
 - GET  /rest/api/2/issue/{key}                 200 issue {id, key, self, fields{...}}
 - POST /rest/api/2/issue/{key}/comment         201 the comment {self, id, author, body, created, updated}
+- GET  /rest/api/2/issue/{key}/comment         200 {startAt, maxResults, total, comments: [...]}
 - PUT  /rest/api/2/issue/{key}/comment/{id}    200 the comment
 - GET  /rest/api/2/issue/{key}/transitions     200 {expand, transitions: [{id, name, to{...}}]}
 - POST /rest/api/2/issue/{key}/transitions     204, no body
@@ -238,6 +239,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _comment(self, method: str, key: str, comment_id: str | None, body: Any) -> None:
         state = self.state
+        if method == "GET" and comment_id is None:
+            found = state.comments[key]
+            return self._send(200, {"startAt": 0, "maxResults": 1048576, "total": len(found), "comments": found})
         if not isinstance(body, dict) or not isinstance(body.get("body"), str):
             return self._send(400, {"errorMessages": [], "errors": {"comment": "Comment body can not be empty!"}})
         author = person(USER, "Bereitschaft (runbook)", "oncall@provider.example", state.base_url)
