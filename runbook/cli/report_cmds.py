@@ -20,7 +20,7 @@ from runbook.incidents import Incident, IncidentStore, TicketPost, check_inciden
 from runbook.inventory import Customer, load_inventory
 from runbook.journal import iter_runs, runs_of_incident
 from runbook.mail import SmtpSettings, build_message, send, write_eml
-from runbook.reports import build_report, mail_subject, render_daily, render_immediate, render_next_day
+from runbook.reports import Report, build_report, mail_subject, render_daily, render_immediate, render_next_day
 from runbook.reports.render import IMMEDIATE_FORMATS, NEXT_DAY_FORMATS
 from runbook.tickets.jira import JiraClient, JiraCredentials
 from runbook.tickets.outbound import move_issue, post_comment, reply_to
@@ -146,11 +146,13 @@ class TicketOut:
 
     @property
     def wanted(self) -> bool:
+        """Whether the report goes anywhere besides stdout, a file or --mail-to."""
         return self.jira_comment or bool(self.jira_transition) or self.reply_to_mail
 
 
-def _post(ctx: CliContext, tickets: TicketOut, report, incident: Incident, customer: Customer | None,
+def _post(ctx: CliContext, tickets: TicketOut, report: Report, incident: Incident, customer: Customer | None,
           language: str, dirs: tuple[Path, ...]) -> None:
+    """Post the immediate report where ``tickets`` asks; each post is recorded with the incident."""
     store = IncidentStore(ctx.paths.reports)
     if tickets.jira_comment or tickets.jira_transition:
         client = jira_client(incident, customer)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from email.message import EmailMessage
 
 from runbook.errors import DataError
 from runbook.incidents import IncidentSource
@@ -25,6 +26,7 @@ from runbook.inventory import Customer
 from runbook.tickets.intake import Draft
 from runbook.tickets.mailtext import (
     Forwarded,
+    ReceivedHop,
     body_text,
     clean_subject,
     forwarded,
@@ -67,7 +69,7 @@ def category_of(rules: Sequence[CategoryRule], subjects: Iterable[str], bodies: 
     return None, "no rule matched the subject or body"
 
 
-def received_time(settings: MailSettings, chain: Sequence, date: datetime | None, date_text: str,
+def received_time(settings: MailSettings, chain: Sequence[ReceivedHop], date: datetime | None, date_text: str,
                   source: str) -> tuple[datetime, str]:
     """When the mail reached us, and which header said so (see the module docstring)."""
     ours = [hop for hop in chain if hop.at is not None and hop.by is not None and any(
@@ -145,7 +147,7 @@ def draft_from_mail(raw: bytes, customers: Sequence[Customer], *, source: str,
                  originals={ORIGINAL: raw}, notes=tuple(notes))
 
 
-def _forwarded_time(original: Forwarded, settings: MailSettings, msg, source: str,
+def _forwarded_time(original: Forwarded, settings: MailSettings, msg: EmailMessage, source: str,
                     notes: list[str]) -> tuple[datetime, str]:
     if original.date is not None:
         return original.date, f"Date of the forwarded original ({original.how})"
