@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.lab import Lab, lab_unavailable_reason
+from tests.lab.fake_jira import FakeJira
+from tests.lab.imap import MailServer, imap_unavailable_reason
 from tests.lab.services import LabStack, services_unavailable_reason
 from tests.lab.sshd import read_public_key
 from tests.lab.sudo_users import (
@@ -90,3 +92,41 @@ def stack(lab_stack: LabStack) -> Iterator[LabStack]:
 @pytest.fixture
 def stack_inventory(stack: LabStack, tmp_path: Path) -> Path:
     return stack.write_inventory(tmp_path / "inventory.yml")
+
+
+# -- the ticket round trip (issue 15): a real IMAP server and a JIRA stand-in, once per session --
+
+def lab_subnet() -> str:
+    """This test run's loopback subnet (RUNBOOK_LAB_SUBNET, default 127.0.10)."""
+    return os.environ.get("RUNBOOK_LAB_SUBNET", "127.0.10")
+
+
+@pytest.fixture(scope="session")
+def mail_server() -> Iterator[MailServer]:
+    """Dovecot on <subnet>.60: IMAPS :10993, STARTTLS :10143, user oncall (umlaut password)."""
+    reason = imap_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    server = MailServer(lab_subnet())
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_jira(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeJira]:
+    """JIRA's REST API v2 as documented, over HTTPS on <subnet>.61:10443 (see tests/lab/fake_jira.py)."""
+    server = FakeJira(lab_subnet(), tmp_path_factory.mktemp("jira-tls"))
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def jira(fake_jira: FakeJira) -> Iterator[FakeJira]:
+    """The session's fake JIRA, emptied for one test."""
+    fake_jira.reset()
+    yield fake_jira
+    fake_jira.reset()

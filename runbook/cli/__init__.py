@@ -11,7 +11,7 @@ import typer
 
 from runbook import __version__
 from runbook.cli.exitcodes import ExitCode
-from runbook.errors import ConfigError, RunbookError
+from runbook.errors import ConfigError, DataError, RunbookError
 
 # Typer (0.26-0.28, pinned) vendors click: its usage errors are ``typer.TyperException``s, not
 # click's own classes, so only typer's names are used here and click is not a dependency.
@@ -76,6 +76,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ConfigError as exc:
         print(f"runbook: error: {exc}", file=sys.stderr)
         code = ExitCode.CONFIG
+    except DataError as exc:
+        print(f"runbook: error: {exc}", file=sys.stderr)
+        code = ExitCode.DATA
     except RunbookError as exc:
         print(f"runbook: error: {exc}", file=sys.stderr)
         code = ExitCode.FAILED

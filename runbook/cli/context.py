@@ -44,7 +44,7 @@ def confirm_step(ctx: CliContext) -> Callable[[Step, Sequence[tuple[str, Change]
         if not ctx.interactive:
             ctx.err.print("[yellow]not a terminal: nothing applied; run with --yes to apply[/]")
             return False
-        answer = ctx.err.input("Apply? [y/N] ").strip().lower()
+        answer = ctx.err.input(escape("Apply? [y/N] ")).strip().lower()  # else Rich eats "[y/N]" as a tag
         return answer in ("y", "yes", "j", "ja")
 
     return ask

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from runbook.cli import app, options as opt
 from runbook.cli.context import CliContext
@@ -81,11 +82,17 @@ def open_incident(
     incident = IncidentStore(ctx.paths.reports).open(Incident(
         id=incident_id, customer=cust.name, category=category, received=when, channel=channel,
         summary=summary, opened_at=ctx.clock(), reaction_started=None, contract=contract))
-    deadline = reaction_deadline(contract, category, incident.received)
-    ctx.out.print(f"incident {incident.id} opened: category {category}, received {_local(when, contract)}; "
-                  f"react by [bold]{_local(deadline.deadline, contract)}[/] ({deadline.basis}); "
-                  f"next-day report due {report_due(incident):%Y-%m-%d}", highlight=False)
+    print_opened(ctx, incident)
     return ExitCode.OK
+
+
+def print_opened(ctx: CliContext, incident: Incident) -> None:
+    """One line: the incident, when it was received and by when we must react."""
+    contract = incident.contract
+    deadline = reaction_deadline(contract, incident.category, incident.received)
+    ctx.out.print(f"incident {incident.id} opened: category {incident.category}, received "
+                  f"{_local(incident.received, contract)}; react by [bold]{_local(deadline.deadline, contract)}[/] "
+                  f"({deadline.basis}); next-day report due {report_due(incident):%Y-%m-%d}", highlight=False)
 
 
 @incident_app.command("react")
@@ -142,7 +149,7 @@ def show(incident_id: str = typer.Argument(..., metavar="ID"), as_json: bool = o
     dl = reaction_deadline(c, incident.category, incident.received)
     lines = [
         f"[bold]{incident.id}[/] {incident.customer}: category {incident.category} via {incident.channel}",
-        f"  summary:          {incident.summary or '-'}",
+        f"  summary:          {escape(incident.summary) or '-'}",
         f"  received:         {_local(incident.received, c)}",
         f"  reaction:         {status['reaction']}",
         f"  react by:         {_local(dl.deadline, c)} ({dl.basis})",
@@ -151,6 +158,16 @@ def show(incident_id: str = typer.Argument(..., metavar="ID"), as_json: bool = o
         f"  runs:             {', '.join(status['runs']) or '-'}",
         f"  next-day report:  due {status['report_due']}",
     ]
+    if incident.source is not None:
+        src = incident.source
+        lines.insert(2, f"  from:             {src.kind} {escape(src.ref)}"
+                        + (f" ({escape(src.reporter)})" if src.reporter else ""))
+    for fix in incident.corrections:
+        lines.append(f"  corrected:        {fix.field} {escape(str(fix.old))} -> {escape(str(fix.new))} by "
+                     f"{escape(fix.by)} at {_local(fix.at, c)}" + (f" ({escape(fix.reason)})" if fix.reason else ""))
+    for post in incident.posts:
+        lines.append(f"  posted:           {post.kind} {escape(post.ref)} ({post.report}) at {_local(post.at, c)}"
+                     + (f", updated {_local(post.updated, c)}" if post.updated else ""))
     for line in lines:
         ctx.out.print(line, highlight=False)
     return ExitCode.OK
@@ -191,3 +208,7 @@ def deadline(
 
 
 
+
+
+# The intake and correction commands (issue 15) live in their own module; they add to incident_app.
+from runbook.cli import ticket_cmds  # noqa: E402,F401

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import os
 import socket
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import List, Optional
 
 import typer
+from rich.markup import escape
 
 from runbook.cli import app, options as opt
 from runbook.cli.context import CliContext
 from runbook.cli.exitcodes import ExitCode
 from runbook.errors import ConfigError, RunbookError
-from runbook.incidents import Incident, IncidentStore, check_incident_id
+from runbook.incidents import Incident, IncidentStore, TicketPost, check_incident_id
 from runbook.inventory import Customer, load_inventory
 from runbook.journal import iter_runs, runs_of_incident
 from runbook.mail import SmtpSettings, build_message, send, write_eml
-from runbook.reports import build_report, mail_subject, render_daily, render_immediate, render_next_day
+from runbook.reports import Report, build_report, mail_subject, render_daily, render_immediate, render_next_day
+from runbook.reports.render import IMMEDIATE_FORMATS, NEXT_DAY_FORMATS
+from runbook.tickets.jira import JiraClient, JiraCredentials
+from runbook.tickets.outbound import move_issue, post_comment, reply_to
+from runbook.tickets.settings import jira_settings
 
 report_app = typer.Typer(help="Customer reports (German or English) from run journals.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
@@ -64,26 +70,36 @@ def _runs(ctx: CliContext, run_ids: Optional[List[str]], incident: Incident | No
     return runs
 
 
+def _sender(customer: Customer | None) -> str:
+    """The From of report mails: customer.smtp.from, RUNBOOK_MAIL_FROM, else runbook@this host."""
+    return ((customer.smtp.get("from") if customer else None) or os.environ.get("RUNBOOK_MAIL_FROM")
+            or f"runbook@{socket.getfqdn()}")
+
+
+def _smtp(customer: Customer | None) -> SmtpSettings:
+    smtp = {k: v for k, v in (customer.smtp if customer else {}).items() if k != "from"}
+    return SmtpSettings.from_mapping(smtp, os.environ, file=customer.file if customer else None)
+
+
 def _deliver(ctx: CliContext, text: str, *, subject: str, html: str | None, output: Path | None,
-             mail_to: Optional[List[str]], eml: Path | None, customer: Customer | None) -> None:
+             mail_to: Optional[List[str]], eml: Path | None, customer: Customer | None,
+             posted: bool = False) -> None:
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
         ctx.err.print(f"written: {output}", highlight=False)
     if mail_to or eml:
-        smtp = dict(customer.smtp) if customer else {}
-        sender = smtp.pop("from", None) or os.environ.get("RUNBOOK_MAIL_FROM") or f"runbook@{socket.getfqdn()}"
         to = list(mail_to or ([customer.contact_email] if customer and customer.contact_email else []))
-        message = build_message(subject, text if html is None else _plain(text), html, sender=sender,
+        message = build_message(subject, text if html is None else _plain(text), html, sender=_sender(customer),
                                 to=to or ["undisclosed-recipients:;"])
         if eml:
             write_eml(message, eml)
             ctx.err.print(f"message written: {eml}", highlight=False)
         if mail_to:
-            settings = SmtpSettings.from_mapping(smtp, os.environ, file=customer.file if customer else None)
+            settings = _smtp(customer)
             send(message, settings)
             ctx.err.print(f"sent to {', '.join(mail_to)} via {settings.host}:{settings.port}", highlight=False)
-    if not output and not mail_to and not eml:
+    if not output and not mail_to and not eml and not posted:
         print(text, end="" if text.endswith("\n") else "\n")
 
 
@@ -93,7 +109,7 @@ def _plain(html_text: str) -> str:
 
 
 def _report_command(kind: str, run_ids, incident_id, lang, fmt, output, mail_to, eml, templates, inventory,
-                    reports_dir, runs_dir) -> int:
+                    reports_dir, runs_dir, tickets: TicketOut | None = None) -> int:
     ctx = CliContext.create(reports_dir, runs_dir)
     incident = IncidentStore(ctx.paths.reports).get(check_incident_id(incident_id)) if incident_id else None
     customer = _customer(inventory, incident.customer if incident else None)
@@ -105,23 +121,93 @@ def _report_command(kind: str, run_ids, incident_id, lang, fmt, output, mail_to,
         raise ConfigError(f"unknown language {language!r} (de or en)", field="--lang")
     render = render_immediate if kind == "immediate" else render_next_day
     dirs = tuple(templates or ())
+    if fmt not in (IMMEDIATE_FORMATS if kind == "immediate" else NEXT_DAY_FORMATS):
+        raise ConfigError(f"unsupported format {fmt!r} for the {kind} report", field="--format")
     text = render(report, language, fmt, template_dirs=dirs)
     html = text if fmt == "html" else None
+    posted = bool(tickets and tickets.wanted)
+    if posted:
+        if incident is None:
+            raise ConfigError("--jira-comment, --jira-transition and --reply-to-mail need --incident ID",
+                              field="--incident")
+        _post(ctx, tickets, report, incident, customer, language, dirs)
     _deliver(ctx, text, subject=mail_subject(report, kind.replace("-", "_"), language), html=html, output=output,
-             mail_to=mail_to, eml=eml, customer=customer)
+             mail_to=mail_to, eml=eml, customer=customer, posted=posted)
     return ExitCode.OK
+
+
+@dataclass(frozen=True)
+class TicketOut:
+    """Where else the immediate report goes: the incident's JIRA issue and/or the customer's mail."""
+
+    jira_comment: bool
+    jira_transition: str | None
+    reply_to_mail: bool
+
+    @property
+    def wanted(self) -> bool:
+        """Whether the report goes anywhere besides stdout, a file or --mail-to."""
+        return self.jira_comment or bool(self.jira_transition) or self.reply_to_mail
+
+
+def _post(ctx: CliContext, tickets: TicketOut, report: Report, incident: Incident, customer: Customer | None,
+          language: str, dirs: tuple[Path, ...]) -> None:
+    """Post the immediate report where ``tickets`` asks; each post is recorded with the incident."""
+    store = IncidentStore(ctx.paths.reports)
+    if tickets.jira_comment or tickets.jira_transition:
+        client = jira_client(incident, customer)
+        if tickets.jira_comment:
+            body = render_immediate(report, language, "jira", template_dirs=dirs)
+            done = post_comment(store, store.get(incident.id), client, body, report="immediate", now=ctx.clock())
+            ctx.err.print(escape(done.sentence), highlight=False)
+        if tickets.jira_transition:
+            done = move_issue(store, store.get(incident.id), client, tickets.jira_transition, report="immediate",
+                              now=ctx.clock())
+            ctx.err.print(escape(done.sentence), highlight=False)
+    if tickets.reply_to_mail:
+        original = store.original(incident)
+        if original is None or incident.source is None or incident.source.kind != "email":
+            raise RunbookError(f"incident {incident.id} has no original mail to answer (it was not taken "
+                               "with `runbook incident from-mail`)")
+        reply = reply_to(original.read_bytes(), source=str(original),
+                         text=render_immediate(report, language, "text", template_dirs=dirs),
+                         html=render_immediate(report, language, "html", template_dirs=dirs),
+                         sender=_sender(customer), language=language)
+        settings = _smtp(customer)
+        send(reply, settings)
+        store.record_post(incident.id, TicketPost("mail-reply", "immediate", str(reply["Message-ID"]), ctx.clock()))
+        ctx.err.print(f"reply sent to {escape(str(reply['To']))} via {settings.host}:{settings.port} "
+                      f"(in reply to {escape(str(reply.get('In-Reply-To', '-')))})", highlight=False)
+
+
+def jira_client(incident: Incident, customer: Customer | None) -> JiraClient:
+    """A client for the incident's JIRA: the URL it was taken from, else the customer's jira.url."""
+    settings = jira_settings(customer) if customer else None
+    url = incident.source.url if incident.source and incident.source.url else (settings.url if settings else None)
+    if not url:
+        raise ConfigError(f"no JIRA URL for incident {incident.id}: give -i with the customer's jira.url",
+                          field="customer.jira.url")
+    return JiraClient(url, JiraCredentials.from_env(os.environ), cafile=settings.cafile if settings else None)
 
 
 @report_app.command("immediate")
 def immediate(run_ids: Optional[List[str]] = RunIds, incident: Optional[str] = IncidentOpt,
               lang: Optional[str] = Lang,
-              fmt: str = typer.Option("text", "--format", "-F", help="text, markdown or html."),
+              fmt: str = typer.Option("text", "--format", "-F", help="text, markdown, html or jira (wiki markup)."),
               output: Optional[Path] = Output, mail_to: Optional[List[str]] = MailTo, eml: Optional[Path] = Eml,
               templates: Optional[List[Path]] = Templates, inventory: Optional[List[Path]] = OptInventory,
-              reports_dir: Optional[Path] = opt.ReportsDir, runs_dir: Optional[Path] = opt.RunsDir) -> int:
+              reports_dir: Optional[Path] = opt.ReportsDir, runs_dir: Optional[Path] = opt.RunsDir,
+              jira_comment: bool = typer.Option(False, "--jira-comment",
+                                                help="Post it as a comment on the incident's JIRA issue "
+                                                     "(a second post updates that comment)."),
+              jira_transition: Optional[str] = typer.Option(None, "--jira-transition", metavar="NAME",
+                                                            help="Then move the issue, e.g. 'In Arbeit'."),
+              reply_to_mail: bool = typer.Option(False, "--reply-to-mail",
+                                                 help="Answer the customer's original mail (SMTP).")) -> int:
     """The short feedback right after the work: what was found, what was done, what follows."""
     return _report_command("immediate", run_ids, incident, lang, fmt, output, mail_to, eml, templates,
-                           inventory, reports_dir, runs_dir)
+                           inventory, reports_dir, runs_dir,
+                           TicketOut(jira_comment, jira_transition, reply_to_mail))
 
 
 @report_app.command("next-day")

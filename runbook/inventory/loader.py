@@ -21,7 +21,7 @@ from runbook.inventory.model import Customer, Host, HosterContact, Inventory
 from runbook.yamlsource import SourceMap, expect_map, load_yaml
 
 TOP_KEYS = {"customer", "defaults", "roles", "hosts"}
-CUSTOMER_KEYS = {"name", "slug", "language", "contacts", "contract", "smtp"}
+CUSTOMER_KEYS = {"name", "slug", "language", "contacts", "contract", "smtp", "jira", "mail", "mail_domains"}
 CONNECTION_KEYS = {"connection", "address", "port", "user", "identity_file", "known_hosts", "jump",
                    "sudo", "connect_timeout", "command_timeout", "ssh_config"}
 DEFAULTS_KEYS = CONNECTION_KEYS - {"address"} | {"vars"}
@@ -133,8 +133,17 @@ def _customer(spec: SourceMap, file: str) -> Customer:
             raise h.error("missing", field="customer.contacts.hoster.name")
         hoster = HosterContact(str(h["name"]), h.get("email"), None if h.get("phone") is None else str(h["phone"]))
     smtp = dict(expect_map(spec.get("smtp"), spec, "smtp", file))
+    domains = spec.get("mail_domains") or []
+    if isinstance(domains, str):
+        domains = [domains]
+    if not isinstance(domains, list) or not all(isinstance(d, str) and "." in d for d in domains):
+        raise spec.error("must be a list of domain names (acme.example)", key="mail_domains",
+                         field="customer.mail_domains")
     return Customer(name=name, slug=slug, language=language, contact_email=contacts.get("customer"),
-                    hoster=hoster, contract_source=spec.get("contract"), smtp=smtp, file=file)
+                    hoster=hoster, contract_source=spec.get("contract"), smtp=smtp, file=file,
+                    jira_source=expect_map(spec.get("jira"), spec, "jira", file) if "jira" in spec else None,
+                    mail_source=expect_map(spec.get("mail"), spec, "mail", file) if "mail" in spec else None,
+                    mail_domains=tuple(d.strip().lower().lstrip("@") for d in domains))
 
 
 def _ssh_config(path_value: Any) -> paramiko.SSHConfig | None:

@@ -28,6 +28,11 @@ class Customer:
     contract_source: Any            # the ``customer.contract`` mapping as written
     smtp: Mapping[str, Any]         # delivery settings for reports (password from env only)
     file: str
+    # Where the customer's faults come in (runbook.tickets reads these): ``customer.jira``,
+    # ``customer.mail`` as written, and the sender domains of ``customer.mail_domains``.
+    jira_source: Any = None
+    mail_source: Any = None
+    mail_domains: tuple[str, ...] = ()
     _parsed: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property

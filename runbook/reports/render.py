@@ -1,6 +1,6 @@
 """Render report models with Jinja2: text, Markdown and HTML, in German or English.
 
-Templates live in ``runbook/reports/templates`` as ``<report>.<txt|md|html>.j2``; the words
+Templates live in ``runbook/reports/templates`` as ``<report>.<txt|md|html|jira>.j2``; the words
 come from the catalogue through ``w`` (a ``Wording``), so one template serves both languages.
 A customer can override any template: ``template_dirs`` are searched first, in order, and
 the first file with the template's name wins.
@@ -31,9 +31,16 @@ from runbook.reports.wording import Wording
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
 FORMATS = {"text": "txt", "markdown": "md", "html": "html"}
 NEXT_DAY_FORMATS = ("html", "markdown")
+# JIRA wiki markup: the immediate report as a comment on the customer's issue (issue 15).
+IMMEDIATE_FORMATS = (*FORMATS, "jira")
+_EXTENSIONS = {**FORMATS, "jira": "jira"}
 
 # Characters that would start Markdown (or raw HTML) inside running text; escaped with "\".
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#!~])")
+# JIRA wiki markup: characters that start formatting, links, macros, tables and lists, and the
+# emoticons ("(x)", ":)") JIRA would draw as icons; each is made literal with "\\".
+_JIRA_SPECIAL = re.compile(r"([\\*_+^~?{}\[\]|!#]|(?<!\w)-|-(?!\w))|(?<![\w\\])(\((?:x|!|/|\?|i|y|n|on|off|\*)\))|([:;][()PDp])")
+_JIRA_BLOCK = re.compile(r"^(h[1-6]|bq)\.", re.IGNORECASE)
 # A space between a number and its unit; textwrap does not break at a no-break space.
 _NUMBER_UNIT = re.compile(r"(\d) (?=%|(?:[KMGTP]?i?B|Uhr|min|h|s|Tag|Tage|day|days)\b)")
 
@@ -53,12 +60,20 @@ def environment(template_dirs: Sequence[Path] = ()) -> Environment:
     env.filters["md"] = markdown_text
     env.filters["code"] = markdown_code
     env.filters["wrap"] = wrap
+    env.filters["jira"] = jira_text
     return env
 
 
 def markdown_text(value: Any) -> str:
     """Text that came from a server or a person, made inert in Markdown (and its raw HTML)."""
     return _MD_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+
+
+def jira_text(value: Any) -> str:
+    """Text that came from a server or a person, made inert in JIRA wiki markup (one line)."""
+    text = " ".join(str(value).split())
+    text = _JIRA_SPECIAL.sub(lambda m: "\\" + m.group(0), text)
+    return _JIRA_BLOCK.sub(lambda m: m.group(1) + "\\.", text)
 
 
 def markdown_code(value: Any, cell: bool = False) -> str:
@@ -90,7 +105,7 @@ def wrap(value: Any, width: int = 78, indent: str = "", first: str | None = None
 def _template_name(report: str, fmt: str, allowed: Sequence[str]) -> str:
     if fmt not in allowed:
         raise ValueError(f"unsupported format {fmt!r} for the {report} report (use {', '.join(allowed)})")
-    return f"{report}.{FORMATS[fmt]}.j2"
+    return f"{report}.{_EXTENSIONS[fmt]}.j2"
 
 
 def report_title(report: Report, kind: str, lang: str) -> str:
@@ -121,8 +136,8 @@ def evidence_chart(ev: Evidence, host: str, w: Wording) -> Markup:
 
 
 def render_immediate(report: Report, lang: str, fmt: str, *, template_dirs: Sequence[Path] = ()) -> str:
-    """The short report right after the work: text, markdown or html."""
-    name = _template_name("immediate", fmt, tuple(FORMATS))
+    """The short report right after the work: text, markdown, html or jira (wiki markup)."""
+    name = _template_name("immediate", fmt, IMMEDIATE_FORMATS)
     w = Wording(lang, report.timezone)
     return environment(template_dirs).get_template(name).render(_context(report, w, "immediate"))
 
