@@ -38,6 +38,7 @@ from typing import Any
 from runbook.analysis.formats import ALIASES
 from runbook.analysis.formats import FORMATS as ANALYSIS_FORMATS
 from runbook.errors import ConfigError
+from runbook.units import parse_duration
 
 #: Every name the analyzer knows (canonical and aliases), and ``auto``.
 FORMATS = tuple(sorted(set(ANALYSIS_FORMATS) | set(ALIASES))) + ("auto",)
@@ -209,8 +210,6 @@ def _build(name: str, spec: Mapping[str, Any], source: Any, parent: Any, log_roo
     if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
         raise fail("keep", f"must be a whole number >= 0, not {keep!r}")
     max_age: float | None = DEFAULT_MAX_AGE
-    # Imported here: runbook.actions imports the actions, which import this module (via facts).
-    from runbook.actions.params import parse_duration
     if "max_age" in spec:
         try:
             max_age = None if spec["max_age"] is None else parse_duration(spec["max_age"])

@@ -15,7 +15,7 @@ from runbook.actions.params import ByteSize, Duration
 from runbook.errors import ActionError
 from runbook.facts.sections import new_nonce
 from runbook.facts.usage import DeletedFile, deleted_command, parse_deleted, parse_usage, usage_command
-from runbook.health.units import format_bytes
+from runbook.units import format_bytes
 from runbook.logsets import glob_base, log_sets_for
 
 

@@ -8,13 +8,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from runbook.actions.base import Action, HostTask, Plan
-from runbook.actions.params import Duration, parse_duration
+from runbook.actions.params import Duration
 from runbook.errors import ConfigError, ConnectError, RunbookError
 from runbook.facts.services import ServiceStatus, read_status, with_probes
 from runbook.services.graph import ServiceGraph
 from runbook.services.history import earlier_starts
 from runbook.services.model import ServiceSpec, host_services
 from runbook.services.restart import RestartSettings, RestartState, build_changes
+from runbook.units import parse_duration
 
 if TYPE_CHECKING:
     from runbook.coordinated import RunPlan

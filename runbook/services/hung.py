@@ -29,6 +29,7 @@ from runbook.facts.processes import ProcessInfo
 from runbook.facts.services import ServiceStatus
 from runbook.inventory.model import Host
 from runbook.services.proc import Sample
+from runbook.units import parse_duration
 from runbook.yamlsource import SourceMap
 
 RULE_KEYS = {"name", "reason", "action", "pattern", "user", "max_age", "state", "longer_than",
@@ -138,7 +139,7 @@ def _rule(host: Host, index: int, spec: Any) -> HungRule:
         if key not in spec:
             return default
         try:
-            return _parse_duration(spec[key])
+            return parse_duration(spec[key])
         except ValueError as exc:
             raise error(str(exc), key) from None
 
@@ -237,8 +238,3 @@ def _human(seconds: float) -> str:
         return f"{seconds // 60}m"
     return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
 
-
-def _parse_duration(value: Any) -> float:
-    # Imported here: runbook.actions imports the actions that import this module.
-    from runbook.actions.params import parse_duration
-    return parse_duration(value)

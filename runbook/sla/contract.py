@@ -34,6 +34,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from runbook import units
 from runbook.errors import ConfigError
 from runbook.sla.calendar import as_local, normalise_holidays, parse_local
 from runbook.yamlsource import SourceMap
@@ -129,10 +130,12 @@ def default_contract() -> Contract:
 # -- durations and days ------------------------------------------------------------------------
 
 def parse_duration(text: str) -> timedelta:
-    """A reaction time: hours and/or minutes, ``30m``, ``4h``, ``1h30m`` (``1h 30m`` too).
+    """A reaction time: whole hours and/or minutes, ``30m``, ``4h``, ``1h30m`` (``1h 30m`` too).
 
-    Days (``2d``) are refused on purpose: reaction times count service hours, where a "day"
-    could mean 8 or 24 hours. Raises ValueError on anything else; ``0m`` is zero.
+    The value is ``runbook.units.parse_duration``'s; a contract only narrows the spelling:
+    a unit is required, and days (``2d``) are refused on purpose: reaction times count service
+    hours, where a "day" could mean 8 or 24 hours. Raises ValueError on anything else; ``0m``
+    is zero.
     """
     if not isinstance(text, str):
         raise ValueError(f"not a duration: {text!r} (give a unit, e.g. 4h or 30m)")
@@ -142,7 +145,7 @@ def parse_duration(text: str) -> timedelta:
             raise ValueError(f"days are ambiguous in service hours: {text!r} (write hours, "
                              "e.g. 16h)")
         raise ValueError(f"not a duration: {text!r} (e.g. 30m, 4h, 1h30m)")
-    return timedelta(hours=int(match["h"] or 0), minutes=int(match["m"] or 0))
+    return timedelta(seconds=units.parse_duration(text))
 
 
 def format_duration(value: timedelta) -> str:

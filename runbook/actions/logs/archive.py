@@ -42,7 +42,7 @@ from runbook.actions.logs.common import (
 from runbook.actions.params import Duration
 from runbook.errors import ActionError
 from runbook.facts.logfiles import LogFile
-from runbook.health.units import format_bytes
+from runbook.units import format_bytes
 
 ARTIFACT_KIND = "logs.archive"
 # Where a Python 3 may be: python3 on PATH, else RHEL 8's platform-python (always installed).

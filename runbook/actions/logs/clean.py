@@ -38,7 +38,7 @@ from runbook.actions.logs.rotation import show_path
 from runbook.actions.params import ByteSize, Duration
 from runbook.connection.shell import quote
 from runbook.facts.logfiles import LogFile
-from runbook.health.units import format_bytes
+from runbook.units import format_bytes
 from runbook.journal import read_events
 from runbook.logsets import LogSet
 

@@ -21,7 +21,7 @@ from runbook.facts.sections import new_nonce
 from runbook.health.checks import disk_check
 from runbook.health.status import Status
 from runbook.health.thresholds import Thresholds
-from runbook.health.units import format_bytes
+from runbook.units import format_bytes
 from runbook.logsets import LogSet, log_sets_for
 
 OVER = {"any": None, "warning": Status.WARNING, "critical": Status.CRITICAL}

@@ -30,10 +30,9 @@ from runbook.actions.logs.rotation_model import (
     RotationPlan,
     RunCommand,
     Truncate,
-    human_size,
     show_path,
 )
-from runbook.actions.logs.rotation_options import RotationOptions, parse_size
+from runbook.actions.logs.rotation_options import RotationOptions, parse_logrotate_size
 from runbook.actions.logs.rotation_plan import format_date, plan_rotation
 from runbook.actions.logs.rotation_shell import (
     apply_plan,
@@ -48,7 +47,7 @@ from runbook.actions.logs.rotation_shell import (
 __all__ = [
     "Compress", "Copy", "Create", "LogFileState", "Operation", "Remove", "Rename",
     "RotatedFile", "RotationOptions", "RotationPlan", "RunCommand", "Truncate", "apply_plan",
-    "format_date", "human_size", "operation_command", "parse_size", "parse_state",
+    "format_date", "operation_command", "parse_logrotate_size", "parse_state",
     "plan_rotation", "plan_to_changes", "plan_to_commands", "read_log_state", "show_path",
     "state_command",
 ]

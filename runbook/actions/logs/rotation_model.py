@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from runbook.errors import ActionError
+from runbook.units import format_bytes
 
 FileKind = Literal["file", "symlink", "directory", "other"]
 RenamePurpose = Literal["rotate", "shift", "backup"]
@@ -212,18 +213,8 @@ class RotationPlan:
         return [op.sentence for op in self.operations]
 
 
-def human_size(size: int) -> str:
-    """Bytes as the report shows them: 512 B, 1.5 KiB, 12.3 MiB."""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"  # pragma: no cover - the loop always returns
-
-
 def _size(size: int | None, prefix: str = "") -> str:
-    return "" if size is None else f" ({prefix}{human_size(size)})"
+    return "" if size is None else f" ({prefix}{format_bytes(size)})"
 
 
 def _short(src: str, dst: str) -> str:

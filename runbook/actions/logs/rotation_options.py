@@ -15,11 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from runbook import units
 from runbook.errors import ConfigError
 
 # logrotate's "size", "minsize" and "maxsize" accept exactly these suffixes (config.c): k or K,
-# but only upper-case M and G; anything else is "unknown unit".
-_SIZE_UNITS = {"k": 1024, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}
+# but only upper-case M and G; anything else is "unknown unit". Each means what runbook.units
+# says a lone prefix letter means (a power of 2), so only the spelling is narrower here.
+_SIZE_UNITS = ("k", "K", "M", "G")
 
 # The only conversion specifiers logrotate allows in ``dateformat`` (logrotate.8) and the glob
 # it builds for each one when it looks for old dated logs (prerotateSingleLog).
@@ -127,8 +129,9 @@ class RotationOptions:
             raise ConfigError(err.message, file=file, line=line, field=err.field) from None
 
 
-def parse_size(value: object, *, field_name: str = "size") -> int:
-    """Bytes from a logrotate size: an int, or digits with an optional k/K/M/G suffix."""
+def parse_logrotate_size(value: object, *, field_name: str = "size") -> int:
+    """Bytes from a logrotate size: an int, or digits with an optional k/K/M/G suffix (binary,
+    as ``runbook.units.parse_size`` reads them; logrotate refuses any other spelling, so do we)."""
     if isinstance(value, bool):
         raise ConfigError(f"a size like 100k expected, got {value!r}", field=field_name)
     if isinstance(value, int):
@@ -136,13 +139,12 @@ def parse_size(value: object, *, field_name: str = "size") -> int:
         return value
     if not isinstance(value, str) or not value:
         raise ConfigError(f"a size like 100k expected, got {value!r}", field=field_name)
-    multiplier = _SIZE_UNITS.get(value[-1], 1)
     digits = value[:-1] if value[-1] in _SIZE_UNITS else value
     if not digits.isascii() or not digits.isdigit():
         unit = value[-1]
         hint = f"unknown unit {unit!r} (k, K, M or G)" if not unit.isdigit() else "bad size"
         raise ConfigError(f"{hint}: {value!r}", field=field_name)
-    return int(digits) * multiplier
+    return units.parse_size(value)
 
 
 def check_dateformat(dateformat: str) -> None:
@@ -182,7 +184,7 @@ def _read_mapping(mapping: Mapping[str, Any]) -> dict[str, Any]:
         elif key in _BOOLS:
             values[key] = _bool(key, value)
         elif key in ("size", "minsize"):
-            values[key] = parse_size(value, field_name=key)
+            values[key] = parse_logrotate_size(value, field_name=key)
         elif key in ("rotate", "maxage"):
             values[key] = _int(key, value)
         elif key == "create_mode":

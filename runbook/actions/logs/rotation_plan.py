@@ -49,11 +49,11 @@ from runbook.actions.logs.rotation_model import (
     RotationPlan,
     RunCommand,
     Truncate,
-    human_size,
     show_path,
 )
 from runbook.actions.logs.rotation_options import DATE_SPECIFIER_DIGITS, RotationOptions
 from runbook.errors import ActionError
+from runbook.units import format_bytes
 
 _DAY = 24 * 3600
 
@@ -102,9 +102,9 @@ def _reason_to_skip(log: LogFileState, opts: RotationOptions, force: bool) -> st
         # only checks minsize in its time-based branch (verified: size 1k + minsize 2k rotates
         # a 1500-byte log).
         if opts.size is not None and log.size < opts.size:
-            return f"{human_size(log.size)} is below size {human_size(opts.size)}"
+            return f"{format_bytes(log.size)} is below size {format_bytes(opts.size)}"
         if opts.size is None and opts.minsize is not None and log.size < opts.minsize:
-            return f"{human_size(log.size)} is below minsize {human_size(opts.minsize)}"
+            return f"{format_bytes(log.size)} is below minsize {format_bytes(opts.minsize)}"
     if not opts.ifempty and log.size == 0:
         return "it is empty (notifempty)"
     return None

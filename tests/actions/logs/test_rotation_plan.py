@@ -20,7 +20,7 @@ from runbook.actions.logs.rotation import (
     RunCommand,
     Truncate,
     format_date,
-    parse_size,
+    parse_logrotate_size,
     plan_rotation,
     plan_to_changes,
     plan_to_commands,
@@ -45,13 +45,13 @@ def _files(*names: str) -> list[RotatedFile]:
     ("512", 512), (512, 512), ("0", 0),
 ])
 def test_sizes_take_logrotates_units(text: object, expected: int) -> None:
-    assert parse_size(text) == expected
+    assert parse_logrotate_size(text) == expected
 
 
 @pytest.mark.parametrize("text", ["1g", "10m", "1.5M", "", "k", "-1", "1 M", True, -1, None])
 def test_sizes_logrotate_refuses_are_refused(text: object) -> None:
     with pytest.raises(ConfigError) as caught:
-        parse_size(text, field_name="minsize")
+        parse_logrotate_size(text, field_name="minsize")
     assert caught.value.field == "minsize"
 
 
