@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from runbook.sla.calendar import UTC, require_aware, service_windows
+from runbook.sla.calendar import service_windows
+from runbook.sla.localtime import UTC, require_aware
 from runbook.sla.contract import CATEGORIES, Contract, format_duration
 
 Window = tuple[datetime, datetime]
