@@ -17,30 +17,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from runbook.actions import ACTIONS
-from runbook.actions.base import Change, HostTask
+from runbook.actions.base import RunAction
+from runbook.change import Change, RunPlan
 from runbook.errors import ConfigError, ConnectError, RunbookError
 from runbook.playbook.model import Step
+from runbook.task import HostTask
 
 if TYPE_CHECKING:
     from runbook.engine import Engine, HostOutcome
 
 
-@dataclass(frozen=True)
-class RunPlan:
-    """Ordered changes across hosts, plus what was found per host.
-
-    ``data``/``messages`` are per host name; ``failed`` names hosts whose planning already
-    found a failure (nothing is applied then).
-    """
-
-    changes: tuple[tuple[str, Change], ...] = ()
-    data: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    messages: Mapping[str, str] = field(default_factory=dict)
-    failed: frozenset[str] = frozenset()
-
-
 def run_coordinated_step(engine: "Engine", step: Step) -> list["HostOutcome"]:
-    from runbook.engine import HostOutcome, _error_json, apply_change, change_record
+    from runbook.engine import HostOutcome, _error_json, apply_change
 
     began = time.monotonic()
     results: dict[str, HostOutcome] = {}
@@ -69,8 +57,9 @@ def run_coordinated_step(engine: "Engine", step: Step) -> list["HostOutcome"]:
     if not tasks:
         return [results[h.name] for h in engine.hosts if h.name in results]
     action = ACTIONS[step.action]()
+    assert isinstance(action, RunAction)
     try:
-        plan: RunPlan = action.plan_run(tasks, params)  # type: ignore[attr-defined]
+        plan: RunPlan = action.plan_run(tasks, params)
     except ConnectError as exc:
         with engine._lock:
             engine._unreachable[exc.host] = (step.index, exc)
@@ -102,7 +91,7 @@ def run_coordinated_step(engine: "Engine", step: Step) -> list["HostOutcome"]:
                 data.update(check=True, planned=[c.to_json() for c in by_host[name]],
                             order=[f"{h}: {c.sentence}" for h, c in plan.changes])
                 finish(name, "changed", f"would: {'; '.join(sentences)}"[:500], changes=sentences, data=data,
-                       records=tuple(change_record(c, c.sentence) for c in by_host[name]))
+                       records=tuple(c.journal_record(c.sentence) for c in by_host[name]))
             else:
                 finish(name, "ok", plan.messages.get(name, "nothing to do"), data=data)
         return [results[h.name] for h in engine.hosts if h.name in results]
@@ -128,7 +117,7 @@ def run_coordinated_step(engine: "Engine", step: Step) -> list["HostOutcome"]:
         except (RunbookError, OSError) as exc:
             failure = (name, exc)
             break
-    extra = action.after_run(tasks, params, plan, applied, failure)  # type: ignore[attr-defined]
+    extra = action.after_run(tasks, params, plan, applied, failure)
     for name in tasks:
         data = dict(plan.data.get(name, {}), **dict(extra.get(name, {})))
         done = tuple(s for h, s in applied if h == name)

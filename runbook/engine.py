@@ -22,8 +22,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from runbook.actions import ACTIONS
-from runbook.actions.base import Applied, Change, HostTask, Plan
+from runbook.actions.base import RunAction
 from runbook.actions.params import ParamError, build
+from runbook.change import Applied, Change, Outcome, Plan
 from runbook.connection import ConnectOptions, connect
 from runbook.connection.base import Connection
 from runbook.errors import (CommandFailed, CommandTimeout, ConfigError, ConnectError, Interrupted,
@@ -31,6 +32,7 @@ from runbook.errors import (CommandFailed, CommandTimeout, ConfigError, ConnectE
 from runbook.inventory.model import Host, Inventory
 from runbook.journal import Journal
 from runbook.playbook.model import Playbook, Step
+from runbook.task import HostTask
 from runbook.templating import evaluate, render
 
 OUTCOMES = ("ok", "changed", "skipped", "failed", "unreachable")
@@ -94,20 +96,10 @@ def apply_change(task: HostTask, change: Change) -> tuple[str, Any]:
         result = change.apply(task)
         done = result if isinstance(result, Applied) else Applied(note=result)
         sentence = change.sentence + (f" ({done.note})" if done.note else "")
-        return sentence, change_record(change, sentence, done)
+        return sentence, change.journal_record(sentence, done)
     for command in change.commands:
         task.run(command, sudo=change.sudo, check=True)
-    return change.sentence, change_record(change, change.sentence)
-
-
-def change_record(change: Change, sentence: str, done: Applied | None = None) -> Any:
-    """The journal's form of an applied change (see HostOutcome.records): the planned message
-    id and args, as the ``apply`` that ran may have replaced or completed them."""
-    msg = (done.msg if done is not None else None) or change.details.get("msg")
-    if msg:
-        args = {**(change.details.get("args") or {}), **(done.args if done is not None else {})}
-        return {"sentence": sentence, "msg": msg, "args": args}
-    return sentence
+    return change.sentence, change.journal_record(change.sentence)
 
 
 def _error_json(exc: BaseException) -> dict[str, Any]:
@@ -185,7 +177,7 @@ class Engine:
     def _run_step(self, step: Step) -> list[HostOutcome]:
         names = [h.name for h in self.hosts]
         self.journal.write("step.start", step=step.index, name=step.name, action=step.action, hosts=names)
-        if ACTIONS[step.action].scope == "run":
+        if issubclass(ACTIONS[step.action], RunAction):
             from runbook.coordinated import run_coordinated_step
             ordered = run_coordinated_step(self, step)
             self.journal.write("step.end", step=step.index,
@@ -308,22 +300,17 @@ class Engine:
             self.journal.write("error", step=step.index, host=host.name, traceback=traceback.format_exc())
             return outcome("failed", f"internal error: {exc!r}", error=_error_json(exc))
         self._register(step, host, plan.data)
-        if plan.unreachable is not None:
+        if plan.error is not None:
             with self._lock:
-                self._unreachable[host.name] = (step.index, plan.unreachable)
-            return outcome("unreachable", str(plan.unreachable), data=plan.data,
-                           error=_error_json(plan.unreachable))
-        if plan.skipped:
-            return outcome("skipped", plan.message, data=plan.data)
-        if plan.failed:
-            return outcome("failed", plan.message, data=plan.data)
-        if not plan.changes:
-            return outcome("ok", plan.message, data=plan.data)
+                self._unreachable[host.name] = (step.index, plan.error)
+            return outcome("unreachable", str(plan.error), data=plan.data, error=_error_json(plan.error))
+        if plan.outcome is not Outcome.CHANGED:
+            return outcome(plan.outcome, plan.message, data=plan.data)
         if self.options.check:
             sentences = tuple(c.sentence for c in plan.changes)
             data = dict(plan.data, check=True, planned=[c.to_json() for c in plan.changes])
             return outcome("changed", f"would: {'; '.join(sentences)}"[:500], changes=sentences, data=data,
-                           records=tuple(change_record(c, c.sentence) for c in plan.changes))
+                           records=tuple(c.journal_record(c.sentence) for c in plan.changes))
         with self._lock:
             planned[host.name] = (task, (action, params), plan, began)
         return None

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from runbook.actions import ACTIONS
-from runbook.actions.base import Action, Change, HostTask, Plan
+from runbook.actions.base import HostAction
+from runbook.change import Change, Outcome, Plan
+from runbook.task import HostTask
 from runbook.connection.shell import quote
 from tests.lab import Lab
 from tests.test_cli_run import (
@@ -132,18 +134,17 @@ class TouchParams:
     path: str
 
 
-class TouchAction(Action):
+class TouchAction(HostAction):
     """Create a file if it is missing (a stand-in for an action that changes things)."""
 
     name = "touch_file"
     Params = TouchParams
     confirm = True
-    changes_things = True
 
     def plan(self, task: HostTask, params: TouchParams) -> Plan:
         if task.run(f"test -e {quote(params.path)}").ok:
-            return Plan(message=f"{params.path} exists")
-        return Plan(changes=(Change(f"create {params.path}", commands=(f"touch {quote(params.path)}",)),))
+            return Plan(Outcome.OK, message=f"{params.path} exists")
+        return Plan(Outcome.CHANGED, changes=(Change(f"create {params.path}", commands=(f"touch {quote(params.path)}",)),))
 
 
 @pytest.fixture

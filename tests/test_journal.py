@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook.actions.base import HostTask
+from runbook.task import HostTask
 from runbook.connection.local import LocalConnection
 from runbook.errors import Interrupted
 from runbook.inventory.model import Host

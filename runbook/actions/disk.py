@@ -8,15 +8,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from runbook.actions.base import INTERNAL, Action, Applied, Change, HostTask, Plan
+from runbook.actions.base import HostAction
 from runbook.actions.logs.common import DfEvidence, df, evidence_of, last_of_each, mounts_over
 from runbook.actions.logs.rotation import show_path
 from runbook.actions.params import ByteSize, Duration
+from runbook.change import INTERNAL, Applied, Change, Message, Outcome, Plan
 from runbook.errors import ActionError
 from runbook.facts.sections import new_nonce
 from runbook.facts.usage import DeletedFile, deleted_command, parse_deleted, parse_usage, usage_command
 from runbook.units import format_bytes
 from runbook.logsets import glob_base, log_sets_for
+from runbook.task import HostTask
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class UsageParams:
     min_file: ByteSize = 10 * 1024 * 1024  # type: ignore[assignment]
 
 
-class DiskUsageAction(Action):
+class DiskUsageAction(HostAction):
     """Show what fills a mount: largest directories and files, and deleted-but-open files (read-only).
 
     Params: ``mounts`` (default: those at or over ``over``), ``over`` (warning | critical |
@@ -51,7 +53,7 @@ class DiskUsageAction(Action):
         targets = (df(task, list(params.mounts)) if params.mounts
                    else mounts_over(task, params.over, params.mounts_from) or [] if params.over != "any" else df(task))
         if not targets:
-            return Plan(data={"mounts": []}, message=f"no mount at or over {params.over}")
+            return Plan(Outcome.OK, data={"mounts": []}, message=f"no mount at or over {params.over}")
         deleted = _deleted(task)
         reports = []
         for disk in targets:
@@ -68,7 +70,7 @@ class DiskUsageAction(Action):
                                      "free_bytes": disk.free_bytes, "size_bytes": disk.size_bytes},
                             **usage.to_json(), "deleted_open": [d.to_json() for d in held],
                             "deleted_open_bytes": sum(d.allocated for d in held)})
-        return Plan(data={"mounts": reports}, message=" | ".join(_summary(r) for r in reports)[:400])
+        return Plan(Outcome.OK, data={"mounts": reports}, message=" | ".join(_summary(r) for r in reports)[:400])
 
 
 def _summary(report: Mapping[str, Any]) -> str:
@@ -116,7 +118,7 @@ class ReleaseParams:
     truncate: bool = True
 
 
-class ReleaseDeletedAction(Action):
+class ReleaseDeletedAction(HostAction):
     """Free deleted-but-open logs' space via /proc/PID/fd/N; name the service to restart for other files.
 
     Params: ``over`` (any | warning | critical), ``mounts_from``, ``mounts`` (default all), ``min_size``
@@ -129,7 +131,6 @@ class ReleaseDeletedAction(Action):
     name = "disk.release_deleted"
     Params = ReleaseParams
     confirm = True
-    changes_things = True
 
     def plan(self, task: HostTask, params: ReleaseParams) -> Plan:
         deleted = [d for d in _deleted(task) if d.allocated >= params.min_size or d.size >= params.min_size]
@@ -150,7 +151,7 @@ class ReleaseDeletedAction(Action):
                            for e in data["restart"])
         data["advice"] = advice
         if not truncate:
-            return Plan(data=data, message=advice or "no deleted-but-open files to release")
+            return Plan(Outcome.OK, data=data, message=advice or "no deleted-but-open files to release")
         evidence = DfEvidence([d.mount or "/" for d in truncate])
         # One change per file; the report says it once per mount, on the last of its files.
         mounts = [_mount_of(d) for d in truncate]
@@ -162,11 +163,11 @@ class ReleaseDeletedAction(Action):
             f"truncate deleted {show_path(d.path)} through {d.holders[0].fd_path} ({d.holders[0].process}): "
             f"frees {format_bytes(d.allocated)}",
             apply=evidence.wrap(_truncator(d, truncated, groups[mount] if last else ())),
-            details={"command": truncate_command(d),
-                     **(freed_wording(mount, groups[mount]) if last else {"msg": INTERNAL})})
+            details={"command": truncate_command(d)},
+            message=freed_message(mount, groups[mount]) if last else Message(INTERNAL))
             for d, mount, last in zip(truncate, mounts, last_of_each(mounts)))
         message = f"truncate {len(truncate)} deleted log(s), {format_bytes(data['bytes'])}"
-        return Plan(changes=changes, data=data, message=message + (f"; {advice}" if advice else ""))
+        return Plan(Outcome.CHANGED, changes=changes, data=data, message=message + (f"; {advice}" if advice else ""))
 
     def after(self, task: HostTask, params: ReleaseParams, plan: Plan, applied: list[str]) -> Mapping[str, Any]:
         evidence = evidence_of(plan)
@@ -190,9 +191,9 @@ def truncate_command(file: DeletedFile) -> str:
             "else echo 'not truncated: the fd no longer holds that deleted file'; fi")
 
 
-def freed_wording(mount: str, files: Sequence[DeletedFile]) -> dict[str, Any]:
-    """The report's message id and args for truncating ``files`` on ``mount``."""
-    return {"msg": "space_freed", "args": {"mount": mount, "freed_bytes": sum(d.allocated for d in files)}}
+def freed_message(mount: str, files: Sequence[DeletedFile]) -> Message:
+    """The report's message for truncating ``files`` on ``mount``."""
+    return Message("space_freed", {"mount": mount, "freed_bytes": sum(d.allocated for d in files)})
 
 
 def _mount_of(file: DeletedFile) -> str:
@@ -211,7 +212,7 @@ def _truncator(file: DeletedFile, truncated: set[tuple[int, int]], group: Sequen
         if not group:
             return note
         done = [d for d in group if (d.device, d.inode) in truncated]
-        return Applied(note, msg=None if done else INTERNAL, args=freed_wording(_mount_of(file), done)["args"])
+        return Applied(note, message_id=None if done else INTERNAL, args=freed_message(_mount_of(file), done).args)
     return apply
 
 

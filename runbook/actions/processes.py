@@ -22,8 +22,9 @@ from typing import Any
 
 import psutil  # type: ignore[import-untyped]
 
-from runbook.actions.base import INTERNAL, Action, Applied, Change, HostTask, Plan
+from runbook.actions.base import HostAction
 from runbook.actions.params import Duration
+from runbook.change import INTERNAL, Applied, Change, Message, Outcome, Plan
 from runbook.errors import ActionError, ConfigError
 from runbook.facts import FactError
 from runbook.facts.gather import gather_command, new_nonce, parse_gathered
@@ -31,6 +32,7 @@ from runbook.facts.processes import ProcessInfo
 from runbook.facts.services import read_status, with_probes
 from runbook.services.hung import HungProcess, detect, parse_rules
 from runbook.services.model import host_services
+from runbook.task import HostTask
 from runbook.services.proc import (
     ProcessIdentity,
     Sample,
@@ -155,7 +157,7 @@ class HungParams:
     fail_on_found: bool = False
 
 
-class ProcessesHungAction(Action):
+class ProcessesHungAction(HostAction):
     """Find hung processes by the host's ``hung_rules``, each with the reason a human reads.
 
     Rules: a command pattern older than ``max_age``; state T (stopped); zombies (with their
@@ -175,9 +177,9 @@ class ProcessesHungAction(Action):
         data = {"hung": [dict(h.to_json(), protected=look.protected.get(h.pid)) for h in hung],
                 "sampled_seconds": window}
         if not hung:
-            return Plan(data=data, message="no hung processes")
+            return Plan(Outcome.OK, data=data, message="no hung processes")
         message = f"{len(hung)} hung: " + "; ".join(f"pid {h.pid} {h.command[:40]} ({h.reason[:80]})" for h in hung)
-        return Plan(data=data, message=message[:500], failed=params.fail_on_found)
+        return Plan(Outcome.FAILED if params.fail_on_found else Outcome.OK, data=data, message=message[:500])
 
 
 @dataclass(frozen=True)
@@ -193,7 +195,7 @@ class KillParams:
     max_sample: Duration = 30.0  # type: ignore[assignment]
 
 
-class ProcessesKillAction(Action):
+class ProcessesKillAction(HostAction):
     """End processes: TERM, a grace period, then KILL, re-checking the pid's identity before every signal.
 
     Selects by ``pids``, by ``pattern`` (regex on the command line, narrowed by ``user``) or by
@@ -208,7 +210,6 @@ class ProcessesKillAction(Action):
     name = "processes.kill"
     Params = KillParams
     confirm = True
-    changes_things = True
 
     def plan(self, task: HostTask, params: KillParams) -> Plan:
         chosen = sum([bool(params.pids), params.pattern is not None, params.hung])
@@ -236,10 +237,10 @@ class ProcessesKillAction(Action):
                                              "why": why} for p, why in refused.items()],
                                 "not_found": missing}
         if params.pids and refused:
-            return Plan(data=data, failed=True, message="refused, nothing was ended: " + "; ".join(
+            return Plan(Outcome.FAILED, data=data, message="refused, nothing was ended: " + "; ".join(
                 f"pid {p} is {why}" for p, why in refused.items()))
         if len(targets) > params.max_processes:
-            return Plan(data=data, failed=True, message=f"{len(targets)} processes match, more than max_processes="
+            return Plan(Outcome.FAILED, data=data, message=f"{len(targets)} processes match, more than max_processes="
                         f"{params.max_processes}: nothing was ended (narrow the pattern)")
         ids, _, _ = parse_identities(task.run(identity_script(targets)).stdout) if targets else ({}, None, None)
         changes = []
@@ -253,18 +254,18 @@ class ProcessesKillAction(Action):
             changes.append(Change(
                 sentence=f"end pid {pid} ({proc.command[:60]}): {reasons[pid][:160]}",
                 apply=_ender(identity, proc.command, params.grace),
-                details={**target, **ended_wording(proc, hung=params.hung)}))
+                details=target, message=ended_message(proc, hung=params.hung)))
         if not changes:
             note = f"; refused: {', '.join(map(str, refused))}" if refused else ""
-            return Plan(data=data, message="nothing to end" + note)
-        return Plan(changes=tuple(changes), data=data)
+            return Plan(Outcome.OK, data=data, message="nothing to end" + note)
+        return Plan(Outcome.CHANGED, changes=tuple(changes), data=data)
 
 
-def ended_wording(proc: ProcessInfo, *, hung: bool) -> dict[str, Any]:
-    """The report's message id and args for ending ``proc``: "the hung process" only when the
-    host's hung rules chose it."""
+def ended_message(proc: ProcessInfo, *, hung: bool) -> Message:
+    """The report's message for ending ``proc``: "the hung process" only when the host's hung
+    rules chose it."""
     # the pid as text: an identifier reads "PID 4242", never the number "4.242"
-    return {"msg": "process_killed" if hung else "process_ended", "args": {"name": proc.name, "pid": str(proc.pid)}}
+    return Message("process_killed" if hung else "process_ended", {"name": proc.name, "pid": str(proc.pid)})
 
 
 def _ender(identity: ProcessIdentity, command: str, grace: float) -> Callable[[HostTask], str | Applied]:
@@ -276,7 +277,7 @@ def _end(task: HostTask, identity: ProcessIdentity, command: str, grace: float) 
     first = _signal(task, identity, command, "TERM")
     if first != "sent":
         # Gone or someone else's pid by now: we ended nothing, the customer's report says nothing.
-        return Applied(_not_sent(first), msg=INTERNAL)
+        return Applied(_not_sent(first), message_id=INTERNAL)
     if identity.state == "T":
         _signal(task, identity, command, "CONT")   # a stopped process handles TERM only once continued
     after = task.run(wait_gone_script(identity, grace), timeout=grace + 30).stdout.split()

@@ -5,22 +5,29 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from runbook.actions.base import Action, HostTask, Plan
+from runbook.actions.base import HostAction, RunAction
 from runbook.actions.params import Duration
+from runbook.change import Outcome, Plan, RunPlan
 from runbook.errors import ConfigError, ConnectError, RunbookError
 from runbook.facts.services import ServiceStatus, read_status, with_probes
 from runbook.services.graph import ServiceGraph
 from runbook.services.history import earlier_starts
 from runbook.services.model import ServiceSpec, host_services
 from runbook.services.restart import RestartSettings, RestartState, build_changes
+from runbook.task import HostTask
 from runbook.units import parse_duration
 
-if TYPE_CHECKING:
-    from runbook.coordinated import RunPlan
-
 DEFAULT_LOOP = {"max": 3, "window": "1h"}
+
+
+@dataclass(frozen=True)
+class Restart:
+    """What ``after_run`` needs of its plan: the restart's shared record and the service graph."""
+
+    record: RestartState
+    graph: ServiceGraph
 
 
 @dataclass(frozen=True)
@@ -32,7 +39,7 @@ class StatusParams:
     fail_on_unhealthy: bool = False
 
 
-class ServicesStatusAction(Action):
+class ServicesStatusAction(HostAction):
     """Report each declared service: state, main pid, since when, and its probe results.
 
     Params: ``services`` (names; default all of the host's ``services`` var), ``probes``
@@ -46,14 +53,15 @@ class ServicesStatusAction(Action):
     def plan(self, task: HostTask, params: StatusParams) -> Plan:
         specs = _select(host_services(task.host, task.vars), params.services, task.host.name)
         if not specs:
-            return Plan(data={"services": []}, message="no services declared", skipped=True)
+            return Plan(Outcome.SKIPPED, data={"services": []}, message="no services declared")
         statuses = read_status(task.run, specs)
         if params.probes:
             statuses = [with_probes(s, spec, task.run) for s, spec in zip(statuses, specs)]
         bad = [s for s in statuses if not (s.healthy if params.probes else s.state == "running")]
         message = "; ".join(_line(s) for s in statuses)
-        return Plan(data={"services": [s.to_json() for s in statuses], "unhealthy": [s.key for s in bad]},
-                    message=message[:400], failed=params.fail_on_unhealthy and bool(bad))
+        return Plan(Outcome.FAILED if params.fail_on_unhealthy and bad else Outcome.OK,
+                    data={"services": [s.to_json() for s in statuses], "unhealthy": [s.key for s in bad]},
+                    message=message[:400])
 
 
 def _line(status: ServiceStatus) -> str:
@@ -87,7 +95,7 @@ class RestartParams:
     only_unhealthy: bool = False
 
 
-class ServicesRestartAction(Action):
+class ServicesRestartAction(RunAction[Restart]):
     """Restart services in dependency order across hosts, with a health gate after each start.
 
     Stops dependants first and starts dependencies first; restarting one service restarts
@@ -106,12 +114,8 @@ class ServicesRestartAction(Action):
     name = "services.restart"
     Params = RestartParams
     confirm = True
-    changes_things = True
-    scope = "run"
 
-    def plan_run(self, tasks: Mapping[str, HostTask], params: Mapping[str, RestartParams]) -> RunPlan:
-        # Imported here: runbook.coordinated imports the action registry, which imports this module.
-        from runbook.coordinated import RunPlan
+    def plan_run(self, tasks: Mapping[str, HostTask], params: Mapping[str, RestartParams]) -> RunPlan[Restart]:
         first = next(iter(tasks.values()))
         settings = params[first.host.name]
         graph = ServiceGraph.from_inventory(first.inventory, [t.host for t in tasks.values()],
@@ -146,19 +150,18 @@ class ServicesRestartAction(Action):
                       "; not restarted again without force: true"
             return RunPlan(data={n: dict(data, restart_loop=blocked) for n in tasks},
                            messages={n: message for n in tasks}, failed=frozenset(tasks))
-        self._state = state
-        self._graph = graph
         changes = build_changes([graph.services[k] for k in order.stop], [graph.services[k] for k in starts],
                                 state, RestartSettings(settings.gate_timeout, settings.gate_interval),
                                 {k: statuses[k].state != "stopped" for k in statuses})
         return RunPlan(changes=tuple(changes), data={n: data for n in tasks},
-                       messages={n: "nothing to do" for n in tasks})
+                       messages={n: "nothing to do" for n in tasks}, state=Restart(state, graph))
 
-    def after_run(self, tasks: Mapping[str, HostTask], params: Mapping[str, Any], plan: Any,
+    def after_run(self, tasks: Mapping[str, HostTask], params: Mapping[str, Any], plan: RunPlan[Restart],
                   applied: list[tuple[str, str]], failure: tuple[str, BaseException] | None
                   ) -> Mapping[str, Mapping[str, Any]]:
-        state: RestartState = self._state
-        graph: ServiceGraph = self._graph
+        if plan.state is None:
+            return {}
+        state, graph = plan.state.record, plan.state.graph
         # The truth after the restart is what the hosts say now, not what we meant to do.
         final: dict[str, dict[str, Any]] = {}
         for key in state.states:

@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from runbook.actions.base import Change
+from runbook.change import Change
 from runbook.engine import Engine
 from runbook.playbook.model import Step
 from runbook.session import Paths

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runbook.actions.base import INTERNAL
+from runbook.change import INTERNAL
 from runbook.errors import ConfigError
 from runbook.journal import parse_ts, read_events
 from runbook.reports.i18n import DEFAULT_TIMEZONE

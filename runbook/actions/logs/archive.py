@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, cast
 
-from runbook.actions.base import INTERNAL, Action, Applied, Change, HostTask, Plan
+from runbook.actions.base import HostAction
 from runbook.actions.logs.archive_stream import (
     FrameReader,
     Listed,
@@ -40,8 +40,10 @@ from runbook.actions.logs.common import (
     on_mounts,
 )
 from runbook.actions.params import Duration
+from runbook.change import INTERNAL, Applied, Change, Message, Outcome, Plan
 from runbook.errors import ActionError
 from runbook.facts.logfiles import LogFile
+from runbook.task import HostTask
 from runbook.units import format_bytes
 
 ARTIFACT_KIND = "logs.archive"
@@ -73,7 +75,7 @@ class ArchiveParams:
     remote: Literal["auto", "python", "shell"] = "auto"
 
 
-class LogsArchiveAction(Action):
+class LogsArchiveAction(HostAction):
     """Stream a host's log files as one tar.gz into the run's artifacts, verified by sha256.
 
     Params: ``sets`` (default: all log sets), ``since`` (mtime window, e.g. 2d; default all),
@@ -87,7 +89,6 @@ class LogsArchiveAction(Action):
     name = "logs.archive"
     Params = ArchiveParams
     confirm = True
-    changes_things = True
 
     def plan(self, task: HostTask, params: ArchiveParams) -> Plan:
         if not 1 <= params.level <= 9:
@@ -101,7 +102,7 @@ class LogsArchiveAction(Action):
                                 "bytes": sum(f.size for f in chosen),
                                 "skipped": [{"path": f.path, "reason": f"a {f.kind}"} for f in skipped]}
         if not chosen:
-            return Plan(data=data, message=f"no log files to archive in {', '.join(data['sets']) or 'no sets'}")
+            return Plan(Outcome.OK, data=data, message=f"no log files to archive in {', '.join(data['sets']) or 'no sets'}")
         listed = [Listed(f.path, f.size, f.mtime, f.device, f.inode) for f in chosen]
         sentence = (f"archive {len(listed)} log file(s), {format_bytes(data['bytes'])}, "
                     f"of {', '.join(sorted({f.log_set for f in chosen}))} into the run's artifacts")
@@ -109,10 +110,10 @@ class LogsArchiveAction(Action):
         # The report's sentence ("Archived 5 log files from /var/log/nginx ... (1.2 MiB, checksum
         # verified)") gets the verified count and the archive's size once it is written.
         change = Change(sentence, apply=evidence.wrap(lambda t: self._apply(t, params, listed)),
-                        details={"files": [{"path": f.path, "bytes": f.size} for f in listed],
-                                 "msg": "logs_archived",
-                                 "args": {"count": len(listed), "path": directories_in_words(f.path for f in listed)}})
-        return Plan(changes=(change,), data=data, message=sentence)
+                        details={"files": [{"path": f.path, "bytes": f.size} for f in listed]},
+                        message=Message("logs_archived", {"count": len(listed),
+                                                          "path": directories_in_words(f.path for f in listed)}))
+        return Plan(Outcome.CHANGED, changes=(change,), data=data, message=sentence)
 
     def after(self, task: HostTask, params: ArchiveParams, plan: Plan, applied: list[str]) -> Mapping[str, Any]:
         evidence = evidence_of(plan)
@@ -156,7 +157,7 @@ class LogsArchiveAction(Action):
             raise ActionError(f"{task.host.name}: archive {final.name} does not match the host's sha256 for "
                               f"{len(corrupt)} file(s), e.g. {corrupt[0]!r}; {note}")
         # Every file gone or replaced before it was read: nothing was secured to tell the customer.
-        return Applied(note, msg=None if good else INTERNAL, args={"count": good, "size_bytes": size})
+        return Applied(note, message_id=None if good else INTERNAL, args={"count": good, "size_bytes": size})
 
 
 def select(files: list[LogFile], params: ArchiveParams, *, now: float) -> list[LogFile]:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from runbook.actions.base import INTERNAL, Action, Applied, Change, HostTask, Plan
+from runbook.actions.base import HostAction
 from runbook.actions.logs.archive import ARTIFACT_KIND
 from runbook.actions.logs.common import (
     DfEvidence,
@@ -36,11 +36,13 @@ from runbook.actions.logs.common import (
 )
 from runbook.actions.logs.rotation import show_path
 from runbook.actions.params import ByteSize, Duration
+from runbook.change import INTERNAL, Applied, Change, Message, Outcome, Plan
 from runbook.connection.shell import quote
 from runbook.facts.logfiles import LogFile
 from runbook.units import format_bytes
 from runbook.journal import read_events
 from runbook.logsets import LogSet
+from runbook.task import HostTask
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class Candidate:
     archive: str | None
 
 
-class LogsCleanAction(Action):
+class LogsCleanAction(HostAction):
     """Delete rotated/compressed logs beyond keep or older than max_age, only verified-archived ones.
 
     Params: ``sets`` (default all), ``keep`` and ``max_age`` (default: each set's), ``over``
@@ -84,7 +86,6 @@ class LogsCleanAction(Action):
     name = "logs.clean"
     Params = CleanParams
     confirm = True
-    changes_things = True
 
     def plan(self, task: HostTask, params: CleanParams) -> Plan:
         sets = {s.name: s for s in host_log_sets(task, list(params.sets))}
@@ -105,7 +106,7 @@ class LogsCleanAction(Action):
         message = "; ".join([summary, *filter(None, notes)]) if chosen else \
             "; ".join(["nothing to delete", *filter(None, notes)])
         if not chosen:
-            return Plan(data=data, message=message)
+            return Plan(Outcome.OK, data=data, message=message)
         run = _Deletion(DfEvidence([c.file.mount or "/" for c in chosen]))
         msg = "logs_deleted" if params.require_archive else "logs_deleted_unarchived"
         directories = [posixpath.dirname(c.file.path) for c in chosen]
@@ -115,10 +116,10 @@ class LogsCleanAction(Action):
         changes = tuple(Change(
             f"delete {show_path(c.file.path)} ({format_bytes(c.file.size)}, {c.reason}){loud}",
             apply=run.step(c.file, groups[directory] if last else ()),
-            details={"path": c.file.path, "bytes": c.file.size, "command": delete_command(c.file),
-                     **(deleted_wording(msg, directory, groups[directory]) if last else {"msg": INTERNAL})})
+            details={"path": c.file.path, "bytes": c.file.size, "command": delete_command(c.file)},
+            message=deleted_message(msg, directory, groups[directory]) if last else Message(INTERNAL))
             for c, directory, last in zip(chosen, directories, last_of_each(directories)))
-        return Plan(changes=changes, data=data, message=message)
+        return Plan(Outcome.CHANGED, changes=changes, data=data, message=message)
 
     def after(self, task: HostTask, params: CleanParams, plan: Plan, applied: list[str]) -> Mapping[str, Any]:
         run = _deletion_of(plan)
@@ -128,9 +129,9 @@ class LogsCleanAction(Action):
                 **run.evidence.finish(task)}
 
 
-def deleted_wording(msg: str, directory: str, files: Sequence[LogFile]) -> dict[str, Any]:
-    """The report's message id and args for deleting ``files`` of one directory."""
-    return {"msg": msg, "args": {"count": len(files), "path": directory, "freed_bytes": sum(f.size for f in files)}}
+def deleted_message(msg_id: str, directory: str, files: Sequence[LogFile]) -> Message:
+    """The report's message for deleting ``files`` of one directory."""
+    return Message(msg_id, {"count": len(files), "path": directory, "freed_bytes": sum(f.size for f in files)})
 
 
 def choose(due: Sequence[tuple[LogFile, str]], sets: Mapping[str, LogSet],
@@ -295,7 +296,7 @@ class _Deletion:
             if not group:
                 return note
             gone = [f for f in group if self.outcomes.get(f.path) == "deleted"]
-            return Applied(note, msg=None if gone else INTERNAL,
+            return Applied(note, message_id=None if gone else INTERNAL,
                            args={"count": len(gone), "freed_bytes": sum(f.size for f in gone)})
         wrapped = self.evidence.wrap(apply)
         wrapped.deletion = self  # type: ignore[attr-defined]

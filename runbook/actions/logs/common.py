@@ -12,7 +12,7 @@ import posixpath
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
-from runbook.actions.base import Applied, HostTask, Plan
+from runbook.change import Applied, Plan
 from runbook.connection.shell import join
 from runbook.errors import ActionError, ConfigError
 from runbook.facts.disk import DiskUsage, parse_df
@@ -23,6 +23,7 @@ from runbook.health.status import Status
 from runbook.health.thresholds import Thresholds
 from runbook.units import format_bytes
 from runbook.logsets import LogSet, log_sets_for
+from runbook.task import HostTask
 
 OVER = {"any": None, "warning": Status.WARNING, "critical": Status.CRITICAL}
 

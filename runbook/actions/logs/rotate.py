@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from runbook.actions.base import INTERNAL, Action, Change, HostTask, Plan
+from runbook.actions.base import HostAction
 from runbook.actions.logs.common import (
     DfEvidence,
     directories_in_words,
@@ -37,10 +37,12 @@ from runbook.actions.logs.rotation import (
     show_path,
     state_command,
 )
-from runbook.actions.logs.rotation_shell import rotated_wording
+from runbook.actions.logs.rotation_shell import rotated_message
+from runbook.change import INTERNAL, Change, Message, Outcome, Plan
 from runbook.connection.shell import join, quote
 from runbook.errors import ActionError, ConfigError
 from runbook.logsets import LogSet
+from runbook.task import HostTask
 
 # A non-login SSH session's PATH often lacks the sbin directories where logrotate lives.
 _SBIN = 'export PATH="$PATH:/usr/sbin:/sbin"; '
@@ -59,7 +61,7 @@ class RotateParams:
     state: str | None = None
 
 
-class LogsRotateAction(Action):
+class LogsRotateAction(HostAction):
     """Force a rotation: `logrotate -f -s STATE CONFIG` where the host has it, else built-in.
 
     Params: ``sets`` (default all), ``method`` (auto | logrotate | builtin), ``state``
@@ -70,7 +72,6 @@ class LogsRotateAction(Action):
     name = "logs.rotate"
     Params = RotateParams
     confirm = True
-    changes_things = True
 
     def plan(self, task: HostTask, params: RotateParams) -> Plan:
         sets = host_log_sets(task, list(params.sets))
@@ -101,9 +102,9 @@ class LogsRotateAction(Action):
             data["sets"].update({name: entry for name in names})
             logs = [f.path for f in files if f.log_set in names and not f.rotated and f.kind == "file"]
             # No live log listed: logrotate has nothing of these sets to rotate, nothing to tell.
-            wording = rotated_wording(directories_in_words(logs), len(logs)) if logs else {"msg": INTERNAL}
+            message = rotated_message(directories_in_words(logs), len(logs)) if logs else Message(INTERNAL)
             changes.append(Change(f"rotate {', '.join(names)} with logrotate -f {config}",
-                                  apply=evidence.commands([command]), details={**entry, **wording}))
+                                  apply=evidence.commands([command]), details=entry, message=message))
         now = _host_now(task) if builtin else None
         rotations: list[tuple[str, str, list[str]]] = []     # log, sentence, commands
         for log_set in builtin:
@@ -123,12 +124,12 @@ class LogsRotateAction(Action):
         directories = [posixpath.dirname(log) for log, _, _ in rotations]
         counts = Counter(directories)
         for (_, sentence, commands), directory, last in zip(rotations, directories, last_of_each(directories)):
-            wording = rotated_wording(directory, counts[directory]) if last else {"msg": INTERNAL}
-            changes.append(Change(sentence, apply=evidence.commands(commands),
-                                  details={"commands": commands, **wording}))
+            message = rotated_message(directory, counts[directory]) if last else Message(INTERNAL)
+            changes.append(Change(sentence, apply=evidence.commands(commands), details={"commands": commands},
+                                  message=message))
         if not changes:
-            return Plan(data=data, message="nothing to rotate")
-        return Plan(changes=tuple(changes), data=data,
+            return Plan(Outcome.OK, data=data, message="nothing to rotate")
+        return Plan(Outcome.CHANGED, changes=tuple(changes), data=data,
                     message=f"rotate {len(changes)} log(s)/set(s) of {', '.join(s.name for s in sets)}")
 
     def after(self, task: HostTask, params: RotateParams, plan: Plan, applied: list[str]) -> Mapping[str, Any]:

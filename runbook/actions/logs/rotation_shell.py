@@ -14,7 +14,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from runbook.actions.base import INTERNAL, Change
 from runbook.actions.logs.rotation_model import (
     Compress,
     Copy,
@@ -30,6 +29,7 @@ from runbook.actions.logs.rotation_model import (
     Truncate,
     check_log_path,
 )
+from runbook.change import INTERNAL, Change, Message
 from runbook.connection.base import CommandResult, Connection
 from runbook.connection.shell import join, quote
 from runbook.errors import ActionError
@@ -130,16 +130,15 @@ def plan_to_changes(plan: RotationPlan, *, sudo: bool | None = None) -> tuple[Ch
     words the rotation once, on the last operation."""
     last = len(plan.operations) - 1
     return tuple(Change(op.sentence, (operation_command(op),), sudo=sudo,
-                        details={"operation": type(op).__name__.lower(),
-                                 **(rotated_wording(posixpath.dirname(plan.path), 1) if i == last
-                                    else {"msg": INTERNAL})})
+                        details={"operation": type(op).__name__.lower()},
+                        message=rotated_message(posixpath.dirname(plan.path), 1) if i == last else Message(INTERNAL))
                  for i, op in enumerate(plan.operations))
 
 
-def rotated_wording(path: Any, count: int) -> dict[str, Any]:
-    """The report's message id and args for rotating ``count`` logs in ``path`` (a directory,
-    or directories in words)."""
-    return {"msg": "logs_rotated", "args": {"count": count, "path": path}}
+def rotated_message(path: Any, count: int) -> Message:
+    """The report's message for rotating ``count`` logs in ``path`` (a directory, or
+    directories in words)."""
+    return Message("logs_rotated", {"count": count, "path": path})
 
 
 def apply_plan(conn: Connection, plan: RotationPlan, *, timeout: float, sudo: bool = False,
