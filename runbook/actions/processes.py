@@ -29,7 +29,7 @@ from runbook.errors import ActionError, ConfigError
 from runbook.facts import FactError
 from runbook.facts.gather import gather_command, new_nonce, parse_gathered
 from runbook.facts.processes import ProcessInfo
-from runbook.facts.services import read_status, with_probes
+from runbook.services.status import read_status, with_probes
 from runbook.services.hung import HungProcess, detect, parse_rules
 from runbook.services.model import host_services
 from runbook.task import HostTask

@@ -11,7 +11,7 @@ from runbook.actions.base import HostAction, RunAction
 from runbook.actions.params import Duration
 from runbook.change import Outcome, Plan, RunPlan
 from runbook.errors import ConfigError, ConnectError, RunbookError
-from runbook.facts.services import ServiceStatus, read_status, with_probes
+from runbook.services.status import ServiceStatus, read_status, with_probes
 from runbook.services.graph import ServiceGraph
 from runbook.services.history import earlier_starts
 from runbook.services.model import ServiceSpec, host_services

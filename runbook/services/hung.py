@@ -26,7 +26,7 @@ from typing import Any
 
 from runbook.errors import ConfigError
 from runbook.facts.processes import ProcessInfo
-from runbook.facts.services import ServiceStatus
+from runbook.services.status import ServiceStatus
 from runbook.inventory.model import Host
 from runbook.services.proc import Sample
 from runbook.units import parse_duration

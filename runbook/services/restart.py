@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from runbook.change import INTERNAL, Applied, Change, Message
 from runbook.errors import ActionError, CommandFailed, CommandTimeout
-from runbook.facts.services import ServiceStatus, read_status, with_probes
+from runbook.services.status import ServiceStatus, read_status, with_probes
 from runbook.services.control import start_command, stop_command
 from runbook.services.model import ServiceSpec
 from runbook.task import HostTask

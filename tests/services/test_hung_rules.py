@@ -9,7 +9,7 @@ import pytest
 
 from runbook.errors import ConfigError
 from runbook.facts.processes import ProcessInfo
-from runbook.facts.services import parse_status
+from runbook.services.status import parse_status
 from runbook.inventory import load_inventory
 from runbook.services.hung import detect, parse_rules
 from runbook.services.model import ServiceSpec

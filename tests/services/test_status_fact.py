@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from runbook.connection.local import LocalConnection
-from runbook.facts.services import read_status
+from runbook.services.status import read_status
 from runbook.services.control import start_command, status_command, stop_command
 from runbook.services.model import ServiceSpec
 

@@ -1,6 +1,8 @@
-"""The services fact: per declared service its state, main pid, since when, and probe results.
+"""A declared service's status: its state, main pid, since when, and probe results.
 
-One command per host asks every service's status (with its manager) and reads the main
+Read like a fact (a command and a pure parser), but it lives with the services because it asks
+what ``services.model`` declares with the commands ``services.control`` builds. One command per
+host asks every service's status (with its manager) and reads the main
 pid's start time from /proc; ``parse_status`` turns its output into ``ServiceStatus`` values.
 TCP and HTTP probes run from where runbook runs (``runbook.facts.reachability``), command
 probes on the host.
