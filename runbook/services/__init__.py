@@ -6,7 +6,8 @@
 ``graph``    dependencies across hosts; stop and start order of a controlled restart
 ``control``  the shell lines per manager (systemd, sysv, command)
 ``status``   what a service is doing now: state, main pid, since when, probe results
-``hung``     hung-process rules and their detection
-``proc``     process identity (start time + command line) for signals that never hit a reused pid
+``restart``  a controlled restart while it happens: stop, start and health-gate changes
 ``history``  what earlier run journals say: restart counts (restart-loop protection), outages
+
+Hung processes and ending them are ``runbook.processes``.
 """

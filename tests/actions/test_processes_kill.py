@@ -16,7 +16,7 @@ import pytest
 
 from runbook.connection import ConnectOptions, connect
 from runbook.inventory import load_inventory
-from runbook.services.proc import (
+from runbook.processes.identity import (
     ProcessIdentity,
     identity_script,
     parse_identities,

@@ -5,14 +5,10 @@ A pid is reused once its process is gone. Between finding a hung process and sig
 every signal is sent by a shell line that first checks the process's start time (clock ticks
 since boot, field 22 of /proc/PID/stat) and a checksum of its command line, and refuses on
 any difference. The remaining window is the few microseconds between the check and kill(2).
-
-Also here: CPU sampling over a window (for "CPU pegged" and "in state D for N seconds"), and
-the kernel's wait channel of a blocked process (what it waits for).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -97,52 +93,3 @@ def _verify(identity: ProcessIdentity) -> str:
             f'[ "${{20}}" = {identity.start_ticks} ] || {{ echo reused; exit 0; }}; '
             f'c=$(cksum < /proc/{p}/cmdline 2>/dev/null | cut -d" " -f1); '
             f'[ "$c" = {int(identity.cmdline_sum)} ] || {{ echo changed; exit 0; }}; ')
-
-
-def sample_script(window: float) -> str:
-    """Two snapshots of every process's CPU ticks and state, ``window`` seconds apart."""
-    return (f"echo \"@hz $(getconf CLK_TCK 2>/dev/null || echo 100)\"; echo @first; cat /proc/[0-9]*/stat 2>/dev/null; "
-            f"sleep {max(window, 0.1):g}; echo; echo @second; cat /proc/[0-9]*/stat 2>/dev/null; echo; "
-            "echo @wchan; for f in /proc/[0-9]*/wchan; do w=$(cat $f 2>/dev/null) || continue; "
-            '[ -n "$w" ] && [ "$w" != 0 ] && p=${f#/proc/} && echo "${p%/wchan} $w"; done')
-
-
-@dataclass(frozen=True)
-class Sample:
-    """Per pid over the window: CPU % (of one CPU), states at both ends, start ticks, wait channel."""
-
-    cpu_percent: dict[int, float]
-    first_state: dict[int, str]
-    last_state: dict[int, str]
-    start_ticks: dict[int, int]
-    wchan: dict[int, str]
-
-
-def parse_sample(text: str, window: float) -> Sample:
-    hz_match = re.search(r"^@hz (\d+)", text, re.MULTILINE)
-    hz = int(hz_match.group(1)) if hz_match else 100
-    first_text, _, rest = text.partition("\n@first\n")[2].partition("\n@second\n")
-    second_text, _, wchan_text = rest.partition("\n@wchan\n")
-    first, second = _ticks(first_text), _ticks(second_text)
-    cpu = {}
-    for pid, (state, ticks, start) in second.items():
-        before = first.get(pid)
-        if before is not None and before[2] == start:
-            cpu[pid] = round((ticks - before[1]) / hz / window * 100.0, 1)
-    wchan = {}
-    for line in wchan_text.splitlines():
-        number, _, channel = line.partition(" ")
-        if number.isdigit() and channel:
-            wchan[int(number)] = channel.strip()
-    return Sample(cpu, {p: v[0] for p, v in first.items()}, {p: v[0] for p, v in second.items()},
-                  {p: v[2] for p, v in second.items()}, wchan)
-
-
-def _ticks(text: str) -> dict[int, tuple[str, int, int]]:
-    """pid -> (state, utime+stime, start ticks) from concatenated /proc/*/stat records."""
-    found = {}
-    for m in re.finditer(r"^(\d+) \((?:.|\n){0,64}?\) ([A-Za-z]) ((?:-?\d+ ){18}-?\d+)", text, re.MULTILINE):
-        fields = m.group(3).split()
-        # after the state: ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime ...
-        found[int(m.group(1))] = (m.group(2), int(fields[10]) + int(fields[11]), int(fields[18]))
-    return found

@@ -26,9 +26,9 @@ from typing import Any
 
 from runbook.errors import ConfigError
 from runbook.facts.processes import ProcessInfo
-from runbook.services.status import ServiceStatus
 from runbook.inventory.model import Host
-from runbook.services.proc import Sample
+from runbook.processes.sampling import Sample
+from runbook.services.status import ServiceStatus
 from runbook.units import parse_duration
 from runbook.yamlsource import SourceMap
 
