@@ -10,15 +10,15 @@ from typing import Any, Literal
 
 from runbook.actions.base import HostAction
 from runbook.actions.logs.common import DfEvidence, df, evidence_of, last_of_each, mounts_over
-from runbook.actions.logs.rotation import show_path
 from runbook.actions.params import ByteSize, Duration
 from runbook.change import INTERNAL, Applied, Change, Message, Outcome, Plan
 from runbook.errors import ActionError
 from runbook.facts.sections import new_nonce
 from runbook.facts.usage import DeletedFile, deleted_command, parse_deleted, parse_usage, usage_command
-from runbook.units import format_bytes
-from runbook.logsets import glob_base, log_sets_for
+from runbook.logs.rotation import show_path
+from runbook.logs.sets import glob_base, log_sets_for
 from runbook.task import HostTask
+from runbook.units import format_bytes
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from runbook.actions.base import HostAction, RunAction
 from runbook.actions.params import Duration
 from runbook.change import Outcome, Plan, RunPlan
 from runbook.errors import ConfigError, ConnectError, RunbookError
-from runbook.services.status import ServiceStatus, read_status, with_probes
 from runbook.services.graph import ServiceGraph
 from runbook.services.history import earlier_starts
 from runbook.services.model import ServiceSpec, host_services
 from runbook.services.restart import RestartSettings, RestartState, build_changes
+from runbook.services.status import ServiceStatus, read_status, with_probes
 from runbook.task import HostTask
 from runbook.units import parse_duration
 

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 from runbook.change import INTERNAL, Applied, Change, Message
 from runbook.errors import ActionError, CommandFailed, CommandTimeout
-from runbook.services.status import ServiceStatus, read_status, with_probes
 from runbook.services.control import start_command, stop_command
 from runbook.services.model import ServiceSpec
+from runbook.services.status import ServiceStatus, read_status, with_probes
 from runbook.task import HostTask
 
 STOP_POLL = 0.2

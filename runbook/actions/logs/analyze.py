@@ -23,9 +23,9 @@ from runbook.analysis import Analysis, analyze_paths
 from runbook.analysis.remote import NO_PYTHON_EXIT, bundle, remote_command
 from runbook.change import Outcome, Plan
 from runbook.errors import ActionError
-from runbook.facts.logfiles import LogFile
 from runbook.journal import read_events
-from runbook.logsets import LogSet
+from runbook.logs.files import LogFile
+from runbook.logs.sets import LogSet
 from runbook.task import HostTask
 
 

@@ -19,17 +19,6 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal, cast
 
 from runbook.actions.base import HostAction
-from runbook.actions.logs.archive_stream import (
-    FrameReader,
-    Listed,
-    TarGzWriter,
-    parse_shell_sums,
-    python_command,
-    remote_stdin,
-    shell_stream_script,
-    shell_sums_script,
-    verify_archive,
-)
 from runbook.actions.logs.common import (
     DfEvidence,
     directories_in_words,
@@ -42,7 +31,18 @@ from runbook.actions.logs.common import (
 from runbook.actions.params import Duration
 from runbook.change import INTERNAL, Applied, Change, Message, Outcome, Plan
 from runbook.errors import ActionError
-from runbook.facts.logfiles import LogFile
+from runbook.logs.archive.stream import (
+    FrameReader,
+    Listed,
+    TarGzWriter,
+    parse_shell_sums,
+    python_command,
+    remote_stdin,
+    shell_stream_script,
+    shell_sums_script,
+    verify_archive,
+)
+from runbook.logs.files import LogFile
 from runbook.task import HostTask
 from runbook.units import format_bytes
 

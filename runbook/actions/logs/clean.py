@@ -34,15 +34,15 @@ from runbook.actions.logs.common import (
     mounts_over,
     on_mounts,
 )
-from runbook.actions.logs.rotation import show_path
 from runbook.actions.params import ByteSize, Duration
 from runbook.change import INTERNAL, Applied, Change, Message, Outcome, Plan
 from runbook.connection.shell import quote
-from runbook.facts.logfiles import LogFile
-from runbook.units import format_bytes
 from runbook.journal import read_events
-from runbook.logsets import LogSet
+from runbook.logs.files import LogFile
+from runbook.logs.rotation import show_path
+from runbook.logs.sets import LogSet
 from runbook.task import HostTask
+from runbook.units import format_bytes
 
 
 @dataclass(frozen=True)

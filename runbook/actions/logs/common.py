@@ -16,14 +16,14 @@ from runbook.change import Applied, Plan
 from runbook.connection.shell import join
 from runbook.errors import ActionError, ConfigError
 from runbook.facts.disk import DiskUsage, parse_df
-from runbook.facts.logfiles import LogFile, logfiles_command, parse_logfiles
 from runbook.facts.sections import new_nonce
 from runbook.health.checks import disk_check
 from runbook.health.status import Status
 from runbook.health.thresholds import Thresholds
-from runbook.units import format_bytes
-from runbook.logsets import LogSet, log_sets_for
+from runbook.logs.files import LogFile, logfiles_command, parse_logfiles
+from runbook.logs.sets import LogSet, log_sets_for
 from runbook.task import HostTask
+from runbook.units import format_bytes
 
 OVER = {"any": None, "warning": Status.WARNING, "critical": Status.CRITICAL}
 

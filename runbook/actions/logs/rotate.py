@@ -2,7 +2,7 @@
 
 Per set: where the host has logrotate and the set's ``logrotate_config`` exists there, run
 ``logrotate -f [-s STATE] CONFIG`` (the host's own rules, state file respected). Otherwise the
-built-in rotation (``runbook.actions.logs.rotation``: logrotate's semantics, planned here,
+built-in rotation (``runbook.logs.rotation``: logrotate's semantics, planned here,
 applied as plain shell commands) rotates each live log of the set with the set's ``rotate``
 options -- by default ``copytruncate`` (no reload command needed, the writer keeps its file),
 ``compress``, ``delaycompress``, ``notifempty``, ``missingok`` and ``rotate: <keep>``.
@@ -29,7 +29,10 @@ from runbook.actions.logs.common import (
     last_of_each,
     list_log_files,
 )
-from runbook.actions.logs.rotation import (
+from runbook.change import INTERNAL, Change, Message, Outcome, Plan
+from runbook.connection.shell import join, quote
+from runbook.errors import ActionError, ConfigError
+from runbook.logs.rotation import (
     RotationOptions,
     parse_state,
     plan_rotation,
@@ -37,11 +40,8 @@ from runbook.actions.logs.rotation import (
     show_path,
     state_command,
 )
-from runbook.actions.logs.rotation_shell import rotated_message
-from runbook.change import INTERNAL, Change, Message, Outcome, Plan
-from runbook.connection.shell import join, quote
-from runbook.errors import ActionError, ConfigError
-from runbook.logsets import LogSet
+from runbook.logs.rotation.shell import rotated_message
+from runbook.logs.sets import LogSet
 from runbook.task import HostTask
 
 # A non-login SSH session's PATH often lacks the sbin directories where logrotate lives.

@@ -3,7 +3,7 @@ finished archive is read back and checked against the sha256 sums computed on th
 
 Two ways a host can send its files, chosen by whether it has a Python 3:
 
-- **python** (``archive_remote.py``): the host builds the tar.gz itself and sends it in
+- **python** (``remote.py``): the host builds the tar.gz itself and sends it in
   frames (``FrameReader`` takes them apart: archive bytes go straight to the file, one manifest
   entry per member is kept). Only compressed bytes cross the network.
 - **shell** (no Python on the host): a POSIX sh script sends exactly the listed number of bytes
@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from runbook.actions.logs import archive_remote
 from runbook.connection.shell import quote
 from runbook.errors import ActionError
+from runbook.logs.archive import remote as archive_remote
 
 REMOTE_PROGRAM = Path(archive_remote.__file__).read_bytes()
 _HEADER = struct.Struct(">cI")

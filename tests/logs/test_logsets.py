@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from runbook.errors import ConfigError
-from runbook.logsets import log_sets_for
+from runbook.logs.sets import log_sets_for
 from runbook.yamlsource import parse_yaml
 
 

@@ -26,7 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from runbook.actions.logs.rotation import (
+from runbook.connection.local import LocalConnection
+from runbook.errors import ActionError
+from runbook.logs.rotation import (
     RotationOptions,
     RotationPlan,
     apply_plan,
@@ -35,8 +37,6 @@ from runbook.actions.logs.rotation import (
     read_log_state,
     show_path,
 )
-from runbook.connection.local import LocalConnection
-from runbook.errors import ActionError
 
 LOGROTATE = "/usr/sbin/logrotate"
 LOG = "app.log"

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from runbook.connection.local import LocalConnection
-from runbook.facts.logfiles import classify, live_names, logfiles_command, parse_logfiles
 from runbook.facts.sections import new_nonce
-from runbook.logsets import LogSet, glob_base
+from runbook.logs.files import classify, live_names, logfiles_command, parse_logfiles
+from runbook.logs.sets import LogSet, glob_base
 
 
 @pytest.mark.parametrize(("name", "live", "expected"), [

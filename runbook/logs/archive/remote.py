@@ -1,6 +1,6 @@
 """The remote half of ``logs.archive``: a stdlib-only program (Python 3.6+) sent over stdin.
 
-It is not imported by runbook; ``archive.py`` reads this file's text and sends it to the host,
+runbook never runs it here: ``stream.py`` reads this file's text and sends it to the host,
 where a fixed bootstrap (``BOOTSTRAP``) executes it. Everything variable (paths, sizes) comes
 as JSON on stdin after the program, so no value from a host or a config ever appears in a
 command line. Nothing is written on the remote disk: it works on a 100% full filesystem.

@@ -14,7 +14,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from runbook.actions.logs.rotation_model import (
+from runbook.change import INTERNAL, Change, Message
+from runbook.connection.base import CommandResult, Connection
+from runbook.connection.shell import join, quote
+from runbook.errors import ActionError
+from runbook.logs.rotation.model import (
     Compress,
     Copy,
     Create,
@@ -29,10 +33,6 @@ from runbook.actions.logs.rotation_model import (
     Truncate,
     check_log_path,
 )
-from runbook.change import INTERNAL, Change, Message
-from runbook.connection.base import CommandResult, Connection
-from runbook.connection.shell import join, quote
-from runbook.errors import ActionError
 
 # One record per directory entry, NUL-terminated: the numeric fields cannot hold '/', and the
 # name, last, can hold anything but '/' and NUL -- so spaces, quotes and newlines survive.

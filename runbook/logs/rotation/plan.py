@@ -35,7 +35,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from runbook.actions.logs.rotation_model import (
+from runbook.errors import ActionError
+from runbook.logs.rotation.model import (
     Compress,
     Copy,
     Create,
@@ -51,8 +52,7 @@ from runbook.actions.logs.rotation_model import (
     Truncate,
     show_path,
 )
-from runbook.actions.logs.rotation_options import DATE_SPECIFIER_DIGITS, RotationOptions
-from runbook.errors import ActionError
+from runbook.logs.rotation.options import DATE_SPECIFIER_DIGITS, RotationOptions
 from runbook.units import format_bytes
 
 _DAY = 24 * 3600

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from runbook.actions.logs.archive_remote import BOOTSTRAP
-from runbook.actions.logs.archive_stream import (
+from runbook.errors import ActionError
+from runbook.logs.archive.remote import BOOTSTRAP
+from runbook.logs.archive.stream import (
     FrameReader,
     Listed,
     TarGzWriter,
@@ -25,7 +26,6 @@ from runbook.actions.logs.archive_stream import (
     shell_sums_script,
     verify_archive,
 )
-from runbook.errors import ActionError
 
 
 def listed(path: Path, size: int | None = None) -> Listed:

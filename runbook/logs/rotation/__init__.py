@@ -18,7 +18,7 @@ directives. The test suite checks file names, contents and modes against Debian'
 
 from __future__ import annotations
 
-from runbook.actions.logs.rotation_model import (
+from runbook.logs.rotation.model import (
     Compress,
     Copy,
     Create,
@@ -32,9 +32,9 @@ from runbook.actions.logs.rotation_model import (
     Truncate,
     show_path,
 )
-from runbook.actions.logs.rotation_options import RotationOptions, parse_logrotate_size
-from runbook.actions.logs.rotation_plan import format_date, plan_rotation
-from runbook.actions.logs.rotation_shell import (
+from runbook.logs.rotation.options import RotationOptions, parse_logrotate_size
+from runbook.logs.rotation.plan import format_date, plan_rotation
+from runbook.logs.rotation.shell import (
     apply_plan,
     operation_command,
     parse_state,

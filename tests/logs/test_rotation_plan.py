@@ -7,7 +7,8 @@ from datetime import datetime
 
 import pytest
 
-from runbook.actions.logs.rotation import (
+from runbook.errors import ActionError, ConfigError
+from runbook.logs.rotation import (
     Compress,
     Copy,
     Create,
@@ -26,7 +27,6 @@ from runbook.actions.logs.rotation import (
     plan_to_commands,
     show_path,
 )
-from runbook.errors import ActionError, ConfigError
 
 NOW = datetime(2024, 5, 6, 7, 8, 9)
 D = "/var/log/nginx"

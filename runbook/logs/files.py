@@ -25,7 +25,7 @@ from typing import Any
 from runbook.connection.shell import join, quote
 from runbook.facts.sections import part_marker, split_parts
 from runbook.facts.usage import mount_for, parse_mountinfo
-from runbook.logsets import LogSet, glob_base
+from runbook.logs.sets import LogSet, glob_base
 
 COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".lzo", ".Z", ".zip")
 _KINDS = {"f": "file", "l": "symlink", "d": "directory"}

@@ -38,6 +38,7 @@ from typing import Any
 from runbook.analysis.formats import ALIASES
 from runbook.analysis.formats import FORMATS as ANALYSIS_FORMATS
 from runbook.errors import ConfigError
+from runbook.logs.rotation.options import RotationOptions
 from runbook.units import parse_duration
 
 #: Every name the analyzer knows (canonical and aliases), and ``auto``.
@@ -234,7 +235,6 @@ def _build(name: str, spec: Mapping[str, Any], source: Any, parent: Any, log_roo
     if rotate is not None:
         if not isinstance(rotate, Mapping):
             raise fail("rotate", f"must be a mapping of rotation options, not {type(rotate).__name__}")
-        from runbook.actions.logs.rotation import RotationOptions
         where = source if source is not None and "rotate" in source else parent
         line = where.line_of("rotate" if where is source else name) if hasattr(where, "line_of") else None
         RotationOptions.from_mapping({"rotate": keep, **dict(rotate)}, file=getattr(where, "file", None),

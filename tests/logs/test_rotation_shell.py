@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from runbook.actions.logs.rotation import (
+from runbook.connection.base import CommandResult
+from runbook.connection.local import LocalConnection
+from runbook.errors import CommandFailed
+from runbook.logs.rotation import (
     Compress,
     Copy,
     Create,
@@ -24,9 +27,6 @@ from runbook.actions.logs.rotation import (
     read_log_state,
     state_command,
 )
-from runbook.connection.base import CommandResult
-from runbook.connection.local import LocalConnection
-from runbook.errors import CommandFailed
 
 HOSTILE_NAMES = [
     "-rf $(touch pwned) `touch pwned2` 'q\" x.log",
