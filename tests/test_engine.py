@@ -14,8 +14,8 @@ import pytest
 from runbook.actions import ACTIONS
 from runbook.actions.base import HostAction
 from runbook.change import Change, Outcome, Plan
-from runbook.task import HostTask
 from runbook.connection.shell import quote
+from runbook.task import HostTask
 from tests.lab import Lab
 from tests.test_cli_run import (
     LAB_HOSTS,

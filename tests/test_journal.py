@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from runbook.task import HostTask
 from runbook.connection.local import LocalConnection
 from runbook.errors import Interrupted
 from runbook.inventory.model import Host
 from runbook.journal import MAX_OUTPUT_CHARS, Journal, read_events
+from runbook.task import HostTask
 from tests.test_cli_run import (
     command_step,
     events_of,

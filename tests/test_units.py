@@ -57,7 +57,7 @@ def test_format_bytes(n: float, text: str) -> None:
 def test_one_meaning_everywhere() -> None:
     """A threshold, a step param and a logrotate option read "100M" alike; "5GB" is decimal in
     a threshold and a param."""
-    from runbook.actions.logs.rotation import parse_logrotate_size
+    from runbook.logs.rotation import parse_logrotate_size
     from runbook.actions.params import ByteSize, convert
     from runbook.health.thresholds import BYTES, PERCENT, parse_threshold
 
