@@ -111,6 +111,8 @@ class Plan:
     data: Mapping[str, Any] = field(default_factory=dict)
     message: str = ""
     error: ConnectError | None = None
+    #: the action's own state for its ``after`` (the df evidence its changes record)
+    state: Any = None
 
     def __post_init__(self) -> None:
         if (self.outcome is Outcome.CHANGED) != bool(self.changes):

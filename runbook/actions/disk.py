@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from runbook.actions.base import HostAction
-from runbook.actions.logs.common import DfEvidence, df, evidence_of, last_of_each, mounts_over
+from runbook.actions.logs.common import last_of_each
 from runbook.actions.params import ByteSize, Duration
 from runbook.change import INTERNAL, Applied, Change, Message, Outcome, Plan
 from runbook.errors import ActionError
 from runbook.facts.sections import new_nonce
 from runbook.facts.usage import DeletedFile, deleted_command, parse_deleted, parse_usage, usage_command
+from runbook.health.evidence import DfEvidence, df, mounts_over
 from runbook.logs.rotation import show_path
 from runbook.logs.sets import glob_base, log_sets_for
 from runbook.task import HostTask
@@ -167,11 +168,11 @@ class ReleaseDeletedAction(HostAction):
             message=freed_message(mount, groups[mount]) if last else Message(INTERNAL))
             for d, mount, last in zip(truncate, mounts, last_of_each(mounts)))
         message = f"truncate {len(truncate)} deleted log(s), {format_bytes(data['bytes'])}"
-        return Plan(Outcome.CHANGED, changes=changes, data=data, message=message + (f"; {advice}" if advice else ""))
+        return Plan(Outcome.CHANGED, changes=changes, data=data, message=message + (f"; {advice}" if advice else ""),
+                    state=evidence)
 
     def after(self, task: HostTask, params: ReleaseParams, plan: Plan, applied: list[str]) -> Mapping[str, Any]:
-        evidence = evidence_of(plan)
-        return evidence.finish(task) if evidence is not None else {}
+        return plan.state.finish(task) if isinstance(plan.state, DfEvidence) else {}
 
 
 def is_log_like(path: str, roots: Sequence[str]) -> bool:

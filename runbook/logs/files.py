@@ -23,9 +23,11 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from runbook.connection.shell import join, quote
-from runbook.facts.sections import part_marker, split_parts
+from runbook.errors import ActionError
+from runbook.facts.sections import new_nonce, part_marker, split_parts
 from runbook.facts.usage import mount_for, parse_mountinfo
 from runbook.logs.sets import LogSet, glob_base
+from runbook.task import HostTask
 
 COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".lzo", ".Z", ".zip")
 _KINDS = {"f": "file", "l": "symlink", "d": "directory"}
@@ -198,3 +200,15 @@ def _records(text: str, glob: str) -> list[dict[str, Any]]:
         except ValueError:
             continue
     return out
+
+
+def list_log_files(task: HostTask, sets: Sequence[LogSet]) -> list[LogFile]:
+    """Every file of ``sets`` on the host (one command)."""
+    if not sets:
+        return []
+    nonce = new_nonce()
+    result = task.run(logfiles_command(sets, nonce), check=True)
+    try:
+        return parse_logfiles(result.stdout, sets, nonce)
+    except ValueError as exc:
+        raise ActionError(f"{task.host.name}: cannot read the log file listing: {exc}") from None

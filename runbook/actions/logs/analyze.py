@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from runbook.actions.base import HostAction
-from runbook.actions.logs.archive import ARTIFACT_KIND
-from runbook.actions.logs.common import host_log_sets, list_log_files
+from runbook.actions.logs.common import host_log_sets
 from runbook.analysis import Analysis, analyze_paths
 from runbook.analysis.remote import NO_PYTHON_EXIT, bundle, remote_command
 from runbook.change import Outcome, Plan
 from runbook.errors import ActionError
 from runbook.journal import read_events
-from runbook.logs.files import LogFile
+from runbook.logs.archive.secure import ARTIFACT_KIND
+from runbook.logs.files import LogFile, list_log_files
 from runbook.logs.sets import LogSet
 from runbook.task import HostTask
 

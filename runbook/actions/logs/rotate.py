@@ -21,17 +21,12 @@ from datetime import datetime
 from typing import Any, Literal
 
 from runbook.actions.base import HostAction
-from runbook.actions.logs.common import (
-    DfEvidence,
-    directories_in_words,
-    evidence_of,
-    host_log_sets,
-    last_of_each,
-    list_log_files,
-)
+from runbook.actions.logs.common import directories_in_words, host_log_sets, last_of_each
 from runbook.change import INTERNAL, Change, Message, Outcome, Plan
 from runbook.connection.shell import join, quote
 from runbook.errors import ActionError, ConfigError
+from runbook.health.evidence import DfEvidence
+from runbook.logs.files import list_log_files
 from runbook.logs.rotation import (
     RotationOptions,
     parse_state,
@@ -129,12 +124,11 @@ class LogsRotateAction(HostAction):
                                   message=message))
         if not changes:
             return Plan(Outcome.OK, data=data, message="nothing to rotate")
-        return Plan(Outcome.CHANGED, changes=tuple(changes), data=data,
+        return Plan(Outcome.CHANGED, changes=tuple(changes), data=data, state=evidence,
                     message=f"rotate {len(changes)} log(s)/set(s) of {', '.join(s.name for s in sets)}")
 
     def after(self, task: HostTask, params: RotateParams, plan: Plan, applied: list[str]) -> Mapping[str, Any]:
-        evidence = evidence_of(plan)
-        return evidence.finish(task) if evidence is not None else {}
+        return plan.state.finish(task) if isinstance(plan.state, DfEvidence) else {}
 
 
 def builtin_options(log_set: LogSet) -> RotationOptions:
