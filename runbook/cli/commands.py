@@ -18,10 +18,10 @@ from runbook.cli.context import CliContext, confirm_step, env_sudo_password, sto
 from runbook.cli.exitcodes import ExitCode, for_run
 from runbook.cli.render import print_outcome, print_summary
 from runbook.connection import ConnectOptions
-from runbook.engine import RunOptions
 from runbook.inventory import load_inventory, parse_extra_vars
 from runbook.playbook import load_playbook
-from runbook.session import plan_hosts, start_run
+from runbook.run.options import RunOptions
+from runbook.run.start import plan_hosts, start_run
 
 
 def sudo_password(ask: bool) -> str | None:

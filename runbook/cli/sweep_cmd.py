@@ -17,12 +17,13 @@ from runbook.cli import options as opt
 from runbook.cli.context import CliContext, stop_on_signals
 from runbook.cli.exitcodes import ExitCode
 from runbook.connection import ConnectOptions
-from runbook.engine import HostOutcome, RunOptions
 from runbook.errors import ConfigError
 from runbook.health import Status, Thresholds
 from runbook.inventory import load_inventory, parse_extra_vars
 from runbook.playbook import load_playbook
-from runbook.session import plan_hosts, start_run
+from runbook.run.options import RunOptions
+from runbook.run.results import HostOutcome
+from runbook.run.start import plan_hosts, start_run
 from runbook.shipped import shipped
 from runbook.sweep import Sweep, load_sweep, to_json, to_nagios
 

@@ -1,7 +1,7 @@
 """A controlled restart while it happens: stop, start and health-gate changes that share one
 record of which services are up, so a failed gate can say exactly what is up and what is down.
 
-The changes are applied by ``runbook.coordinated`` strictly in order, stopping at the first
+The changes are applied by ``runbook.run.ordered`` strictly in order, stopping at the first
 one that raises. With ``on_gate_failure: stop`` a failed gate raises (nothing after it runs,
 so nothing depending on it is started); with ``continue`` it is recorded, every later start
 whose dependencies are not all up is skipped, and a last check fails the step.

@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 import yaml
 
-from runbook.engine import RunOptions, RunResult
 from runbook.inventory import load_inventory
 from runbook.journal import read_events
+from runbook.paths import Paths
 from runbook.playbook import load_playbook
-from runbook.session import Paths, plan_hosts, start_run
+from runbook.run.options import RunOptions
+from runbook.run.results import RunResult
+from runbook.run.start import plan_hosts, start_run
 from tests.lab import Lab
 
 

@@ -1,4 +1,4 @@
-"""One run from start to end: hosts and playbook in, journal out.
+"""The start of a run: hosts and playbook in, an engine with an open journal out.
 
 ``start_run`` is shared by ``runbook run`` and ``runbook sweep``: it validates everything
 that can be validated before any host is contacted, opens the journal with its ``run.start``
@@ -12,37 +12,20 @@ import os
 import socket
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from runbook.engine import Confirm, Engine, HostOutcome, RunOptions
+from runbook.connection import ConnectOptions, connect
+from runbook.connection.base import Connection
 from runbook.errors import ConfigError, RunbookError
 from runbook.inventory import Host, Inventory, select_hosts
 from runbook.journal import Journal, current_user, new_run_id, secret_values_in
+from runbook.paths import Paths
 from runbook.playbook import Playbook, check_against_hosts
-
-ENV_REPORTS = "RUNBOOK_REPORTS_DIR"
-ENV_RUNS = "RUNBOOK_RUNS_DIR"
-
-
-@dataclass(frozen=True)
-class Paths:
-    """Where runbook writes: reports root, run journals under it, incidents under it."""
-
-    reports: Path
-    runs: Path
-
-    @property
-    def incidents(self) -> Path:
-        return self.reports / "incidents"
-
-    @classmethod
-    def resolve(cls, reports: Path | None = None, runs: Path | None = None) -> "Paths":
-        reports = reports or Path(os.environ.get(ENV_REPORTS) or "reports")
-        runs = runs or (Path(os.environ[ENV_RUNS]) if os.environ.get(ENV_RUNS) else reports / "runs")
-        return cls(reports=reports, runs=runs)
+from runbook.run.engine import Engine
+from runbook.run.options import Confirm, RunOptions
+from runbook.run.results import HostOutcome
 
 
 def _digest(paths: Sequence[Path]) -> str:
@@ -65,7 +48,11 @@ def plan_hosts(inventory: Inventory, playbook: Playbook, limit: str | None) -> l
 def start_run(inventory: Inventory, hosts: Sequence[Host], playbook: Playbook, paths: Paths,
               options: RunOptions, *, kind: str = "run", incident: str | None = None,
               confirm: Confirm | None = None, on_outcome: Callable[[HostOutcome], None] | None = None,
-              clock: Callable[[], datetime] | None = None, argv: Sequence[str] | None = None) -> Engine:
+              clock: Callable[[], datetime] | None = None, argv: Sequence[str] | None = None,
+              connector: Callable[[Host, ConnectOptions], Connection] = connect) -> Engine:
+    """Validate what can be validated, open the run's journal with its ``run.start`` event and
+    return the engine ready to run. ``kind``: run | sweep; ``incident``: the ``--incident`` id
+    (its record becomes the templates' ``incident``); ``connector`` makes each host's connection."""
     clock = clock or (lambda: datetime.now(timezone.utc))
     incident_record = incident_vars(paths, incident)  # a damaged record stops the run before it starts
     run_id = new_run_id(clock())
@@ -84,7 +71,7 @@ def start_run(inventory: Inventory, hosts: Sequence[Host], playbook: Playbook, p
         forks=options.forks,
     )
     return Engine(inventory, hosts, playbook, journal, options, confirm=confirm, on_outcome=on_outcome,
-                  clock=clock, incident=incident_record)
+                  clock=clock, incident=incident_record, connector=connector)
 
 
 def incident_vars(paths: Paths, incident: str | None) -> dict[str, Any] | None:
