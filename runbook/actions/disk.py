@@ -13,7 +13,7 @@ from runbook.actions.logs.common import last_of_each
 from runbook.actions.params import ByteSize, Duration
 from runbook.change import INTERNAL, Applied, Change, Message, Outcome, Plan
 from runbook.errors import ActionError
-from runbook.facts.sections import new_nonce
+from runbook.facts.batch import new_nonce
 from runbook.facts.usage import DeletedFile, deleted_command, parse_deleted, parse_usage, usage_command
 from runbook.health.evidence import DfEvidence, df, mounts_over
 from runbook.logs.rotation import show_path

@@ -7,7 +7,8 @@ from typing import Any
 
 from runbook.facts import FactError
 from runbook.facts.disk import DiskUsage
-from runbook.facts.memory import LoadInfo, MemoryInfo
+from runbook.facts.load import LoadInfo
+from runbook.facts.memory import MemoryInfo
 from runbook.health.status import Check, Status
 from runbook.health.thresholds import BYTES, Pair, Threshold, Thresholds
 from runbook.units import format_bytes

@@ -24,7 +24,7 @@ from typing import Any
 
 from runbook.connection.shell import join, quote
 from runbook.errors import ActionError
-from runbook.facts.sections import new_nonce, part_marker, split_parts
+from runbook.facts.batch import new_nonce, part_marker, split_parts
 from runbook.facts.usage import mount_for, parse_mountinfo
 from runbook.logs.sets import LogSet, glob_base
 from runbook.task import HostTask

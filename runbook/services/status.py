@@ -18,8 +18,8 @@ from typing import Any
 
 from runbook.connection.base import CommandResult
 from runbook.errors import CommandTimeout
+from runbook.facts.batch import new_nonce
 from runbook.facts.reachability import ProbeResult, probe_http, probe_tcp
-from runbook.facts.sections import new_nonce
 from runbook.services.control import probe_status_script
 from runbook.services.model import Probe, ServiceSpec
 

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from runbook.facts import FACT_NAMES, FactError
+from runbook.facts.batch import new_nonce
 from runbook.facts.disk import DiskUsage
 from runbook.facts.gather import collect_local, gather_command, parse_gathered
-from runbook.facts.memory import LoadInfo, MemoryInfo
-from runbook.facts.sections import new_nonce
+from runbook.facts.load import LoadInfo
+from runbook.facts.memory import MemoryInfo
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "facts"
 NONCE = "feedfacecafebeef"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from runbook.connection.local import LocalConnection
-from runbook.facts.sections import new_nonce
+from runbook.facts.batch import new_nonce
 from runbook.logs.files import classify, live_names, logfiles_command, parse_logfiles
 from runbook.logs.sets import LogSet, glob_base
 
