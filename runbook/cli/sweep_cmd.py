@@ -19,13 +19,14 @@ from runbook.cli.exitcodes import ExitCode
 from runbook.connection import ConnectOptions
 from runbook.errors import ConfigError
 from runbook.health import Status, Thresholds
+from runbook.health.monitoring import to_json, to_nagios
+from runbook.health.verdict import Sweep, load_sweep
 from runbook.inventory import load_inventory, parse_extra_vars
 from runbook.playbook import load_playbook
 from runbook.run.options import RunOptions
 from runbook.run.results import HostOutcome
 from runbook.run.start import plan_hosts, start_run
 from runbook.shipped import shipped
-from runbook.sweep import Sweep, load_sweep, to_json, to_nagios
 
 STATUS_STYLE = {Status.OK: "green", Status.WARNING: "yellow", Status.CRITICAL: "bold red",
                 Status.UNKNOWN: "magenta"}

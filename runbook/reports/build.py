@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from runbook.change import INTERNAL
 from runbook.errors import ConfigError
+from runbook.health.verdict import load_sweep
 from runbook.journal import parse_ts, read_events
 from runbook.reports.i18n import DEFAULT_TIMEZONE
 from runbook.reports.model import (
@@ -34,7 +35,6 @@ from runbook.reports.model import (
 from runbook.reports.rules import incident_info, recommendations, sla_summary
 from runbook.reports.sections import (analyses, evidence_pair, journalled_analyses, log_timeline, manifest,
                                       mapping, output_tail)
-from runbook.sweep import load_sweep
 
 if TYPE_CHECKING:
     from runbook.incidents import Incident
@@ -246,7 +246,7 @@ def _sighting(draft: _HostDraft, new: Finding) -> None:
 
 
 def current_state(sweep: LoadedRun) -> dict[str, HostState]:
-    """Per host, its state in the sweep, as ``runbook sweep`` reports it (runbook.sweep),
+    """Per host, its state in the sweep, as ``runbook sweep`` reports it (runbook.health.verdict),
     except that a host we could not reach is called UNREACHABLE: that is what the customer
     needs to read, whatever its service probes said."""
     states: dict[str, HostState] = {}

@@ -1,7 +1,7 @@
 """A health sweep's verdict, read back from its journal: per host status and checks.
 
-This is what ``runbook sweep`` prints (table, ``--json``, ``--nagios``) and what the reports
-call "the current state". Built from the journal, like every report, so the same sweep can
+This is what ``runbook sweep`` prints (its table; ``--json`` and ``--nagios`` are
+``runbook.health.monitoring``) and what the reports call "the current state". Built from the journal, like every report, so the same sweep can
 be rendered again later.
 
 Statuses: a host reached over SSH gets the worst of its checks (OK < UNKNOWN < WARNING <
@@ -17,11 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runbook.health import Status, worst
+from runbook.health.status import Status, worst
 from runbook.journal import read_events
-
-SCHEMA_VERSION = 1
-
 
 @dataclass(frozen=True)
 class HostHealth:
@@ -94,63 +91,3 @@ def load_sweep(run_dir: Path) -> Sweep:
                                 outcome=event["outcome"], layer=layer, message=event.get("message", "")))
     return Sweep(run_id=start["run_id"], started=start["ts"], ended=end["ts"] if end else None,
                  run_status=end["status"] if end else "incomplete", hosts=tuple(hosts))
-
-
-def to_json(sweep: Sweep) -> dict[str, Any]:
-    """The documented ``runbook sweep --json`` document (runbook/health/sweep.schema.json)."""
-    return {
-        "schema": SCHEMA_VERSION,
-        "status": sweep.status.name,
-        "exit_code": int(sweep.status),
-        "run_id": sweep.run_id,
-        "started": sweep.started,
-        "ended": sweep.ended,
-        "run_status": sweep.run_status,
-        "hosts": [{
-            "name": h.name, "address": h.address, "roles": list(h.roles), "customer": h.customer,
-            "status": h.status.name, "reachable": h.outcome != "unreachable", "layer": h.layer,
-            "message": h.message, "checks": list(h.checks),
-        } for h in sweep.hosts],
-    }
-
-
-def _label(text: str) -> str:
-    """A perfdata label: quoted, "'" doubled; "=" is not allowed at all (monitoring-plugins
-    guidelines), so a mount path with one gets "_" there."""
-    return "'" + text.replace("=", "_").replace("'", "''") + "'"
-
-
-def _perf_number(value: Any) -> str:
-    return "" if value is None else f"{float(value):g}"
-
-
-def to_nagios(sweep: Sweep) -> str:
-    """One monitoring-plugins line: ``RUNBOOK STATUS: summary | perfdata``."""
-    counts = {s: [h.name for h in sweep.hosts if h.status == s] for s in Status}
-    parts = []
-    for status in (Status.CRITICAL, Status.WARNING, Status.UNKNOWN):
-        if counts[status]:
-            parts.append(f"{len(counts[status])} {status.name.lower()} ({', '.join(counts[status])})")
-    parts.append(f"{len(counts[Status.OK])} ok")
-    perf = []
-    for h in sweep.hosts:
-        for c in h.checks:
-            if c.get("value") is None:
-                continue
-            name = c["name"]
-            if name.startswith("disk:") or name.startswith("inodes:"):
-                kind, _, mount = name.partition(":")
-                label = f"{h.name}:{mount}" if kind == "disk" else f"{h.name}:inodes:{mount}"
-                perf.append(f"{_label(label)}={_perf_number(c['value'])}%;{_perf_number(c.get('warn'))};"
-                            f"{_perf_number(c.get('crit'))};0;100")
-            elif c.get("unit") == "%" and c.get("direction") == "below":
-                perf.append(f"{_label(h.name + ':' + name)}={_perf_number(c['value'])}%;"
-                            f"{_perf_number(c.get('warn'))}:;{_perf_number(c.get('crit'))}:;0;100")
-            elif c.get("unit") == "%":
-                perf.append(f"{_label(h.name + ':' + name)}={_perf_number(c['value'])}%;"
-                            f"{_perf_number(c.get('warn'))};{_perf_number(c.get('crit'))};0;100")
-            else:
-                perf.append(f"{_label(h.name + ':' + name)}={_perf_number(c['value'])};"
-                            f"{_perf_number(c.get('warn'))};{_perf_number(c.get('crit'))};0;")
-    line = f"RUNBOOK {sweep.status.name}: {', '.join(parts)}"
-    return line + (" | " + " ".join(perf) if perf else "")
