@@ -3,7 +3,8 @@
 - ``model``     the frozen values a report is made of (no language, no format)
 - ``build``     journals (+ incident) -> ``Report``; ``sections`` reads evidence, archives, analyses
 - ``daily``     a day's sweeps -> ``DailyReport``
-- ``rules``     SLA verdict (asks ``runbook.incidents``) and recommendations
+- ``sla_summary``      the incident and its SLA verdict (asks ``runbook.incidents``)
+- ``recommendations``  advice derived from the findings
 - ``i18n``      formatters and the catalogue lookup; ``messages`` holds the sentences (de/en)
 - ``wording``   report values -> sentences in one language; ``views`` picks them per report
 - ``charts``    inline SVG before/after bars

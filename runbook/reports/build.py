@@ -32,9 +32,10 @@ from runbook.reports.model import (
     TimelineEntry,
     more_severe,
 )
-from runbook.reports.rules import incident_info, recommendations, sla_summary
+from runbook.reports.recommendations import recommendations
 from runbook.reports.sections import (analyses, evidence_pair, journalled_analyses, log_timeline, manifest,
                                       mapping, output_tail)
+from runbook.reports.sla_summary import incident_info, sla_summary
 
 if TYPE_CHECKING:
     from runbook.incidents import Incident

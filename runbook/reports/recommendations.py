@@ -1,24 +1,11 @@
-"""What follows from the findings: the SLA verdict (via runbook.incidents) and recommendations.
-
-The SLA arithmetic itself (service hours, BW holidays, on-call) belongs to ``runbook.sla`` and
-``runbook.incidents``; this module only asks them and keeps the answer as a report value.
-"""
+"""What the customer is advised to do, derived from the findings, failures and evidence."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from runbook.reports.model import (
-    HostReport,
-    IncidentInfo,
-    Recommendation,
-    RunInfo,
-    SlaSummary,
-)
-
-if TYPE_CHECKING:
-    from runbook.incidents import Incident
+from runbook.reports.model import HostReport, Recommendation
 
 # Above this share of a mount in use after the clean-up, space will run out again soon.
 DISK_CAPACITY_PERCENT = 80.0
@@ -40,33 +27,6 @@ def check_area(name: str, details: Any = None) -> str:
     if isinstance(details, dict) and "mount" in details:
         return "disk"
     return "other"
-
-
-def incident_info(incident: Incident) -> IncidentInfo:
-    """The customer-facing facts of the incident."""
-    return IncidentInfo(id=str(incident.id), category=incident.category, received=incident.received,
-                        channel=incident.channel, summary=incident.summary)
-
-
-def first_reaction(incident: Incident, runs: Sequence[RunInfo]) -> RunInfo | None:
-    """The first run that worked on the incident: tagged with its id, else the first given."""
-    tagged = [r for r in runs if r.incident == incident.id]
-    candidates = tagged or list(runs)
-    return min(candidates, key=lambda r: r.started, default=None)
-
-
-def sla_summary(incident: Incident, runs: Sequence[RunInfo]) -> SlaSummary:
-    """Deadline and verdict from ``runbook.incidents`` for the incident and its first run."""
-    # imported here: the SLA package is optional for reports without an incident
-    from runbook.incidents import report_due, sla_verdict
-
-    first = first_reaction(incident, runs)
-    verdict = sla_verdict(incident, first.started if first else None)
-    deadline = verdict.deadline
-    return SlaSummary(
-        category=deadline.category, received=deadline.received, deadline=deadline.deadline,
-        basis=deadline.basis, reaction_started=verdict.reaction_started, met=verdict.met,
-        margin=verdict.margin, report_due=report_due(incident))
 
 
 def recommendations(hosts: Sequence[HostReport]) -> tuple[Recommendation, ...]:
