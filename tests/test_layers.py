@@ -24,11 +24,12 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("playbook", ("runbook.playbook",)),
     ("actions", ("runbook.actions",)),
     ("reports", ("runbook.reports",)),
-    ("domain", ("runbook.logs", "runbook.services", "runbook.processes", "runbook.health", "runbook.sla",
-                "runbook.incidents")),
+    ("domain", ("runbook.logs", "runbook.services", "runbook.processes", "runbook.health", "runbook.incidents")),
     ("facts", ("runbook.facts",)),
     ("hosts and records", ("runbook.connection", "runbook.inventory", "runbook.journal", "runbook.task",
                            "runbook.change", "runbook.mail", "runbook.paths", "runbook.shipped")),
+    # the contract's calendar and deadlines: the inventory reads each customer's contract with it
+    ("contract", ("runbook.sla",)),
     ("foundation", ("runbook.units", "runbook.errors", "runbook.templating", "runbook.yamlsource", "runbook")),
     ("analysis", ("runbook.analysis",)),
 )
