@@ -9,6 +9,8 @@ lazy import is still an arrow. Importing ``runbook.a.b`` from outside ``runbook.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -185,3 +187,13 @@ def test_a_cycle_is_found() -> None:
     graph = {"runbook.a": {"runbook.b": 1}, "runbook.b": {"runbook.c": 1}, "runbook.c": {"runbook.a": 1},
              "runbook.d": {"runbook.a": 1}}
     assert cycles(graph) == [["runbook.a", "runbook.b", "runbook.c"]]
+
+
+def test_a_report_submodule_does_not_bring_jinja2() -> None:
+    """``runbook logs timeline`` reads ``reports.sections``; only rendering needs Jinja2."""
+    probe = ("import sys, runbook.reports.sections, runbook.reports.build; "
+             "print('jinja2' in sys.modules); from runbook.reports import render_immediate; "
+             "print('jinja2' in sys.modules)")
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                           cwd=ROOT.parent).stdout.split()
+    assert shown == ["False", "True"]

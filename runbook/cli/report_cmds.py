@@ -33,6 +33,9 @@ Templates = typer.Option(None, "--templates", help="A customer's template direct
 OptInventory = typer.Option(None, "-i", "--inventory",
                             help="Inventory: the customer's language, timezone and SMTP settings.")
 
+#: The text part of an HTML report mail: a pointer, since the HTML is the document.
+HTML_ATTACHED = "Der Bericht ist als HTML beigefügt. / The report is attached as HTML.\n"
+
 
 def _customer(inventory: Optional[List[Path]], name: str | None) -> Customer | None:
     if not inventory:
@@ -74,7 +77,7 @@ def _deliver(ctx: CliContext, text: str, *, subject: str, html: str | None, outp
         smtp = dict(customer.smtp) if customer else {}
         sender = smtp.pop("from", None) or os.environ.get("RUNBOOK_MAIL_FROM") or f"runbook@{socket.getfqdn()}"
         to = list(mail_to or ([customer.contact_email] if customer and customer.contact_email else []))
-        message = build_message(subject, text if html is None else _plain(text), html, sender=sender,
+        message = build_message(subject, text if html is None else HTML_ATTACHED, html, sender=sender,
                                 to=to or ["undisclosed-recipients:;"])
         if eml:
             write_eml(message, eml)
@@ -85,11 +88,6 @@ def _deliver(ctx: CliContext, text: str, *, subject: str, html: str | None, outp
             ctx.err.print(f"sent to {', '.join(mail_to)} via {settings.host}:{settings.port}", highlight=False)
     if not output and not mail_to and not eml:
         print(text, end="" if text.endswith("\n") else "\n")
-
-
-def _plain(html_text: str) -> str:
-    """The text part of an HTML report mail: a pointer, since the HTML is the document."""
-    return "Der Bericht ist als HTML beigefügt. / The report is attached as HTML.\n"
 
 
 def _report_command(kind: str, run_ids, incident_id, lang, fmt, output, mail_to, eml, templates, inventory,

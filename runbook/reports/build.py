@@ -144,11 +144,7 @@ def _journal_customer(runs: Sequence[LoadedRun]) -> str | None:
 
 
 def _contract_timezone(incident: Incident | None) -> str:
-    contract = getattr(incident, "contract", None)
-    tz = getattr(contract, "timezone", None) or getattr(contract, "tz", None)
-    if tz is None:
-        return DEFAULT_TIMEZONE
-    return str(getattr(tz, "key", tz))   # a ZoneInfo or a name
+    return DEFAULT_TIMEZONE if incident is None else incident.contract.timezone.key
 
 
 def _walk(run: LoadedRun, hosts: dict[str, _HostDraft], timeline: list[TimelineEntry]) -> None:
