@@ -17,7 +17,7 @@ from runbook.change import Change, Outcome, Plan
 from runbook.connection.shell import quote
 from runbook.task import HostTask
 from tests.lab import Lab
-from tests.test_cli_run import (
+from tests.support.cli import (
     LAB_HOSTS,
     command_step,
     events_of,
@@ -54,7 +54,6 @@ def max_in_flight(events: list[dict], step: int) -> int:
     return peak
 
 
-@pytest.mark.lab
 def test_a_read_only_playbook_runs_over_the_lab_in_parallel(lab: Lab, tmp_path: Path, hermetic: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     inventory = lab_inventory(lab, tmp_path / "inv.yml", include_bad=True)
@@ -93,7 +92,6 @@ def test_a_read_only_playbook_runs_over_the_lab_in_parallel(lab: Lab, tmp_path: 
     assert took < LAB_CONNECT_TIMEOUT + 1 + MARGIN
 
 
-@pytest.mark.lab
 def test_forks_bounds_how_many_hosts_are_worked_on_at_once(lab: Lab, tmp_path: Path, hermetic: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     inventory = lab_inventory(lab, tmp_path / "inv.yml")
@@ -107,7 +105,6 @@ def test_forks_bounds_how_many_hosts_are_worked_on_at_once(lab: Lab, tmp_path: P
     assert max_in_flight(events, step=0) == 2
 
 
-@pytest.mark.lab
 def test_one_connection_per_host_serves_every_step(lab: Lab, tmp_path: Path, hermetic: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     inventory = lab_inventory(lab, tmp_path / "inv.yml")

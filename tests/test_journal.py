@@ -14,7 +14,7 @@ from runbook.errors import Interrupted
 from runbook.inventory.model import Host
 from runbook.journal import MAX_OUTPUT_CHARS, Journal, read_events
 from runbook.task import HostTask
-from tests.test_cli_run import (
+from tests.support.cli import (
     command_step,
     events_of,
     host_end,
@@ -25,12 +25,10 @@ from tests.test_cli_run import (
     run_dirs,
     run_main,
     runbook_cli,
-    sleeps_with,
     start_runbook,
-    unique_marker,
-    wait_until,
     write_playbook,
 )
+from tests.support.processes import sleeps_with, unique_marker, wait_until
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from tests.lab import Lab
 from tests.lab.lab import DEFAULT_HOSTS
 from tests.lab.processes import ensure_free
 
-pytestmark = pytest.mark.lab
 
 # Generous: these bound hangs, they are not performance targets.
 SSH_TIMEOUT = 30

@@ -15,28 +15,23 @@ from runbook.errors import CommandTimeout, ConnectError, HostKeyError
 from runbook.inventory import load_inventory
 from tests.lab import Lab
 from tests.lab.sshd import public_key_path
-from tests.test_cli_run import (
+from tests.support.cli import (
     command_step,
     events_of,
     host_end,
     isolate,
     journal,
     lab_inventory,
-    processes_with,
     run_main,
-    sleeps_with,
-    unique_marker,
-    wait_until,
     write_playbook,
 )
+from tests.support.processes import processes_with, sleeps_with, unique_marker, wait_until
 
 
 @pytest.fixture
 def hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return isolate(monkeypatch, tmp_path)
 
-
-pytestmark = pytest.mark.lab
 
 CONNECT_TIMEOUT = 2.0
 MARGIN = 5.0  # a bound against hangs on a busy machine, not a performance target

@@ -44,13 +44,12 @@ from runbook.services.restart import (
     start_change,
     stop_change,
 )
-from tests.actions.logs.loglab import log_root, run_steps, write_inventory, write_log
 from tests.lab import Lab
 from tests.lab.services import DB_PORT, LabStack, run_playbook
 from tests.reports.journals import Clock, journal, local
-from tests.reports.test_mail import Inbox, free_port
+from tests.support.loglab import log_root, run_steps, write_inventory, write_log
+from tests.support.smtp import Inbox, free_port
 
-pytestmark = pytest.mark.lab
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # How a report frames an action's own sentence when it has no catalogue sentence for it.

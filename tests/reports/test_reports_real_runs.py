@@ -40,11 +40,10 @@ from markdown_it import MarkdownIt
 from runbook.journal import parse_ts, read_events
 from runbook.reports.i18n import format_bytes
 from tests.lab import Lab
-from tests.reports.test_hostile import CSP, chromium_dom, needs_chromium, title_of
-from tests.reports.test_mail import Inbox, free_port
-from tests.test_cli_run import runbook_cli
+from tests.support.chromium import CSP, chromium_dom, title_of
+from tests.support.cli import runbook_cli
+from tests.support.smtp import Inbox, free_port
 
-pytestmark = pytest.mark.lab
 
 BERLIN = ZoneInfo("Europe/Berlin")
 INCIDENT = "LAB-1"
@@ -475,8 +474,8 @@ def test_the_same_journals_give_byte_identical_reports_later_and_elsewhere(night
 
 # -- in a real browser -------------------------------------------------------------------------------------------
 
-@needs_chromium
-def test_chromium_renders_every_html_report_and_runs_nothing_hostile(rendered: Rendered, tmp_path: Path) -> None:
+def test_chromium_renders_every_html_report_and_runs_nothing_hostile(chromium: str, rendered: Rendered,
+                                                                    tmp_path: Path) -> None:
     pages = []
     for kind in ("immediate", "next-day"):
         for lang in ("de", "en"):
@@ -488,7 +487,7 @@ def test_chromium_renders_every_html_report_and_runs_nothing_hostile(rendered: R
                 page.write_text(page_html, encoding="utf-8")
                 pages.append((kind, lang, page))
     with ThreadPoolExecutor(max_workers=4) as pool:
-        doms = list(pool.map(lambda p: chromium_dom(p[2], tmp_path / f"profile-{p[2].stem}"), pages))
+        doms = list(pool.map(lambda p: chromium_dom(chromium, p[2], tmp_path / f"profile-{p[2].stem}"), pages))
     for (kind, lang, page), dom in zip(pages, doms):
         name = page.stem
         title = TITLES[(kind, lang)]

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import psutil
-import pytest
 
 from runbook.connection import ConnectOptions, connect
 from runbook.connection.base import CommandResult, Connection
@@ -26,7 +25,6 @@ from runbook.run.options import RunOptions
 from runbook.run.start import plan_hosts, start_run
 from tests.lab import Lab
 
-pytestmark = pytest.mark.lab
 
 LAB_HOSTS = ("web1", "app1", "db1", "spare1")
 

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 
 from runbook.journal import read_events
-from tests.actions.logs.loglab import events_of, log_root, small_mount, tree, write_inventory, write_log
 from tests.lab import Lab
+from tests.support.loglab import events_of, log_root, small_mount, tree, write_inventory, write_log
 
-pytestmark = pytest.mark.lab
 PLAYBOOK = Path(__file__).resolve().parents[3] / "playbooks" / "disk-pressure.yml"
 
 
