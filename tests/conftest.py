@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from tests.lab import Lab, lab_unavailable_reason
-from tests.support.chromium import find_chromium
 from tests.lab.services import LabStack, services_unavailable_reason
 from tests.lab.sshd import read_public_key
 from tests.lab.sudo_users import (
@@ -24,6 +23,7 @@ from tests.lab.sudo_users import (
     subnet_tag,
     sudo_unavailable_reason,
 )
+from tests.support.chromium import find_chromium
 
 
 #: fixture -> the mark every test gets that uses it (pytest's fixture closure: uses it at all)

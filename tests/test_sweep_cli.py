@@ -234,7 +234,6 @@ def _bare_env() -> dict[str, str]:
 
 
 def test_runbook_sweep_without_inventory_checks_this_machine(tmp_path: Path) -> None:
-    started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "runbook", "sweep"], cwd=tmp_path, env=_bare_env(),
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60, check=False)
     no_traceback(done.stdout, done.stderr)
@@ -250,7 +249,6 @@ def test_runbook_sweep_without_inventory_checks_this_machine(tmp_path: Path) -> 
     (run_dir,) = run_dirs(tmp_path / "reports" / "runs")
     assert verdict.endswith(run_dir.name)
     assert read_events(run_dir / "journal.jsonl")[0]["kind"] == "sweep"
-    assert time.monotonic() - started < 30
 
 
 def test_local_json_agrees_with_psutil_on_the_root_filesystem(tmp_path: Path) -> None:
