@@ -39,12 +39,9 @@ _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?
 def parse_size(value: Any) -> int:
     """Bytes in ``value``: a number of bytes, or a number with a unit (see the module's rule:
     GB = 10^9, GiB = G = 2^30). Raises ValueError for anything else, a negative number included."""
-    if isinstance(value, bool) or value is None:
-        raise ValueError(f"not a size: {value!r} (use e.g. 500MiB, 2G, 10GB)")
-    if isinstance(value, (int, float)):
-        if value < 0:
-            raise ValueError(f"a size cannot be negative: {value!r}")
-        return int(value)
+    number = _number(value, "size", "500MiB, 2G, 10GB")
+    if number is not None:
+        return int(number)
     match = _SIZE.match(str(value))
     if not match:
         raise ValueError(f"not a size: {value!r} (use e.g. 500MiB, 2G, 10GB)")
@@ -58,12 +55,9 @@ def parse_size(value: Any) -> int:
 def parse_duration(value: Any) -> float:
     """Seconds in ``value``: a number of seconds, or ``1d2h3m4s`` with any of the parts (see the
     module's rule). Raises ValueError for anything else, a negative number included."""
-    if isinstance(value, bool) or value is None:
-        raise ValueError(f"not a duration: {value!r} (use e.g. 30s, 5m, 1h30m)")
-    if isinstance(value, (int, float)):
-        if value < 0:
-            raise ValueError(f"a duration cannot be negative: {value!r}")
-        return float(value)
+    number = _number(value, "duration", "30s, 5m, 1h30m")
+    if number is not None:
+        return number
     if _NUMBER.match(str(value)):
         return float(value)
     match = _DURATION.match(str(value)) if str(value).strip() else None
@@ -71,6 +65,18 @@ def parse_duration(value: Any) -> float:
         raise ValueError(f"not a duration: {value!r} (use e.g. 30s, 5m, 1h30m)")
     days, hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
     return days * 86400 + hours * 3600 + minutes * 60 + seconds
+
+
+def _number(value: Any, what: str, examples: str) -> float | None:
+    """A plain number (int or float, not negative) as it is; None for text; ValueError for
+    anything else (YAML's yes/no are bools, which Python counts as numbers)."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"not a {what}: {value!r} (use e.g. {examples})")
+    if not isinstance(value, (int, float)):
+        return None
+    if value < 0:
+        raise ValueError(f"a {what} cannot be negative: {value!r}")
+    return float(value)
 
 
 def format_bytes(n: float) -> str:
