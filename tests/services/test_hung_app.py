@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import os
 from pathlib import Path
 
 import psutil
@@ -43,6 +43,14 @@ def test_hung_app_is_found_by_its_probe_its_worker_killed_and_the_service_restar
     assert outcomes["Services after"].outcome == "ok"
 
 
+def age(pid: int) -> float:
+    """Seconds since ``pid`` started, as the processes fact counts them (/proc/uptime minus the
+    start time in clock ticks); psutil's create_time rounds the boot time to a second."""
+    uptime = float(Path("/proc/uptime").read_text().split()[0])
+    start_ticks = int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19])
+    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+
+
 FIND = """
 name: find hung
 steps:
@@ -65,7 +73,7 @@ def test_stopped_process_overlong_job_cpu_hog_and_zombie_are_found(stack: LabSta
              {"pattern": "lab-cpu-hog", "cpu_above": 0.5, "window": "3s"}]
     inventory = stack.write_inventory(tmp_path / "inv.yml", extra={"spare1": {"hung_rules": rules}})
     # ages are whole seconds: the job must be older than max_age (1s) when the rules look at it
-    assert wait_until(lambda: time.time() - psutil.Process(job.pid).create_time() > 2.0, timeout=30)
+    assert wait_until(lambda: age(job.pid) > 2.0, timeout=30)
     zombie = wait_until(lambda: [c.pid for c in psutil.Process(parent.pid).children()
                                  if c.status() == psutil.STATUS_ZOMBIE], timeout=30)
     result, _ = run_book(inventory, FIND, limit="spare1")
