@@ -22,10 +22,12 @@ class Paths:
 
     @property
     def incidents(self) -> Path:
+        """Where opened incidents are kept."""
         return self.reports / "incidents"
 
     @classmethod
     def resolve(cls, reports: Path | None = None, runs: Path | None = None) -> "Paths":
+        """The options given, else the environment, else ``./reports`` and ``./reports/runs``."""
         reports = reports or Path(os.environ.get(ENV_REPORTS) or "reports")
         runs = runs or (Path(os.environ[ENV_RUNS]) if os.environ.get(ENV_RUNS) else reports / "runs")
         return cls(reports=reports, runs=runs)

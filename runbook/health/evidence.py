@@ -61,6 +61,7 @@ def mounts_over(task: HostTask, over: str, mounts_from: str | None = None) -> li
 
 
 def mount_snapshot(disks: Sequence[DiskUsage]) -> dict[str, Any]:
+    """Evidence of ``disks`` as ``health.check`` records it (kind "disk")."""
     return {"mounts": [{"mount": d.mount, "used_percent": d.used_percent, "free_bytes": d.free_bytes,
                         "size_bytes": d.size_bytes, "used_bytes": d.used_bytes} for d in disks]}
 

@@ -141,6 +141,8 @@ def stop_change(spec: ServiceSpec, state: RestartState, *, restarting: bool = Tr
 
 
 def start_change(spec: ServiceSpec, state: RestartState) -> Change:
+    """Start ``spec``, unless a service it depends on is down (then it is left stopped and
+    said so); a failed start command fails its gate."""
     def apply(task: HostTask) -> str:
         missing = [d for d in spec.depends_on if state.states.get(d, "up") != "up"]
         if missing:

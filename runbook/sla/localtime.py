@@ -50,6 +50,8 @@ def normalise_holidays(spec: str) -> str:
 
 @lru_cache(maxsize=512)
 def holiday_table(spec: str, year: int, language: str | None = None) -> dict[date, str]:
+    """The public holidays of calendar ``spec`` (``normalise_holidays``'s form) in ``year``,
+    named in ``language``; cached, since a deadline asks for the same year again and again."""
     if spec == NO_HOLIDAYS:
         return {}
     country, _, subdiv = spec.partition("-")
