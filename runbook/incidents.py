@@ -41,7 +41,7 @@ from runbook.sla import (
     next_business_day,
     reaction_deadline,
 )
-from runbook.sla.calendar import require_aware
+from runbook.sla.localtime import require_aware
 
 CHANNELS = ("jira", "email", "phone", "monitoring")
 INCIDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")

@@ -119,9 +119,6 @@ class Journal:
     def artifacts_dir(self) -> Path:
         return self.run_dir / "artifacts"
 
-    def add_secret(self, value: str) -> None:
-        self._secrets = self._secrets | {value}
-
     def redact(self, value: Any) -> Any:
         """``value`` as the journal would write it: for output shown to the operator, too."""
         return redact(value, self._secrets)

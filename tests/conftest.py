@@ -1,4 +1,10 @@
-"""Suite-wide fixtures. The SSH lab is started once per session and always stopped."""
+"""Suite-wide fixtures. The SSH lab is started once per session and always stopped.
+
+Tests are marked by what they use, not by hand: every test that uses the lab (directly or
+through a fixture built on it: the sudo accounts, the service stack) is ``lab``, every test
+that runs Chromium is ``chromium``. ``pytest -m "not lab and not chromium"`` is then the fast
+tier: it starts no sshd, no service and no browser.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +25,28 @@ from tests.lab.sudo_users import (
     subnet_tag,
     sudo_unavailable_reason,
 )
+from tests.support.chromium import find_chromium
+
+
+#: fixture -> the mark every test gets that uses it (pytest's fixture closure: uses it at all)
+MARKED_BY_FIXTURE = {"lab": "lab", "chromium": "chromium"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by these marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, mark in MARKED_BY_FIXTURE.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(getattr(pytest.mark, mark))
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's headless Chromium, the browser a customer opens a report in."""
+    found = find_chromium()
+    if found is None:
+        pytest.skip("Debian's chromium is not installed (tests/install-deps.sh installs it; CI has it)")
+    return found
 
 
 @pytest.fixture(scope="session")

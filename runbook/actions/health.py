@@ -6,13 +6,15 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from runbook.actions.base import Action, HostTask, Plan
+from runbook.actions.base import HostAction
+from runbook.change import Outcome, Plan
 from runbook.errors import ConnectError
 from runbook.facts import FactError
 from runbook.facts.gather import collect_local, gather_command, new_nonce, parse_gathered
 from runbook.facts.reachability import ProbeResult, probe_inventory
 from runbook.health import Check, Status, evaluate, worst
 from runbook.health.checks import REQUIRED_FACTS
+from runbook.task import HostTask
 
 #: layers at which the host itself does not answer (the hosting provider's business), as
 #: opposed to hostkey/auth, where the host is up and our access is what is broken.
@@ -52,7 +54,7 @@ def unreachable_check(exc: ConnectError, probes: list[ProbeResult]) -> Check:
                  details={"layer": exc.layer})
 
 
-class HealthCheckAction(Action):
+class HealthCheckAction(HostAction):
     """Gather disk, memory and load (one batched command over SSH, psutil locally) and judge them.
 
     Thresholds come from host vars (see runbook.health); ``data`` carries status, checks,
@@ -69,7 +71,7 @@ class HealthCheckAction(Action):
             conn = task.conn
             conn.open()
             latency = round((time.monotonic() - started) * 1000, 1)
-            if getattr(conn, "local", False):
+            if conn.local:
                 facts = collect_local(list(params.facts), include_pseudo=params.include_pseudo)
             else:
                 nonce = new_nonce()
@@ -80,7 +82,7 @@ class HealthCheckAction(Action):
             check = unreachable_check(exc, probes)
             data = {"status": check.status.name, "checks": [check.to_json()], "layer": exc.layer,
                     "probes": [p.to_json() for p in probes], "facts": {}}
-            return Plan(data=data, message=check.message, unreachable=exc)
+            return Plan(Outcome.UNREACHABLE, data=data, message=check.message, error=exc)
         checks = list(evaluate(facts, task.vars, required=[f for f in params.facts if f in REQUIRED_FACTS]))
         checks += [Check(name=f"{p.kind}:{p.target}", status=Status.OK if p.ok else Status.CRITICAL,
                          message=f"{p.target} {p.detail}", details={"latency_ms": p.latency_ms})
@@ -97,7 +99,7 @@ class HealthCheckAction(Action):
                 "probes": [p.to_json() for p in probes], "latency_ms": latency}
         limit = {"never": None, "warning": Status.WARNING, "critical": Status.CRITICAL}[params.fail_on]
         failed = limit is not None and status != Status.UNKNOWN and status.severity >= limit.severity
-        return Plan(data=data, message=message[:400], failed=failed)
+        return Plan(Outcome.FAILED if failed else Outcome.OK, data=data, message=message[:400])
 
     @staticmethod
     def _probes(task: HostTask) -> list[ProbeResult]:

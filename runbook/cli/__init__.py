@@ -40,8 +40,9 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 #: imported (all of them for --help): the report and SLA modules bring Jinja2 and the holidays
 #: package, which a cron sweep every few minutes should not pay 0.2 s for.
 COMMAND_MODULES = {
-    "sweep": "sweep_cmd", "run": "commands", "check": "commands", "actions": "commands",
-    "inventory": "inventory_cmds", "runs": "runs_cmds", "incident": "incident_cmds",
+    "sweep": "sweep_cmds", "run": "run_cmds", "check": "run_cmds", "actions": "run_cmds",
+    # ticket_cmds adds the intake and correction commands to incident_cmds' group
+    "inventory": "inventory_cmds", "runs": "runs_cmds", "incident": "ticket_cmds",
     "sla": "incident_cmds", "report": "report_cmds", "logs": "logs_cmds",
 }
 

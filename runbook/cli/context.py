@@ -14,10 +14,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from runbook.actions.base import Change
-from runbook.engine import Engine
+from runbook.change import Change
+from runbook.paths import Paths
 from runbook.playbook.model import Step
-from runbook.session import Paths
+from runbook.run.engine import Engine
 
 
 @dataclass

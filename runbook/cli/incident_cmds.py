@@ -205,10 +205,3 @@ def deadline(
         print(f"category {category}, received {_local(when, contract)}: react by "
               f"{_local(result.deadline, contract)} ({result.basis}; {describe_reaction(contract, category)})")
     return ExitCode.OK
-
-
-
-
-
-# The intake and correction commands (issue 15) live in their own module; they add to incident_app.
-from runbook.cli import ticket_cmds  # noqa: E402,F401

@@ -39,6 +39,9 @@ Templates = typer.Option(None, "--templates", help="A customer's template direct
 OptInventory = typer.Option(None, "-i", "--inventory",
                             help="Inventory: the customer's language, timezone and SMTP settings.")
 
+#: The text part of an HTML report mail: a pointer, since the HTML is the document.
+HTML_ATTACHED = "Der Bericht ist als HTML beigefügt. / The report is attached as HTML.\n"
+
 
 def _customer(inventory: Optional[List[Path]], name: str | None) -> Customer | None:
     if not inventory:
@@ -90,7 +93,7 @@ def _deliver(ctx: CliContext, text: str, *, subject: str, html: str | None, outp
         ctx.err.print(f"written: {output}", highlight=False)
     if mail_to or eml:
         to = list(mail_to or ([customer.contact_email] if customer and customer.contact_email else []))
-        message = build_message(subject, text if html is None else _plain(text), html, sender=_sender(customer),
+        message = build_message(subject, text if html is None else HTML_ATTACHED, html, sender=_sender(customer),
                                 to=to or ["undisclosed-recipients:;"])
         if eml:
             write_eml(message, eml)
@@ -101,11 +104,6 @@ def _deliver(ctx: CliContext, text: str, *, subject: str, html: str | None, outp
             ctx.err.print(f"sent to {', '.join(mail_to)} via {settings.host}:{settings.port}", highlight=False)
     if not output and not mail_to and not eml and not posted:
         print(text, end="" if text.endswith("\n") else "\n")
-
-
-def _plain(html_text: str) -> str:
-    """The text part of an HTML report mail: a pointer, since the HTML is the document."""
-    return "Der Bericht ist als HTML beigefügt. / The report is attached as HTML.\n"
 
 
 def _report_command(kind: str, run_ids, incident_id, lang, fmt, output, mail_to, eml, templates, inventory,

@@ -320,16 +320,6 @@ class SSHConnection:
         code, err, duration = self._exec(command, sudo, timeout, stdin, sink.write)
         return CommandResult(self.host, command, code, "", err.decode("utf-8", "replace"), duration)
 
-    def get(self, remote: str, local: str) -> None:
-        self.open()
-        with paramiko.SFTPClient.from_transport(self._transport) as sftp:  # type: ignore[arg-type]
-            sftp.get(remote, local)
-
-    def put(self, local: str, remote: str) -> None:
-        self.open()
-        with paramiko.SFTPClient.from_transport(self._transport) as sftp:  # type: ignore[arg-type]
-            sftp.put(local, remote)
-
     def cancel(self) -> None:
         """Stop every running command (SIGINT/SIGTERM of the run); start no new ones."""
         self._cancelled.set()

@@ -7,13 +7,25 @@ from typing import Any
 
 from runbook.facts import FactError
 from runbook.facts.disk import DiskUsage
-from runbook.facts.memory import LoadInfo, MemoryInfo
+from runbook.facts.load import LoadInfo
+from runbook.facts.memory import MemoryInfo
 from runbook.health.status import Check, Status
 from runbook.health.thresholds import BYTES, Pair, Threshold, Thresholds
-from runbook.health.units import format_bytes, format_percent
+from runbook.units import format_bytes
 
 # Facts the checks need: absent means the sweep never asked, which is itself unknown.
 REQUIRED_FACTS = ("disk", "memory", "load")
+
+
+def format_percent(value: float, thresholds: tuple[float | None, ...] = ()) -> str:
+    """A percentage with no decimals, or with as many (up to two) as it takes for the shown
+    number not to contradict a threshold verdict: 79.6 is shown "79.6%" next to an 80%
+    threshold, never "80%" with status OK."""
+    for digits in (0, 1, 2):
+        shown = round(value, digits)
+        if all((shown >= t) == (value >= t) for t in thresholds if t is not None):
+            break
+    return f"{shown:.{digits}f}%"
 
 
 def evaluate(facts: Mapping[str, Any], vars: Mapping[str, Any],

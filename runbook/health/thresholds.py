@@ -24,8 +24,9 @@ Syntax
 - Percentages: a number or a string, with or without "%": ``80``, ``"80"``, ``"80%"``,
   ``92.5``. Between 0 and 100.
 - Sizes (disk and memory only): a number with a unit, meaning an absolute amount of free or
-  available space: ``"5GiB"``, ``"5G"``, ``"500 MiB"`` are binary (G = 1024^3); ``"5GB"``,
-  ``"500MB"`` are decimal SI units (G = 1000^3), as disk vendors count.
+  available space, read by ``runbook.units.parse_size``: ``"5GiB"``, ``"5G"``, ``"500 MiB"``
+  are binary (G = 1024^3); ``"5GB"``, ``"500MB"`` are decimal (G = 1000^3), as disk vendors
+  count. A bare number is a percentage here, never bytes.
 - Load: a plain number of runnable tasks per CPU: ``2``, ``"1.5"``; no "%" and no unit.
 - Per-mount overrides replace the defaults for that mount only; any of ``warn``, ``crit``,
   ``inode_warn``, ``inode_crit`` may be given, the rest fall back to the host's values::
@@ -50,7 +51,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runbook.errors import ConfigError
-from runbook.health.units import format_bytes, parse_size
+from runbook.units import format_bytes, parse_size
 
 PERCENT = "percent"
 BYTES = "bytes"
@@ -158,8 +159,11 @@ def _parse(raw: Any, field_name: str, kinds: tuple[str, ...]) -> Threshold:
         if value > 100:
             raise bad("a percentage must be between 0 and 100")
         return Threshold(PERCENT, value, f"{value:g}%")
-    size = parse_size(text)
-    if size is not None and BYTES in kinds:
+    if BYTES in kinds:
+        try:
+            size = parse_size(text)
+        except ValueError:
+            raise bad() from None
         return Threshold(BYTES, float(size), format_bytes(size))
     raise bad()
 

@@ -13,8 +13,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runbook.actions.base import INTERNAL
+from runbook.change import INTERNAL
 from runbook.errors import ConfigError
+from runbook.health.verdict import load_sweep
 from runbook.journal import parse_ts, read_events
 from runbook.reports.i18n import DEFAULT_TIMEZONE
 from runbook.reports.model import (
@@ -31,10 +32,10 @@ from runbook.reports.model import (
     TimelineEntry,
     more_severe,
 )
-from runbook.reports.rules import incident_info, recommendations, sla_summary
+from runbook.reports.recommendations import recommendations
 from runbook.reports.sections import (analyses, evidence_pair, journalled_analyses, log_timeline, manifest,
                                       mapping, output_tail)
-from runbook.sweep import load_sweep
+from runbook.reports.sla_summary import incident_info, sla_summary
 
 if TYPE_CHECKING:
     from runbook.incidents import Incident
@@ -143,11 +144,7 @@ def _journal_customer(runs: Sequence[LoadedRun]) -> str | None:
 
 
 def _contract_timezone(incident: Incident | None) -> str:
-    contract = getattr(incident, "contract", None)
-    tz = getattr(contract, "timezone", None) or getattr(contract, "tz", None)
-    if tz is None:
-        return DEFAULT_TIMEZONE
-    return str(getattr(tz, "key", tz))   # a ZoneInfo or a name
+    return DEFAULT_TIMEZONE if incident is None else incident.contract.timezone.key
 
 
 def _walk(run: LoadedRun, hosts: dict[str, _HostDraft], timeline: list[TimelineEntry]) -> None:
@@ -246,7 +243,7 @@ def _sighting(draft: _HostDraft, new: Finding) -> None:
 
 
 def current_state(sweep: LoadedRun) -> dict[str, HostState]:
-    """Per host, its state in the sweep, as ``runbook sweep`` reports it (runbook.sweep),
+    """Per host, its state in the sweep, as ``runbook sweep`` reports it (runbook.health.verdict),
     except that a host we could not reach is called UNREACHABLE: that is what the customer
     needs to read, whatever its service probes said."""
     states: dict[str, HostState] = {}

@@ -12,8 +12,8 @@ from datetime import date as _date
 from datetime import datetime, timedelta
 from typing import Any
 
-from runbook.actions.base import INTERNAL
 from runbook.analysis.timeline import TimelineEvent
+from runbook.change import INTERNAL
 from runbook.journal import parse_ts
 from runbook.reports import i18n
 from runbook.reports.model import (

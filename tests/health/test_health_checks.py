@@ -9,7 +9,8 @@ import pytest
 from runbook.errors import ConfigError
 from runbook.facts import FactError
 from runbook.facts.disk import DiskUsage
-from runbook.facts.memory import LoadInfo, MemoryInfo
+from runbook.facts.load import LoadInfo
+from runbook.facts.memory import MemoryInfo
 from runbook.health import Check, Status, evaluate, worst
 
 GIB = 1024**3

@@ -11,8 +11,8 @@ import pytest
 from runbook.errors import ConfigError
 from runbook.incidents import Incident
 from runbook.reports import Report, build_report
-from tests.reports.conftest import copy_runs, make_incident
 from tests.reports.journals import FREED, GIB, RUN, SWEEP_1, SWEEP_2, Scenario, local, write_scenario
+from tests.support.reports import copy_runs, make_incident
 
 
 def host(report: Report, name: str):

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import ssl
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timezone
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -21,30 +20,12 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from runbook.errors import ConfigError
 from runbook.mail import MailError, SmtpSettings, build_message, send, write_eml
 from runbook.reports import Report, mail_subject, render_immediate
+from tests.support.smtp import Inbox, free_port
 
 SENDER = "Bereitschaft Müller <oncall@provider.example>"
 TO = ["it@acme.example", "leitung@acme.example"]
 CC = ["ticket@provider.example"]
 DATE = datetime(2026, 11, 25, 2, 55, tzinfo=timezone.utc)
-
-
-@dataclass
-class Inbox:
-    """What the server accepted: (mail from, recipients, raw bytes) per message; logins."""
-
-    messages: list[tuple[str, list[str], bytes]] = field(default_factory=list)
-    logins: list[str] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content
-                              or envelope.content))
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _start(inbox: Inbox, **kwargs: Any) -> tuple[Controller, int]:

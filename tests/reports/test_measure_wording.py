@@ -27,10 +27,9 @@ import psutil
 import pytest
 from aiosmtpd.controller import Controller
 
-from runbook.actions.base import Change
-from runbook.actions.notify import notice_wording
-from runbook.actions.processes import ended_wording
-from runbook.engine import change_record
+from runbook.actions.notify import notice_message
+from runbook.actions.processes import ended_message
+from runbook.change import Change
 from runbook.facts.processes import ProcessInfo
 from runbook.journal import parse_ts
 from runbook.reports import build_report, render_immediate
@@ -45,13 +44,12 @@ from runbook.services.restart import (
     start_change,
     stop_change,
 )
-from tests.actions.logs.loglab import log_root, run_steps, write_inventory, write_log
 from tests.lab import Lab
 from tests.lab.services import DB_PORT, LabStack, run_playbook
 from tests.reports.journals import Clock, journal, local
-from tests.reports.test_mail import Inbox, free_port
+from tests.support.loglab import log_root, run_steps, write_inventory, write_log
+from tests.support.smtp import Inbox, free_port
 
-pytestmark = pytest.mark.lab
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # How a report frames an action's own sentence when it has no catalogue sentence for it.
@@ -370,18 +368,18 @@ def test_records_of_other_outcomes_are_worded_and_internal_steps_left_out(tmp_pa
     failed = RestartState({fpm.key: "down"}, policy="continue", failed={fpm.key: "start command failed"})
     hung = ProcessInfo(pid=4242, ppid=1, user="www-data", state="D", name="php-fpm8.2", args=("php-fpm",),
                        command="php-fpm: pool www")
-    kill = Change("end pid 4242 (php-fpm: pool www): hung", details=ended_wording(hung, hung=True))
+    kill = Change("end pid 4242 (php-fpm: pool www): hung", message=ended_message(hung, hung=True))
     notify = Change("notify Lab Hosting <noc@lab.example>: web2 unreachable (tcp)",
-                    details=notice_wording("Lab Hosting", "smtp"))
+                    message=notice_message("Lab Hosting", "smtp"))
     gate_fpm = gate_change(fpm, state, settings, restarted=False)
     records = {
-        "web1": [change_record(stop_change(cron, state, restarting=False), "stop web1:cron"),   # stopped only
-                 change_record(start_change(fpm, state), "start web1:php-fpm"),             # internal
-                 change_record(gate_fpm, "health gate web1:php-fpm"),                       # was down: started
-                 change_record(kill, kill.sentence)],
-        "web2": [change_record(notify, notify.sentence)],
-        "web3": [change_record(gate_fpm, "health gate web1:php-fpm",
-                               not_restarted_wording(fpm, failed, restarted=False))],
+        "web1": [stop_change(cron, state, restarting=False).journal_record("stop web1:cron"),   # stopped only
+                 start_change(fpm, state).journal_record("start web1:php-fpm"),             # internal
+                 gate_fpm.journal_record("health gate web1:php-fpm"),                       # was down: started
+                 kill.journal_record(kill.sentence)],
+        "web2": [notify.journal_record(notify.sentence)],
+        "web3": [gate_fpm.journal_record("health gate web1:php-fpm",
+                                         not_restarted_wording(fpm, failed, restarted=False))],
     }
     clock = Clock()
     clock.at(local(2, 41))

@@ -12,8 +12,8 @@ import pytest
 from runbook.incidents import Incident
 from runbook.reports import Report, build_report, mail_subject, render_immediate, render_next_day, report_title
 from runbook.reports.render import markdown_code, markdown_text
-from tests.reports.conftest import copy_runs
 from tests.reports.journals import Scenario, write_scenario
+from tests.support.reports import copy_runs
 
 IMMEDIATE = [(lang, fmt) for lang in ("de", "en") for fmt in ("text", "markdown", "html")]
 NEXT_DAY = [(lang, fmt) for lang in ("de", "en") for fmt in ("html", "markdown")]

@@ -2,7 +2,7 @@
 
 One night on the SSH lab, every step a ``runbook`` subprocess: an incident is opened (its
 summary carries markup), a sweep finds every reachable host CRITICAL (judged with a 2 % disk
-limit, so that the two sweeps differ) and down1/tarpit1 unreachable, a playbook on web1
+limit on /, so that the two sweeps differ) and down1/tarpit1 unreachable, a playbook on web1
 analyses, archives, cleans and rotates real nginx logs (one log line and one log file name carry
 markup), and a second sweep with the normal limits finds the reachable hosts OK. Then the
 immediate report (de/en x text/Markdown/HTML), the next-day report (de/en x HTML/Markdown),
@@ -40,11 +40,11 @@ from markdown_it import MarkdownIt
 from runbook.journal import parse_ts, read_events
 from runbook.reports.i18n import format_bytes
 from tests.lab import Lab
-from tests.reports.test_hostile import CSP, chromium_dom, needs_chromium, title_of
-from tests.reports.test_mail import Inbox, free_port
-from tests.test_cli_run import runbook_cli
+from tests.support.chromium import CSP, chromium_dom, title_of
+from tests.support.cli import runbook_cli
+from tests.support.smtp import Inbox, free_port
+from tests.support.sweep import DEFAULT_DISK, extra_vars, judge_only
 
-pytestmark = pytest.mark.lab
 
 BERLIN = ZoneInfo("Europe/Berlin")
 INCIDENT = "LAB-1"
@@ -253,11 +253,12 @@ def _night(lab: Lab, base: Path) -> Night:
         assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]   # CRITICAL: down1, tarpit1
         return json.loads(done.stdout)
 
-    first = sweep("-e", "disk_warn=1", "-e", "disk_crit=2")
+    # The lab is this machine: judge / alone, never a mount another test session filled meanwhile.
+    first = sweep(*extra_vars(judge_only({"/": {**DEFAULT_DISK, "warn": 1, "crit": 2}})))
     ran = runbook_cli("run", playbook, "-i", inventory, "-l", "web1", "--incident", INCIDENT, "--yes", "--json",
                       "--reports-dir", reports)
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
-    last = sweep()
+    last = sweep(*extra_vars(judge_only({"/": DEFAULT_DISK})))
     return Night(reports, inventory, nginx, received, _deadline(inventory, received), first,
                 json.loads(ran.stdout), last)
 
@@ -475,8 +476,8 @@ def test_the_same_journals_give_byte_identical_reports_later_and_elsewhere(night
 
 # -- in a real browser -------------------------------------------------------------------------------------------
 
-@needs_chromium
-def test_chromium_renders_every_html_report_and_runs_nothing_hostile(rendered: Rendered, tmp_path: Path) -> None:
+def test_chromium_renders_every_html_report_and_runs_nothing_hostile(chromium: str, rendered: Rendered,
+                                                                    tmp_path: Path) -> None:
     pages = []
     for kind in ("immediate", "next-day"):
         for lang in ("de", "en"):
@@ -488,7 +489,7 @@ def test_chromium_renders_every_html_report_and_runs_nothing_hostile(rendered: R
                 page.write_text(page_html, encoding="utf-8")
                 pages.append((kind, lang, page))
     with ThreadPoolExecutor(max_workers=4) as pool:
-        doms = list(pool.map(lambda p: chromium_dom(p[2], tmp_path / f"profile-{p[2].stem}"), pages))
+        doms = list(pool.map(lambda p: chromium_dom(chromium, p[2], tmp_path / f"profile-{p[2].stem}"), pages))
     for (kind, lang, page), dom in zip(pages, doms):
         name = page.stem
         title = TITLES[(kind, lang)]

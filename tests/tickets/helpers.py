@@ -13,7 +13,7 @@ import yaml
 
 from tests.lab.fake_jira import TOKEN, FakeJira
 from tests.lab.imap import MailServer
-from tests.test_cli_run import CLI_TIMEOUT, REPO, cli_env
+from tests.support.cli import CLI_TIMEOUT, REPO, cli_env
 
 MAIL = Path(__file__).resolve().parents[1] / "fixtures" / "mail"
 TICKET_ENV = ("RUNBOOK_JIRA_TOKEN", "RUNBOOK_JIRA_USER", "RUNBOOK_JIRA_PASSWORD", "RUNBOOK_IMAP_HOST",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.lab.fake_jira import TOKEN, FakeJira
-from tests.test_cli_run import REPO, cli_env
+from tests.support.cli import REPO, cli_env
 from tests.tickets.helpers import MAIL, TICKET_ENV, cli, incidents, jira_env, record, write_inventory
 
 

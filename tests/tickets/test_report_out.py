@@ -13,9 +13,9 @@ from aiosmtpd.controller import Controller
 from runbook.reports.render import jira_text
 from tests.conftest import lab_subnet
 from tests.lab.fake_jira import FakeJira
-from tests.reports.conftest import copy_runs
+from tests.support.reports import copy_runs
 from tests.reports.journals import Scenario, write_scenario
-from tests.reports.test_mail import Inbox
+from tests.support.smtp import Inbox
 from tests.tickets.helpers import MAIL, cli, jira_env, record, write_inventory
 
 
