@@ -136,6 +136,11 @@ class Engine:
         self._unreachable: dict[str, tuple[int, BaseException]] = {}
         self._registered: dict[str, dict[str, Any]] = {h.name: {} for h in self.hosts}
         self._lock = threading.Lock()
+        # A host's connection is closed when its last step is done, not at the end of the run:
+        # a sweep of 1,000 hosts would otherwise hold 1,000 sockets and transport threads.
+        # Not after a run-scoped step, whose other hosts may still reach this one.
+        last = self.playbook.steps[-1] if self.playbook.steps else None
+        self._close_after = last.index if last is not None and ACTIONS[last.action].scope != "run" else None
 
     # -- control ------------------------------------------------------------------------------
 
@@ -239,6 +244,8 @@ class Engine:
                            message=outcome.message, changes=list(outcome.records or outcome.changes),
                            data=dict(outcome.data),
                            error=outcome.error, duration=round(outcome.duration, 4))
+        if outcome.step == self._close_after:
+            self._close_host(outcome.host)
         self._on_outcome(outcome)
 
     # -- per host -----------------------------------------------------------------------------
@@ -377,6 +384,15 @@ class Engine:
             self._finish(outcome, results)
 
         self._parallel(forks, apply_one, list(pending))
+
+    def _close_host(self, name: str) -> None:
+        with self._lock:
+            conn = self._conns.pop(name, None)
+        if conn is not None:
+            try:
+                conn.close()
+            except (OSError, RunbookError):
+                pass  # closing a dead connection has nothing left to tell
 
     def _close_all(self) -> None:
         with self._lock:

@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     UNREACHABLE = 5     # run: a host could not be reached (and nothing failed)
     USAGE = 64          # bad command line (sysexits EX_USAGE)
     SOFTWARE = 70       # a bug in runbook (sysexits EX_SOFTWARE); the message says where to look
+    OSERR = 71          # this machine's limits (open files) cannot carry the run (sysexits EX_OSERR)
     CONFIG = 78         # bad inventory, playbook or contract (sysexits EX_CONFIG)
     INTERRUPTED = 130   # stopped by SIGINT/SIGTERM; the journal is closed
 

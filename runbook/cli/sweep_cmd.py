@@ -17,6 +17,7 @@ from runbook.cli import options as opt
 from runbook.cli.context import CliContext, stop_on_signals
 from runbook.cli.exitcodes import ExitCode
 from runbook.connection import ConnectOptions
+from runbook.limits import require_open_files
 from runbook.engine import HostOutcome, RunOptions
 from runbook.errors import ConfigError
 from runbook.health import Status, Thresholds
@@ -46,6 +47,7 @@ def sweep(
     runs_dir: Optional[Path] = opt.RunsDir,
 ) -> int:
     """Check every host: reachability, disk, inodes, memory, swap, load. Exit 0/1/2/3 = OK/WARNING/CRITICAL/UNKNOWN."""
+    require_open_files(forks)
     ctx = CliContext.create(reports_dir, runs_dir)
     inv = load_inventory(inventory or [shipped("inventory/local.yml")], parse_extra_vars(extra_var or []),
                          contracts=False)

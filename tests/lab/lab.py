@@ -244,14 +244,7 @@ class Lab:
         of it (a ControlMaster there would, for one, hide a changed host key).
         """
         host = self._require(name)
-        return [
-            "ssh", "-i", str(self.client_key),
-            "-o", f"UserKnownHostsFile={self.known_hosts}",
-            "-o", "StrictHostKeyChecking=yes",
-            "-o", "BatchMode=yes",
-            "-F", "none", "-o", "IdentitiesOnly=yes",
-            "-p", str(host.port), f"{self.user}@{host.address}",
-        ]
+        return sshd.client_argv(self.client_key, self.known_hosts, self.user, host.address, host.port)
 
     def write_inventory(self, path: Path, *, include_bad: bool = True,
                         extra_vars: Mapping[str, Any] | None = None) -> Path:
