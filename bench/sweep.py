@@ -40,6 +40,7 @@ FABRIC_SCRIPT = textwrap.dedent("""
         c.client.load_host_keys(known)   # strict checking, like runbook's
     results = group.run(cmd, hide=True, warn=True)
     bad = [c.host for c, r in results.items() if getattr(r, "exited", 1) != 0]
+    print(f"fabric: {len(results) - len(bad)} of {len(hosts)} hosts ok")
     sys.exit(1 if bad or len(results) != len(hosts) else 0)
 """)
 

@@ -44,6 +44,7 @@ COMMAND_MODULES = {
     "sweep": "sweep_cmd", "run": "commands", "check": "commands", "actions": "commands",
     "inventory": "inventory_cmds", "runs": "runs_cmds", "incident": "incident_cmds",
     "sla": "incident_cmds", "report": "report_cmds", "logs": "logs_cmds",
+    "history": "history_cmds", "forecast": "history_cmds",
 }
 
 

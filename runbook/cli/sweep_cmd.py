@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
+from datetime import timedelta
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Optional
@@ -27,6 +29,8 @@ from runbook.session import plan_hosts, start_run
 from runbook.shipped import shipped
 from runbook.sweep import Sweep, load_sweep, to_json, to_nagios
 
+#: the sweeps of these last days make the forecasts shown below the table
+FORECAST_WINDOW = timedelta(days=3)
 STATUS_STYLE = {Status.OK: "green", Status.WARNING: "yellow", Status.CRITICAL: "bold red",
                 Status.UNKNOWN: "magenta"}
 
@@ -43,6 +47,9 @@ def sweep(
     accept_new_host_keys: bool = opt.AcceptNew,
     connect_timeout: Optional[float] = opt.ConnectTimeout,
     incident: Optional[str] = opt.Incident,
+    alert: bool = typer.Option(False, "--alert", help="Mail what changed since the last alerting sweep "
+                               "(contacts.on_call) and tell the provider about network outages; for cron."),
+    alert_to: opt.StrList = typer.Option(None, "--alert-to", help="Send alerts here instead (repeatable)."),
     reports_dir: Optional[Path] = opt.ReportsDir,
     runs_dir: Optional[Path] = opt.RunsDir,
 ) -> int:
@@ -55,6 +62,12 @@ def sweep(
     hosts = plan_hosts(inv, book, limit)
     for host in hosts:
         _check_thresholds(host.name, host.vars)
+    if alert_to and not alert:
+        raise ConfigError("--alert-to needs --alert", field="--alert-to")
+    targets: Mapping[str, Any] = {}
+    if alert:
+        from runbook.alert_delivery import alert_targets  # mail and SLA code only for --alert
+        targets = alert_targets(inv, hosts, state_dir(ctx.paths), alert_to or [], os.environ)
     options = RunOptions(forks=forks, connect=ConnectOptions(accept_new_host_keys, None, connect_timeout))
     progress = _progress(ctx, len(hosts), quiet=as_json or nagios)
     task_id = progress.add_task("", total=len(hosts)) if progress else None
@@ -73,9 +86,54 @@ def sweep(
         print(to_nagios(result_sweep))
     else:
         print_sweep(ctx, result_sweep)
+        print_forecasts(ctx, {h.name for h in hosts})
     if result.status == "interrupted":
-        return ExitCode.INTERRUPTED
+        return ExitCode.INTERRUPTED  # an unfinished sweep changes no alert state
+    if targets:
+        send_alerts(ctx, inv, result_sweep, targets, engine.journal.path, quiet=as_json or nagios)
     return ExitCode(int(result_sweep.status))
+
+
+def send_alerts(ctx: CliContext, inv: Any, done: Sweep, targets: Mapping[str, Any], journal: Path, *,
+                quiet: bool) -> None:
+    """Alert on what changed; then the provider notice for new network outages."""
+    from runbook.alert_delivery import alert_after_sweep, network_outages
+    from runbook.alerting import AlertPolicy
+
+    policies = {h.name: AlertPolicy.from_vars(h.name, inv.hosts[h.name].vars) for h in done.hosts}
+    delivered = alert_after_sweep(done, targets, policies, ctx.clock(), journal=journal)
+    for item in delivered:
+        if item.error is not None:
+            ctx.err.print(f"runbook: alert not sent ({item.alert.host} {item.alert.check} {item.alert.status}): "
+                          f"{escape(item.error)}", highlight=False)
+    if delivered and not quiet:
+        sent = sum(1 for d in delivered if d.error is None)
+        ctx.out.print(f"alerts: {sent} sent, {len(delivered) - sent} not sent", highlight=False)
+    down = network_outages(done, [d for d in delivered if d.error is None])
+    if down:
+        book = load_playbook(shipped("playbooks/provider-notice.yml"))
+        engine = start_run(inv, [inv.hosts[n] for n in down], book, ctx.paths, RunOptions(assume_yes=True),
+                           kind="run")
+        with stop_on_signals(engine, ctx):
+            engine.run()
+
+
+def state_dir(paths: Any) -> Path:
+    """``<reports>/state/alerts``: beside the journals (with a separate --runs-dir, its parent)."""
+    return paths.runs.parent / "state" / "alerts"
+
+
+def print_forecasts(ctx: CliContext, hosts: set[str]) -> None:
+    """Below the table: mounts that reach crit or 100 % within 7 days, by the last days' sweeps."""
+    from runbook.cli.history_cmds import FORECAST_SWEEPS
+    from runbook.forecast import SOON, forecasts
+    from runbook.history import records, spread, sweep_dirs
+
+    now = ctx.clock()
+    recent = spread(sweep_dirs(ctx.paths.runs, since=now - FORECAST_WINDOW), FORECAST_SWEEPS)
+    for f in forecasts(records(recent, hosts)):
+        if f.due_within(SOON, now):
+            ctx.out.print(f"[yellow]forecast[/] {escape(f.sentence(now))}", highlight=False)
 
 
 def _check_thresholds(host: str, host_vars: Mapping[str, Any]) -> None:

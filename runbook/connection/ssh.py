@@ -96,14 +96,34 @@ class SSHConnection:
         self._running: dict[int, tuple[paramiko.Channel, int | None, bool]] = {}
         self._lock = threading.Lock()
         self._cancelled = threading.Event()
+        # The socket of a handshake in progress: cancel() closes it, so a host that accepts TCP
+        # and never speaks SSH does not hold up Ctrl-C for the whole connect timeout.
+        self._opening: socket.socket | paramiko.Channel | None = None
 
     # -- connecting ----------------------------------------------------------------------------
 
     def open(self) -> None:
         if self._transport is not None and self._transport.is_active():
             return
+        try:
+            self._open()
+        except ConnectError:
+            if self._cancelled.is_set():  # cancel() closed the socket under the handshake
+                raise Interrupted(f"{self.host}: connecting interrupted") from None
+            raise
+        finally:
+            with self._lock:
+                self._opening = None
+
+    def _open(self) -> None:
+        if self._cancelled.is_set():
+            raise Interrupted(f"{self.host}: run interrupted")
         deadline = time.monotonic() + self.connect_timeout
         sock = self._dial(deadline)
+        with self._lock:
+            self._opening = sock
+        if self._cancelled.is_set():
+            sock.close()
         try:
             transport = paramiko.Transport(sock, default_window_size=WINDOW_SIZE,
                                            default_max_packet_size=MAX_PACKET)
@@ -346,8 +366,13 @@ class SSHConnection:
             sftp.put(local, remote)
 
     def cancel(self) -> None:
-        """Stop every running command (SIGINT/SIGTERM of the run); start no new ones."""
+        """Stop every running command and a connect in progress (SIGINT/SIGTERM of the run);
+        start no new ones."""
         self._cancelled.set()
+        with self._lock:
+            opening = self._opening
+        if opening is not None:
+            opening.close()
 
     def close(self) -> None:
         if self._transport is not None:

@@ -28,6 +28,7 @@ class Customer:
     contract_source: Any            # the ``customer.contract`` mapping as written
     smtp: Mapping[str, Any]         # delivery settings for reports (password from env only)
     file: str
+    on_call: tuple[str, ...] = ()   # where `runbook sweep --alert` sends (contacts.on_call)
     _parsed: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
