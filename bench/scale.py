@@ -113,9 +113,25 @@ def row(hosts: int, what: str, m: Measured, runs: int) -> str:
             f"{m.exit_code:>5} {m.ok:>6} {m.internal_errors:>9} {m.lost:>5} {runs:>5}")
 
 
+def compare_with_fabric(args: argparse.Namespace, env: dict[str, str], tmp: Path, lines: list[str]) -> None:
+    """runbook and bare Fabric on the same ``--hosts`` lab, in the same run."""
+    with ManyHostsLab(tmp / "lab", args.hosts, first=args.first) as lab:
+        inventory = lab.write_inventory(tmp / "inventory.yml", extra_vars=LOAD_IGNORED)
+        names = list(lab.hosts)
+        runbook_sweep(inventory, names, env, tmp, None)  # warm-up: bytecode, page cache
+        ours = median([runbook_sweep(inventory, names, env, tmp, None) for _ in range(args.repeat)])
+        lines.append(row(args.hosts, "runbook sweep", ours, args.repeat))
+        print(lines[-1], flush=True)
+        if args.fabric_repeat:
+            theirs = median([fabric_group(lab, env, tmp) for _ in range(args.fabric_repeat)])
+            lines.append(row(args.hosts, "fabric group", theirs, args.fabric_repeat))
+            lines.append(f"{args.hosts:>6}  ratio runbook/fabric {ours.wall / theirs.wall:.3f}x")
+            print("\n".join(lines[-2:]), flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hosts", type=int, default=1000)
+    parser.add_argument("--hosts", type=int, default=1000, help="0 to skip")
     parser.add_argument("--first", default="127.30.8.1", help="first address of the --hosts lab")
     parser.add_argument("--big", type=int, default=5000, help="0 to skip")
     parser.add_argument("--big-first", default="127.31.0.1", help="first address of the --big lab")
@@ -127,24 +143,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="rb-scale-") as name:
         tmp = Path(name)
         env = bench_env(tmp)
-        with ManyHostsLab(tmp / "lab", args.hosts, first=args.first) as lab:
-            inventory = lab.write_inventory(tmp / "inventory.yml", extra_vars=LOAD_IGNORED)
-            names = list(lab.hosts)
-            runbook_sweep(inventory, names, env, tmp, None)  # warm-up: bytecode, page cache
-            ours = median([runbook_sweep(inventory, names, env, tmp, None) for _ in range(args.repeat)])
-            lines.append(row(args.hosts, "runbook sweep", ours, args.repeat))
-            print(lines[-1], flush=True)
-            if args.fabric_repeat:
-                theirs = median([fabric_group(lab, env, tmp) for _ in range(args.fabric_repeat)])
-                lines.append(row(args.hosts, "fabric group", theirs, args.fabric_repeat))
-                lines.append(f"{args.hosts:>6}  ratio runbook/fabric {ours.wall / theirs.wall:.3f}x")
-                print("\n".join(lines[-2:]), flush=True)
+        if args.hosts:
+            compare_with_fabric(args, env, tmp, lines)
         if args.big:
             with ManyHostsLab(tmp / "big", args.big, first=args.big_first) as lab:
                 inventory = lab.write_inventory(tmp / "big-inventory.yml", extra_vars=LOAD_IGNORED)
                 names = list(lab.hosts)
                 # The first ~1,000 and ~3,000 hosts of the same lab, then all: is it linear?
-                limits = [f"h{'0' * (len(names[0]) - 4)}{head}???" for head in ("0", "[0-2]")
+                limits = [f"h{'0' * (len(names[0]) - 5)}{head}???" for head in ("0", "[0-2]")
                           if args.big >= 3000] + [None]
                 for limit in limits:
                     chosen = [n for n in names if limit is None or fnmatch.fnmatch(n, limit)]
