@@ -328,6 +328,23 @@ class HostDay:
 
 
 @dataclass(frozen=True)
+class DiskForecast:
+    """A mount whose used space (kind "space") or inodes ("inodes") reaches its critical
+    threshold (``crit`` %, at ``crit_at``) or 100 % (``full_at``) within 7 days, by the
+    least-squares trend of the sweeps (runbook.forecast)."""
+
+    host: str
+    mount: str
+    kind: str
+    used_percent: float
+    percent_per_day: float
+    bytes_per_day: float | None
+    crit: float | None
+    crit_at: datetime | None
+    full_at: datetime | None
+
+
+@dataclass(frozen=True)
 class CustomerDay:
     """One customer's sweeps of the day."""
 
@@ -337,6 +354,7 @@ class CustomerDay:
     last: datetime
     hosts: tuple[HostDay, ...]
     checks: tuple[CheckDay, ...]
+    forecasts: tuple[DiskForecast, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,18 @@ def test_the_sweep_table_shows_a_forecast_under_seven_days(lab: Lab, tmp_path: P
     assert done.returncode == 0, done.stderr
     assert "forecast /var on web1: +5.0 GiB/day" in done.stdout
     assert "on db1" not in done.stdout.split("run ")[-1]   # flat: no forecast line
+
+
+def test_the_daily_report_has_the_forecast_in_the_customers_language(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    growing_history(runs)
+    day = (NOW - timedelta(minutes=1)).astimezone(ZoneInfo("Europe/Berlin")).date()
+    english = runbook_cli("report", "daily", "--date", day.isoformat(), "--lang", "en", "--format", "markdown",
+                          runs_dir=runs)
+    assert english.returncode == 0, english.stderr
+    assert "### Forecast" in english.stdout
+    assert "- /var on web1 grows by 5.0 GiB per day: 90% around " in english.stdout
+    german = runbook_cli("report", "daily", "--date", day.isoformat(), "--lang", "de", "--format", "markdown",
+                         runs_dir=runs)
+    assert "- /var auf web1 wächst um 5,0 GiB pro Tag: 90 % etwa am " in german.stdout
+    assert "db1" not in german.stdout.split("Prognose")[-1]   # flat: no forecast
