@@ -14,13 +14,13 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from runbook.forecast import Forecast
 from runbook.reports.build import LoadedRun, current_state, load_run
 from runbook.reports.i18n import DEFAULT_TIMEZONE
 from runbook.reports.model import (
     CheckDay,
     CustomerDay,
     DailyReport,
-    DiskForecast,
     Finding,
     HostDay,
     HostState,
@@ -62,7 +62,7 @@ def build_daily(run_dirs: Sequence[Path], day: date, *, timezone: str = DEFAULT_
                                        for name in sorted(drafts)))
 
 
-def _forecasts(run_dirs: Sequence[Path], day: date, zone: ZoneInfo) -> list[DiskForecast]:
+def _forecasts(run_dirs: Sequence[Path], day: date, zone: ZoneInfo) -> list[Forecast]:
     """Mounts reaching crit or full within 7 days of the day's end, by the 3 days of sweeps before it."""
     from runbook.forecast import SOON, forecasts
     from runbook.history import is_sweep, records, run_started, spread
@@ -70,8 +70,7 @@ def _forecasts(run_dirs: Sequence[Path], day: date, zone: ZoneInfo) -> list[Disk
     end = datetime.combine(day + timedelta(days=1), time(0), zone)
     recent = [Path(d) for d in run_dirs if (s := run_started(Path(d))) is not None and end - FORECAST_DAYS <= s < end]
     found = forecasts(records(spread([d for d in sorted(recent) if is_sweep(d)], FORECAST_SWEEPS)))
-    return [DiskForecast(f.host, f.mount, f.kind, f.used_percent, f.percent_per_day, f.bytes_per_day, f.crit,
-                         f.crit_at, f.full_at) for f in found if f.due_within(SOON, end)]
+    return [f for f in found if f.due_within(SOON, end)]
 
 
 def _host_customer(run: LoadedRun, host: str) -> str:

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from runbook.analysis.timeline import TimelineEvent
+from runbook.forecast import Forecast
 
 # Worst-of order as in runbook.health (monitoring-plugins' max_state_alt: a known problem
 # outranks a probe that could not look), with an unreachable host above all: the customer
@@ -328,23 +329,6 @@ class HostDay:
 
 
 @dataclass(frozen=True)
-class DiskForecast:
-    """A mount whose used space (kind "space") or inodes ("inodes") reaches its critical
-    threshold (``crit`` %, at ``crit_at``) or 100 % (``full_at``) within 7 days, by the
-    least-squares trend of the sweeps (runbook.forecast)."""
-
-    host: str
-    mount: str
-    kind: str
-    used_percent: float
-    percent_per_day: float
-    bytes_per_day: float | None
-    crit: float | None
-    crit_at: datetime | None
-    full_at: datetime | None
-
-
-@dataclass(frozen=True)
 class CustomerDay:
     """One customer's sweeps of the day."""
 
@@ -354,7 +338,8 @@ class CustomerDay:
     last: datetime
     hosts: tuple[HostDay, ...]
     checks: tuple[CheckDay, ...]
-    forecasts: tuple[DiskForecast, ...] = ()
+    #: mounts reaching crit or 100 % within 7 days of the day's end (runbook.forecast)
+    forecasts: tuple[Forecast, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from pathlib import Path
 import psutil
 
 from tests.lab import inventory, processes, sshd
-from tests.lab.lab import CLIENT_KEY, LabHost
+from tests.lab.lab import CLIENT_KEY, LabHost, start_or_stop
 from tests.lab.processes import LabError
 
 DEFAULT_FIRST = "127.30.0.1"
@@ -112,11 +112,7 @@ class ManyHostsLab:
         """Start every sshd; return once each has sent its SSH banner. A failure stops the rest."""
         if self._sshd:
             raise LabError(f"the lab in {self.base_dir} is already running")
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
+        start_or_stop(self._start, self.stop)
         return self
 
     def _start(self) -> None:
