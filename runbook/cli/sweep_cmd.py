@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Mapping
 from datetime import timedelta
 from contextlib import nullcontext
@@ -78,16 +79,19 @@ def sweep(
 
     engine = start_run(inv, hosts, book, ctx.paths, options, kind="sweep", incident=incident, on_outcome=advance)
     with progress or nullcontext(), stop_on_signals(engine, ctx):
-        result = engine.run()
+        # Only the status is kept: every host's result is in the journal, which load_sweep
+        # reads back. Holding both at once doubled the peak memory of a 5,000-host sweep.
+        run_status = engine.run().status
     result_sweep = load_sweep(engine.journal.run_dir)
     if as_json:
-        print(json.dumps(to_json(result_sweep), indent=2, ensure_ascii=False))
+        json.dump(to_json(result_sweep), sys.stdout, indent=2, ensure_ascii=False)  # in pieces, not one string
+        print()
     elif nagios:
         print(to_nagios(result_sweep))
     else:
         print_sweep(ctx, result_sweep)
         print_forecasts(ctx, {h.name for h in hosts})
-    if result.status == "interrupted":
+    if run_status == "interrupted":
         return ExitCode.INTERRUPTED  # an unfinished sweep changes no alert state
     if targets:
         send_alerts(ctx, inv, result_sweep, targets, engine.journal.path, quiet=as_json or nagios)
