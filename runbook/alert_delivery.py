@@ -140,7 +140,7 @@ def describe(alert: Alert, customer: Customer) -> str:
 def _single(customer: Customer, alert: Alert, note: str | None, footer: str, sender: str,
             to: Sequence[str], now: datetime) -> EmailMessage:
     head = HEADLINE[alert.kind] + (f" {alert.status}" if alert.kind == "repeat" else "")
-    subject = f"[runbook] {head}: {alert.host} {alert.check} {alert.status} ({customer.name})"
+    subject = _one_line(f"[runbook] {head}: {alert.host} {alert.check} {alert.status} ({customer.name})")
     body = [f"{customer.name}: {describe(alert, customer)}", alert.message, ""]
     if note:
         body += [note, ""]
@@ -153,13 +153,18 @@ def _digest(customer: Customer, alerts: Sequence[Alert], note: str | None, foote
     for a in alerts:
         counts[HEADLINE[a.kind]] = counts.get(HEADLINE[a.kind], 0) + 1
     summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
-    subject = f"[runbook] {len(alerts)} changes at {customer.name}: {summary}"
+    subject = _one_line(f"[runbook] {len(alerts)} changes at {customer.name}: {summary}")
     body = [f"{customer.name}: {len(alerts)} changes in one sweep ({summary}).", ""]
     body += [f"{HEADLINE[a.kind]:<9} {describe(a, customer)}: {a.message}" for a in alerts]
     body.append("")
     if note:
         body += [note, ""]
     return build_message(subject, "\n".join(body) + footer, sender=sender, to=list(to), date=now)
+
+
+def _one_line(text: str) -> str:
+    """A subject without line breaks or control characters, whatever a host reported."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
 def hours_note(customer: Customer, now: datetime) -> str | None:
