@@ -69,6 +69,7 @@ def alert_targets(inventory: Inventory, hosts: Sequence[Host], state_dir: Path, 
             raise ConfigError("nowhere to send alerts: set contacts.on_call or use --alert-to",
                               file=customer.file, field="customer.contacts.on_call")
         smtp = SmtpSettings.from_mapping(customer.smtp, env, file=customer.file)
+        customer.contract  # noqa: B018 - parsed now: a bad contract stops the sweep before it starts
         targets[host.customer] = AlertTarget(customer, recipients, smtp,
                                              state_path(state_dir, inventory.files, customer.slug),
                                              tuple(inventory.files))

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from runbook.errors import RunbookError
 from runbook.journal import parse_ts
 from runbook.sweep import Sweep, load_sweep
 
@@ -165,7 +166,10 @@ def spread(items: Sequence[Path], most: int) -> list[Path]:
 def records(run_dirs: Iterable[Path], hosts: set[str] | None = None) -> Iterator[SweepRecord]:
     """The sweep records of ``run_dirs``, their points narrowed to ``hosts`` when given."""
     for run_dir in run_dirs:
-        record = load_record(run_dir)
+        try:
+            record = load_record(run_dir)
+        except (RunbookError, OSError):
+            continue  # a journal without its run.start, or removed meanwhile: nothing to read
         if record is None:
             continue
         if hosts is not None:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from rich.markup import escape
@@ -24,14 +24,17 @@ from runbook.limits import require_open_files
 from runbook.engine import HostOutcome, RunOptions
 from runbook.errors import ConfigError
 from runbook.health import Status, Thresholds
-from runbook.inventory import load_inventory, parse_extra_vars
+from runbook.inventory import Inventory, load_inventory, parse_extra_vars
 from runbook.playbook import load_playbook
-from runbook.session import plan_hosts, start_run
+from runbook.session import Paths, plan_hosts, start_run
 from runbook.shipped import shipped
 from runbook.sweep import Sweep, load_sweep, to_json, to_nagios
 
 #: the sweeps of these last days make the forecasts shown below the table
 FORECAST_WINDOW = timedelta(days=3)
+if TYPE_CHECKING:
+    from runbook.alert_delivery import AlertTarget  # imported for real only with --alert
+
 STATUS_STYLE = {Status.OK: "green", Status.WARNING: "yellow", Status.CRITICAL: "bold red",
                 Status.UNKNOWN: "magenta"}
 
@@ -65,7 +68,7 @@ def sweep(
         _check_thresholds(host.name, host.vars)
     if alert_to and not alert:
         raise ConfigError("--alert-to needs --alert", field="--alert-to")
-    targets: Mapping[str, Any] = {}
+    targets: Mapping[str, AlertTarget] = {}
     if alert:
         from runbook.alert_delivery import alert_targets  # mail and SLA code only for --alert
         targets = alert_targets(inv, hosts, state_dir(ctx.paths), alert_to or [], os.environ)
@@ -98,8 +101,8 @@ def sweep(
     return ExitCode(int(result_sweep.status))
 
 
-def send_alerts(ctx: CliContext, inv: Any, done: Sweep, targets: Mapping[str, Any], journal: Path, *,
-                quiet: bool) -> None:
+def send_alerts(ctx: CliContext, inv: Inventory, done: Sweep, targets: Mapping[str, AlertTarget], journal: Path,
+                *, quiet: bool) -> None:
     """Alert on what changed; then the provider notice for new network outages."""
     from runbook.alert_delivery import alert_after_sweep, network_outages
     from runbook.alerting import AlertPolicy
@@ -122,7 +125,7 @@ def send_alerts(ctx: CliContext, inv: Any, done: Sweep, targets: Mapping[str, An
             engine.run()
 
 
-def state_dir(paths: Any) -> Path:
+def state_dir(paths: Paths) -> Path:
     """``<reports>/state/alerts``: beside the journals (with a separate --runs-dir, its parent)."""
     return paths.runs.parent / "state" / "alerts"
 
