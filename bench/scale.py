@@ -49,6 +49,7 @@ class Measured:
     """One whole-process run."""
 
     wall: float
+    cpu: float          # user + system seconds of the process (the sshd side is not in it)
     rss_mib: float
     exit_code: int
     ok: int
@@ -56,8 +57,9 @@ class Measured:
     lost: int
 
 
-def run_process(argv: list[str], env: dict[str, str], out: Path) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS (MiB) and exit code of one process; its stdout goes to ``out``."""
+def run_process(argv: list[str], env: dict[str, str], out: Path) -> tuple[float, float, float, int]:
+    """Wall seconds, CPU seconds, peak RSS (MiB) and exit code of one process; its stdout goes
+    to ``out``."""
     with out.open("wb") as sink:
         started = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.PIPE, env=env)
@@ -68,7 +70,7 @@ def run_process(argv: list[str], env: dict[str, str], out: Path) -> tuple[float,
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1, 2, 3) and err:
         print(err.decode(errors="replace")[-2000:], file=sys.stderr)
-    return wall, usage.ru_maxrss / 1024, code
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, code
 
 
 def runbook_sweep(inventory: Path, names: list[str], env: dict[str, str], tmp: Path,
@@ -76,11 +78,11 @@ def runbook_sweep(inventory: Path, names: list[str], env: dict[str, str], tmp: P
     argv = [sys.executable, "-m", "runbook", "sweep", "--json", "-i", str(inventory)]
     if limit:
         argv += ["-l", limit]
-    wall, rss, code = run_process(argv, env, tmp / "sweep.json")
+    wall, cpu, rss, code = run_process(argv, env, tmp / "sweep.json")
     hosts = json.loads((tmp / "sweep.json").read_text())["hosts"]
     internal = sum(1 for h in hosts if "internal error" in h["message"])
     returned = {h["name"] for h in hosts if h["message"] != "not checked"}
-    return Measured(wall, rss, code, sum(1 for h in hosts if h["reachable"] and h["status"] != "UNKNOWN"),
+    return Measured(wall, cpu, rss, code, sum(1 for h in hosts if h["reachable"] and h["status"] != "UNKNOWN"),
                     internal, len(set(names) - returned))
 
 
@@ -88,15 +90,16 @@ def fabric_group(lab: ManyHostsLab, env: dict[str, str], tmp: Path) -> Measured:
     command = gather_command(["memory", "load", "disk"], new_nonce())
     argv = [sys.executable, "-c", FABRIC_SCRIPT, lab.user, str(lab.port), str(lab.client_key),
             str(lab.known_hosts), command, *(h.address for h in lab.hosts.values())]
-    wall, rss, code = run_process(argv, env, tmp / "fabric.txt")
+    wall, cpu, rss, code = run_process(argv, env, tmp / "fabric.txt")
     said = (tmp / "fabric.txt").read_text().split()
     ok = int(said[1]) if len(said) > 1 and said[1].isdigit() else 0
-    return Measured(wall, rss, code, ok, 0, len(lab.hosts) - ok)
+    return Measured(wall, cpu, rss, code, ok, 0, len(lab.hosts) - ok)
 
 
 def median(runs: list[Measured]) -> Measured:
     """Median wall time; the worst of everything else (peak RSS, errors, lost hosts)."""
-    return Measured(statistics.median(r.wall for r in runs), max(r.rss_mib for r in runs),
+    return Measured(statistics.median(r.wall for r in runs), statistics.median(r.cpu for r in runs),
+                    max(r.rss_mib for r in runs),
                     max(r.exit_code for r in runs), min(r.ok for r in runs),
                     max(r.internal_errors for r in runs), max(r.lost for r in runs))
 
@@ -109,7 +112,7 @@ def bench_env(tmp: Path) -> dict[str, str]:
 
 
 def row(hosts: int, what: str, m: Measured, runs: int) -> str:
-    return (f"{hosts:>6}  {what:<16} {m.wall:>8.2f} {m.wall / hosts * 1000:>8.1f} {m.rss_mib:>9.1f} "
+    return (f"{hosts:>6}  {what:<16} {m.wall:>8.2f} {m.wall / hosts * 1000:>8.1f} {m.cpu:>7.1f} {m.rss_mib:>9.1f} "
             f"{m.exit_code:>5} {m.ok:>6} {m.internal_errors:>9} {m.lost:>5} {runs:>5}")
 
 
@@ -138,7 +141,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--fabric-repeat", type=int, default=2, help="0 to skip Fabric")
     args = parser.parse_args()
-    lines = [f"{'hosts':>6}  {'what':<16} {'wall s':>8} {'ms/host':>8} {'peak MiB':>9} {'exit':>5} "
+    lines = [f"{'hosts':>6}  {'what':<16} {'wall s':>8} {'ms/host':>8} {'cpu s':>7} {'peak MiB':>9} {'exit':>5} "
              f"{'ok':>6} {'internal':>9} {'lost':>5} {'runs':>5}"]
     with tempfile.TemporaryDirectory(prefix="rb-scale-") as name:
         tmp = Path(name)
