@@ -4,7 +4,9 @@ The journal is the single source of truth for what a run did. Reports are render
 journals, never from in-memory state, so a report can be rebuilt a day later and a crash or
 Ctrl-C still leaves a complete record up to the moment it happened.
 
-Layout: ``<runs-dir>/<run-id>/journal.jsonl`` plus ``<runs-dir>/<run-id>/artifacts/<host>/...``.
+Layout: ``<runs-dir>/<run-id>/journal.jsonl`` plus ``<runs-dir>/<run-id>/artifacts/<host>/...``;
+a finished sweep also gets ``sweep-points.json``, its checks in brief (``runbook.history``),
+rebuilt from the journal whenever it is missing.
 
 Every event carries ``seq`` (1, 2, ...), ``ts`` (UTC, ISO 8601 with milliseconds) and ``event``.
 Event types and their own fields:
