@@ -72,12 +72,12 @@ def history(
     if not periods:
         ctx.out.print(f"no sweep since {iso_seconds(start)} in {escape(str(ctx.paths.runs))}", highlight=False)
         return ExitCode.OK
-    table = Table()
+    table = Table(caption="times UTC, newest first")
     for column in ("host", "check", "status", "from", "to", "sweeps", "newest"):
         table.add_column(column, overflow="fold")
     for p in periods:
-        table.add_row(p.host, p.check, p.status, iso_seconds(p.first_seen), iso_seconds(p.last_seen),
-                      str(p.sweeps), escape(p.message))
+        table.add_row(escape(p.host), escape(p.check), p.status, f"{p.first_seen:%Y-%m-%d %H:%M}",
+                      f"{p.last_seen:%Y-%m-%d %H:%M}", str(p.sweeps), escape(p.message))
     ctx.out.print(table)
     return ExitCode.OK
 
