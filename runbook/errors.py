@@ -100,3 +100,7 @@ class Interrupted(RunbookError):
     def __init__(self, message: str, *, while_running: bool = False) -> None:
         super().__init__(message)
         self.while_running = while_running
+
+
+class ResourceLimitError(RunbookError):
+    """This machine's limits (open files) cannot carry the run as asked; says which and what to do."""

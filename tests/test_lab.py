@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -12,10 +14,12 @@ import psutil
 import pytest
 import yaml
 
-from tests.lab import Lab
+from tests.lab import Lab, LabError, lab_unavailable_reason
 from tests.lab.lab import DEFAULT_HOSTS
+from tests.lab.many import host_addresses
 from tests.lab.processes import ensure_free
 
+REPO = Path(__file__).resolve().parents[1]
 
 # Generous: these bound hangs, they are not performance targets.
 SSH_TIMEOUT = 30
@@ -227,3 +231,41 @@ def test_fifty_hosts_start_answer_and_stop(
     finally:
         big.stop()
     assert alive(pids) == []
+
+
+def test_many_hosts_addresses_skip_network_and_broadcast_and_stay_on_loopback() -> None:
+    addresses = host_addresses("127.30.0.250", 10)
+    assert addresses[:5] == ["127.30.0.250", "127.30.0.251", "127.30.0.252", "127.30.0.253", "127.30.0.254"]
+    assert addresses[5:7] == ["127.30.1.1", "127.30.1.2"]
+    with pytest.raises(LabError, match="leave 127.0.0.0/8"):
+        host_addresses("127.255.255.250", 10)
+
+
+def test_a_person_starts_and_stops_a_many_hosts_lab(tmp_path: Path) -> None:
+    """`python -m tests.lab up --count 40 --first ...`: 40 hosts from 3 sshd processes, each
+    address its own SSH host with a known key; `down` stops it."""
+    reason = lab_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    third = os.environ.get("RUNBOOK_LAB_SUBNET", "127.0.10").split(".")[2]
+    first = f"127.{third}.200.1"
+    base = tmp_path / "many"
+    up = subprocess.Popen([sys.executable, "-m", "tests.lab", "up", "--count", "40", "--first", first,
+                           "--dir", str(base)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert up.stdout is not None
+        said = up.stdout.readline()
+        assert said.startswith(f"lab up: 40 hosts on {first}-127.{third}.200.40:2222 (3 sshd processes)"), said
+        known = (base / "known_hosts").read_text().splitlines()
+        assert len(known) == 40
+        ssh = ["ssh", "-i", str(base / "client_ed25519"), "-o", f"UserKnownHostsFile={base / 'known_hosts'}",
+               "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-F", "none", "-p", "2222"]
+        last = subprocess.run([*ssh, f"127.{third}.200.40", "echo", "hello"], capture_output=True, text=True,
+                              timeout=30)
+        assert last.stdout == "hello\n", last.stderr
+    finally:
+        down = subprocess.run([sys.executable, "-m", "tests.lab", "down", "--dir", str(base)], cwd=REPO,
+                              capture_output=True, text=True, timeout=60)
+        up.wait(timeout=30)
+    assert "stopped: up" in down.stdout
+    assert subprocess.run([*ssh, f"127.{third}.200.1", "true"], capture_output=True, timeout=30).returncode != 0

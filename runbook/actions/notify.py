@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -226,14 +225,13 @@ def _draft(language: str, host: Host, customer: Customer | None, failing: list[L
 
 def _deliver(task: HostTask, params: NotifyParams, customer: Customer | None, subject: str, body: str, to: str,
              log: NotificationLog, since: datetime, layers: list[str], provider: str) -> Applied:
-    from runbook.mail import SmtpSettings, build_message, send, write_eml
+    from runbook.mail import SmtpSettings, build_message, default_sender, send, write_eml
 
     smtp_config = dict(customer.smtp) if customer is not None else {}
     via = params.via
     if via == "auto":
         via = "smtp" if smtp_config.get("host") or os.environ.get("RUNBOOK_SMTP_HOST") else "eml"
-    sender = params.sender or os.environ.get("RUNBOOK_MAIL_FROM") or smtp_config.get("user") or \
-        f"runbook@{socket.getfqdn()}"
+    sender = params.sender or default_sender(smtp_config)
     msg = build_message(subject, body, sender=str(sender), to=[to], date=task.clock())
     stamp = task.clock().strftime("%Y%m%dT%H%M%SZ")
     path = write_eml(msg, task.artifacts_dir / f"hoster-notice-{task.host.name}-{stamp}.eml")

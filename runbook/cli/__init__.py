@@ -11,7 +11,8 @@ import typer
 
 from runbook import __version__
 from runbook.cli.exitcodes import ExitCode
-from runbook.errors import ConfigError, DataError, RunbookError
+from runbook.errors import ConfigError, DataError, ResourceLimitError, RunbookError
+from runbook.limits import raise_open_files_limit
 
 # Typer (0.26-0.28, pinned) vendors click: its usage errors are ``typer.TyperException``s, not
 # click's own classes, so only typer's names are used here and click is not a dependency.
@@ -44,6 +45,7 @@ COMMAND_MODULES = {
     # ticket_cmds adds the intake and correction commands to incident_cmds' group
     "inventory": "inventory_cmds", "runs": "runs_cmds", "incident": "ticket_cmds",
     "sla": "incident_cmds", "report": "report_cmds", "logs": "logs_cmds",
+    "history": "history_cmds", "forecast": "history_cmds",
 }
 
 
@@ -59,6 +61,7 @@ def _register(args: Sequence[str] = ()) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: every error becomes one line on stderr and an exit status, never a traceback."""
     args = list(sys.argv[1:] if argv is None else argv)
+    raise_open_files_limit()  # a sweep of many hosts needs more than the usual soft 1,024
     _register(args)
     try:
         code = app(args=args, prog_name="runbook", standalone_mode=False)
@@ -80,6 +83,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except DataError as exc:
         print(f"runbook: error: {exc}", file=sys.stderr)
         code = ExitCode.DATA
+    except ResourceLimitError as exc:
+        print(f"runbook: error: {exc}", file=sys.stderr)
+        code = ExitCode.OSERR
     except RunbookError as exc:
         print(f"runbook: error: {exc}", file=sys.stderr)
         code = ExitCode.FAILED

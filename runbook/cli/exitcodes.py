@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     USAGE = 64          # bad command line (sysexits EX_USAGE)
     DATA = 65           # bad input data: a ticket or an e-mail (sysexits EX_DATAERR)
     SOFTWARE = 70       # a bug in runbook (sysexits EX_SOFTWARE); the message says where to look
+    OSERR = 71          # this machine's limits (open files) cannot carry the run (sysexits EX_OSERR)
     CONFIG = 78         # bad inventory, playbook or contract (sysexits EX_CONFIG)
     INTERRUPTED = 130   # stopped by SIGINT/SIGTERM; the journal is closed
 

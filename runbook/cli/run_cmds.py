@@ -18,6 +18,7 @@ from runbook.cli.context import CliContext, confirm_step, env_sudo_password, sto
 from runbook.cli.exitcodes import ExitCode, for_run
 from runbook.cli.render import print_outcome, print_summary
 from runbook.connection import ConnectOptions
+from runbook.limits import require_open_files
 from runbook.inventory import load_inventory, parse_extra_vars
 from runbook.playbook import load_playbook
 from runbook.run.options import RunOptions
@@ -48,6 +49,7 @@ def run(
     runs_dir: Optional[Path] = opt.RunsDir,
 ) -> int:
     """Run a playbook over the inventory's hosts; every event goes to the run journal."""
+    require_open_files(forks)
     ctx = CliContext.create(reports_dir, runs_dir)
     inv = load_inventory(inventory, parse_extra_vars(extra_var or []), contracts=False)
     book = load_playbook(playbook)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Mapping
+from datetime import timedelta
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from rich.markup import escape
@@ -21,12 +24,19 @@ from runbook.errors import ConfigError
 from runbook.health import Status, Thresholds
 from runbook.health.monitoring import to_json, to_nagios
 from runbook.health.verdict import Sweep, load_sweep
-from runbook.inventory import load_inventory, parse_extra_vars
+from runbook.inventory import Inventory, load_inventory, parse_extra_vars
+from runbook.limits import require_open_files
+from runbook.paths import Paths
 from runbook.playbook import load_playbook
 from runbook.run.options import RunOptions
 from runbook.run.results import HostOutcome
 from runbook.run.start import plan_hosts, start_run
 from runbook.shipped import shipped
+
+#: the sweeps of these last days make the forecasts shown below the table
+FORECAST_WINDOW = timedelta(days=3)
+if TYPE_CHECKING:
+    from runbook.sweeps.alert_mail import AlertTarget  # imported for real only with --alert
 
 STATUS_STYLE = {Status.OK: "green", Status.WARNING: "yellow", Status.CRITICAL: "bold red",
                 Status.UNKNOWN: "magenta"}
@@ -44,10 +54,14 @@ def sweep(
     accept_new_host_keys: bool = opt.AcceptNew,
     connect_timeout: Optional[float] = opt.ConnectTimeout,
     incident: Optional[str] = opt.Incident,
+    alert: bool = typer.Option(False, "--alert", help="Mail what changed since the last alerting sweep "
+                               "(contacts.on_call) and tell the provider about network outages; for cron."),
+    alert_to: opt.StrList = typer.Option(None, "--alert-to", help="Send alerts here instead (repeatable)."),
     reports_dir: Optional[Path] = opt.ReportsDir,
     runs_dir: Optional[Path] = opt.RunsDir,
 ) -> int:
     """Check every host: reachability, disk, inodes, memory, swap, load. Exit 0/1/2/3 = OK/WARNING/CRITICAL/UNKNOWN."""
+    require_open_files(forks)
     ctx = CliContext.create(reports_dir, runs_dir)
     inv = load_inventory(inventory or [shipped("inventory/local.yml")], parse_extra_vars(extra_var or []),
                          contracts=False)
@@ -55,6 +69,12 @@ def sweep(
     hosts = plan_hosts(inv, book, limit)
     for host in hosts:
         _check_thresholds(host.name, host.vars)
+    if alert_to and not alert:
+        raise ConfigError("--alert-to needs --alert", field="--alert-to")
+    targets: Mapping[str, AlertTarget] = {}
+    if alert:
+        from runbook.sweeps.alert_mail import alert_targets  # mail and SLA code only for --alert
+        targets = alert_targets(inv, hosts, state_dir(ctx.paths), alert_to or [], os.environ)
     options = RunOptions(forks=forks, connect=ConnectOptions(accept_new_host_keys, None, connect_timeout))
     progress = _progress(ctx, len(hosts), quiet=as_json or nagios)
     task_id = progress.add_task("", total=len(hosts)) if progress else None
@@ -65,17 +85,65 @@ def sweep(
 
     engine = start_run(inv, hosts, book, ctx.paths, options, kind="sweep", incident=incident, on_outcome=advance)
     with progress or nullcontext(), stop_on_signals(engine, ctx):
-        result = engine.run()
+        # Only the status is kept: every host's result is in the journal, which load_sweep
+        # reads back. Holding both at once doubled the peak memory of a 5,000-host sweep.
+        run_status = engine.run().status
     result_sweep = load_sweep(engine.journal.run_dir)
     if as_json:
-        print(json.dumps(to_json(result_sweep), indent=2, ensure_ascii=False))
+        json.dump(to_json(result_sweep), sys.stdout, indent=2, ensure_ascii=False)  # in pieces, not one string
+        print()
     elif nagios:
         print(to_nagios(result_sweep))
     else:
         print_sweep(ctx, result_sweep)
-    if result.status == "interrupted":
-        return ExitCode.INTERRUPTED
+        print_forecasts(ctx, {h.name for h in hosts})
+    if run_status == "interrupted":
+        return ExitCode.INTERRUPTED  # an unfinished sweep changes no alert state
+    if targets:
+        send_alerts(ctx, inv, result_sweep, targets, engine.journal.path, quiet=as_json or nagios)
     return ExitCode(int(result_sweep.status))
+
+
+def send_alerts(ctx: CliContext, inv: Inventory, done: Sweep, targets: Mapping[str, AlertTarget], journal: Path,
+                *, quiet: bool) -> None:
+    """Alert on what changed; then the provider notice for new network outages."""
+    from runbook.sweeps.alert_mail import alert_after_sweep, network_outages
+    from runbook.sweeps.alerts import AlertPolicy
+
+    policies = {h.name: AlertPolicy.from_vars(h.name, inv.hosts[h.name].vars) for h in done.hosts}
+    delivered = alert_after_sweep(done, targets, policies, ctx.clock(), journal=journal)
+    for item in delivered:
+        if item.error is not None:
+            ctx.err.print(f"runbook: alert not sent ({item.alert.host} {item.alert.check} {item.alert.status}): "
+                          f"{escape(item.error)}", highlight=False)
+    if delivered and not quiet:
+        sent = sum(1 for d in delivered if d.error is None)
+        ctx.out.print(f"alerts: {sent} sent, {len(delivered) - sent} not sent", highlight=False)
+    down = network_outages(done, [d for d in delivered if d.error is None])
+    if down:
+        book = load_playbook(shipped("playbooks/provider-notice.yml"))
+        engine = start_run(inv, [inv.hosts[n] for n in down], book, ctx.paths, RunOptions(assume_yes=True),
+                           kind="run")
+        with stop_on_signals(engine, ctx):
+            engine.run()
+
+
+def state_dir(paths: Paths) -> Path:
+    """``<reports>/state/alerts``: beside the journals (with a separate --runs-dir, its parent)."""
+    return paths.runs.parent / "state" / "alerts"
+
+
+def print_forecasts(ctx: CliContext, hosts: set[str]) -> None:
+    """Below the table: mounts that reach crit or 100 % within 7 days, by the last days' sweeps."""
+    from runbook.cli.history_cmds import FORECAST_SWEEPS
+    from runbook.sweeps.forecast import SOON, forecasts
+    from runbook.sweeps.history import records, spread, sweep_dirs
+
+    now = ctx.clock()
+    recent = spread(sweep_dirs(ctx.paths.runs, since=now - FORECAST_WINDOW), FORECAST_SWEEPS)
+    for f in forecasts(records(recent, hosts)):
+        if f.due_within(SOON, now):
+            ctx.out.print(f"[yellow]forecast[/] {escape(f.sentence(now))}", highlight=False)
 
 
 def _check_thresholds(host: str, host_vars: Mapping[str, Any]) -> None:

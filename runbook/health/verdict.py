@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runbook.errors import RunbookError
 from runbook.health.status import Status, worst
-from runbook.journal import read_events
+from runbook.journal import iter_events
+
 
 @dataclass(frozen=True)
 class HostHealth:
@@ -73,14 +75,20 @@ def _host_status(event: dict[str, Any]) -> tuple[Status, tuple[dict[str, Any], .
 
 def load_sweep(run_dir: Path) -> Sweep:
     """The sweep recorded in ``run_dir``'s journal (the last health step of each host wins)."""
-    events = read_events(run_dir / "journal.jsonl")
-    start = next(e for e in events if e["event"] == "run.start")
-    end = next((e for e in reversed(events) if e["event"] == "run.end"), None)
-    info = start.get("host_info", {})
+    start: dict[str, Any] | None = None
+    end: dict[str, Any] | None = None
     last: dict[str, dict[str, Any]] = {}
-    for e in events:
-        if e["event"] == "host.end" and ("status" in (e.get("data") or {}) or e["outcome"] != "skipped"):
+    for e in iter_events(run_dir / "journal.jsonl"):  # streamed: only each host's last result stays
+        if e["event"] == "run.start" and start is None:
+            start = e
+        elif e["event"] == "run.end":
+            end = e
+        elif e["event"] == "host.end" and ("status" in (e.get("data") or {}) or e["outcome"] != "skipped"):
+            e.get("data", {}).pop("facts", None)  # the raw facts: the checks say what the sweep needs
             last[e["host"]] = e
+    if start is None:
+        raise RunbookError(f"{run_dir}: the journal has no run.start")
+    info = start.get("host_info", {})
     hosts = []
     for name in start.get("hosts", []):
         meta = info.get(name, {})

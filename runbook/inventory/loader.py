@@ -124,7 +124,12 @@ def _customer(spec: SourceMap, file: str) -> Customer:
     if language not in ("de", "en"):
         raise spec.error("must be 'de' or 'en'", key="language", field="customer.language")
     contacts = expect_map(spec.get("contacts"), spec, "contacts", file)
-    _check_keys(contacts, {"customer", "hoster"}, "customer.contacts")
+    _check_keys(contacts, {"customer", "hoster", "on_call"}, "customer.contacts")
+    on_call = contacts.get("on_call")
+    on_call = [on_call] if isinstance(on_call, str) else (on_call or [])
+    if not isinstance(on_call, list) or not all(isinstance(a, str) and "@" in a for a in on_call):
+        raise contacts.error("must be an e-mail address or a list of them", key="on_call",
+                             field="customer.contacts.on_call")
     hoster = None
     if contacts.get("hoster") is not None:
         h = expect_map(contacts["hoster"], contacts, "hoster", file)
@@ -143,7 +148,8 @@ def _customer(spec: SourceMap, file: str) -> Customer:
                     hoster=hoster, contract_source=spec.get("contract"), smtp=smtp, file=file,
                     jira_source=expect_map(spec.get("jira"), spec, "jira", file) if "jira" in spec else None,
                     mail_source=expect_map(spec.get("mail"), spec, "mail", file) if "mail" in spec else None,
-                    mail_domains=tuple(d.strip().lower().lstrip("@") for d in domains))
+                    mail_domains=tuple(d.strip().lower().lstrip("@") for d in domains),
+                    on_call=tuple(on_call))
 
 
 def _ssh_config(path_value: Any) -> paramiko.SSHConfig | None:

@@ -33,6 +33,7 @@ class Customer:
     jira_source: Any = None
     mail_source: Any = None
     mail_domains: tuple[str, ...] = ()
+    on_call: tuple[str, ...] = ()   # where `runbook sweep --alert` sends (contacts.on_call)
     _parsed: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property

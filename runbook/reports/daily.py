@@ -9,11 +9,12 @@ inventory file is the house convention).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from runbook.sweeps.forecast import Forecast
 from runbook.reports.build import LoadedRun, current_state, load_run
 from runbook.reports.i18n import DEFAULT_TIMEZONE
 from runbook.reports.model import (
@@ -25,6 +26,11 @@ from runbook.reports.model import (
     HostState,
     worst,
 )
+
+#: the trend of a mount comes from this many days of sweeps before the report's day ends,
+#: read from at most FORECAST_SWEEPS of them
+FORECAST_DAYS = timedelta(days=3)
+FORECAST_SWEEPS = 48
 
 
 @dataclass
@@ -49,8 +55,22 @@ def build_daily(run_dirs: Sequence[Path], day: date, *, timezone: str = DEFAULT_
             draft.sweeps.add(sweep.info.id)
             draft.times.append(sweep.info.started)
             draft.states.setdefault(host, []).append(state)
+    ahead = _forecasts(run_dirs, day, zone)
     return DailyReport(day=day, timezone=timezone,
-                       customers=tuple(_customer_day(name, drafts[name]) for name in sorted(drafts)))
+                       customers=tuple(replace(_customer_day(name, drafts[name]),
+                                               forecasts=tuple(f for f in ahead if f.host in drafts[name].states))
+                                       for name in sorted(drafts)))
+
+
+def _forecasts(run_dirs: Sequence[Path], day: date, zone: ZoneInfo) -> list[Forecast]:
+    """Mounts reaching crit or full within 7 days of the day's end, by the 3 days of sweeps before it."""
+    from runbook.sweeps.forecast import SOON, forecasts
+    from runbook.sweeps.history import is_sweep, records, run_started, spread
+
+    end = datetime.combine(day + timedelta(days=1), time(0), zone)
+    recent = [Path(d) for d in run_dirs if (s := run_started(Path(d))) is not None and end - FORECAST_DAYS <= s < end]
+    found = forecasts(records(spread([d for d in sorted(recent) if is_sweep(d)], FORECAST_SWEEPS)))
+    return [f for f in found if f.due_within(SOON, end)]
 
 
 def _host_customer(run: LoadedRun, host: str) -> str:

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from runbook.analysis.timeline import TimelineEvent
+from runbook.sweeps.forecast import Forecast
 
 # Worst-of order as in runbook.health (monitoring-plugins' max_state_alt: a known problem
 # outranks a probe that could not look), with an unreachable host above all: the customer
@@ -337,6 +338,8 @@ class CustomerDay:
     last: datetime
     hosts: tuple[HostDay, ...]
     checks: tuple[CheckDay, ...]
+    #: mounts reaching crit or 100 % within 7 days of the day's end (runbook.sweeps.forecast)
+    forecasts: tuple[Forecast, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ def test_bad_edits_change_nothing(tmp_path: Path, args: tuple[str, ...], code: i
 
 
 def test_two_engineers_correcting_at_once_both_are_kept(tmp_path: Path) -> None:
-    from tests.reports.conftest import make_incident
+    from tests.support.reports import make_incident
 
     store = IncidentStore(tmp_path)
     store.open(make_incident(id="ACME-600"))

@@ -275,6 +275,9 @@ DE: dict[str, str] = {
     "daily.all_ok": "In allen Prüfläufen waren alle Prüfungen in Ordnung.",
     "daily.hosts": "Systeme",
     "daily.checks": "Prüfungen, die nicht in Ordnung waren",
+    "daily.forecast": "Prognose",
+    "daily.forecast_line": "{mount} auf {host} wächst um {rate} pro Tag: {crit} etwa am {crit_at}, voll etwa am {full_at}.",
+    "daily.forecast_full": "{mount} auf {host} wächst um {rate} pro Tag: voll etwa am {full_at}.",
     "customer.unknown": "Unbekannter Kunde",
     "list.and": "und",
 }

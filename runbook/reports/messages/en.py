@@ -272,6 +272,9 @@ EN: dict[str, str] = {
     "daily.all_ok": "All checks were OK in every sweep.",
     "daily.hosts": "Hosts",
     "daily.checks": "Checks that were not OK",
+    "daily.forecast": "Forecast",
+    "daily.forecast_line": "{mount} on {host} grows by {rate} per day: {crit} around {crit_at}, full around {full_at}.",
+    "daily.forecast_full": "{mount} on {host} grows by {rate} per day: full around {full_at}.",
     "customer.unknown": "Unknown customer",
     "list.and": "and",
 }
