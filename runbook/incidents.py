@@ -18,7 +18,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook.errors import ConfigError, RunbookError
+from runbook.inventory.people import Person
 from runbook.sla import (
     CATEGORIES,
     Contract,
@@ -58,13 +59,67 @@ def _utc(when: datetime) -> datetime:
 
 
 @dataclass(frozen=True)
+class IncidentNote:
+    """Work done by hand, in the engineer's words (a psql session, a call to the hosting
+    provider and its ticket number): ``at`` when it happened, ``by`` who did it."""
+
+    at: datetime
+    by: Person | None
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"at": self.at.isoformat(), "by": self.by.to_json() if self.by else None, "text": self.text}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> IncidentNote:
+        return cls(at=datetime.fromisoformat(data["at"]), by=Person.from_json(data.get("by")), text=data["text"])
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The fault is over: since ``at`` (when service was restored), said by ``by``."""
+
+    at: datetime
+    by: Person | None
+    summary: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"at": self.at.isoformat(), "by": self.by.to_json() if self.by else None, "summary": self.summary}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Resolution:
+        return cls(at=datetime.fromisoformat(data["at"]), by=Person.from_json(data.get("by")),
+                   summary=data.get("summary") or "")
+
+
+@dataclass(frozen=True)
+class ReportSent:
+    """A report delivered to the customer (by SMTP, or written as .eml to be sent)."""
+
+    kind: str                      # "immediate" | "next-day"
+    at: datetime
+    to: tuple[str, ...]
+    via: str                       # "smtp" | "eml"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "at": self.at.isoformat(), "to": list(self.to), "via": self.via}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ReportSent:
+        return cls(kind=data["kind"], at=datetime.fromisoformat(data["at"]), to=tuple(data.get("to") or ()),
+                   via=data.get("via", "smtp"))
+
+
+@dataclass(frozen=True)
 class Incident:
     """One reported fault.
 
     id: e.g. "ACME-412"; customer: the customer's name; category: 1-3; received: when the
     customer reported it (aware); channel: jira, email, phone or monitoring; summary: one line;
     opened_at: when it was recorded here (aware); reaction_started: when work on it started
-    explicitly (``incident react``), None until then; contract: the SLA snapshot.
+    explicitly (``incident react``), None until then; contract: the SLA snapshot; notes:
+    work done by hand (``incident note``); resolution: when the fault was over (``incident
+    resolve``); sent: reports delivered to the customer.
     """
 
     id: str
@@ -76,6 +131,9 @@ class Incident:
     opened_at: datetime
     reaction_started: datetime | None
     contract: Contract
+    notes: tuple[IncidentNote, ...] = ()
+    resolution: Resolution | None = None
+    sent: tuple[ReportSent, ...] = ()
 
     def __post_init__(self) -> None:
         check_incident_id(self.id)
@@ -103,6 +161,9 @@ class Incident:
             "reaction_started": (self.reaction_started.isoformat()
                                  if self.reaction_started is not None else None),
             "contract": self.contract.to_json(),
+            "notes": [n.to_json() for n in self.notes],
+            "resolved": self.resolution.to_json() if self.resolution else None,
+            "sent": [r.to_json() for r in self.sent],
         }
 
     @classmethod
@@ -116,6 +177,9 @@ class Incident:
                 summary=data["summary"], opened_at=datetime.fromisoformat(data["opened_at"]),
                 reaction_started=datetime.fromisoformat(started) if started else None,
                 contract=Contract.from_json(data["contract"], file=file),
+                notes=tuple(IncidentNote.from_json(n) for n in data.get("notes") or ()),
+                resolution=Resolution.from_json(data["resolved"]) if data.get("resolved") else None,
+                sent=tuple(ReportSent.from_json(r) for r in data.get("sent") or ()),
             )
         except KeyError as exc:
             raise ConfigError(f"damaged incident record: missing {exc}", file=file) from None
@@ -125,6 +189,11 @@ class Incident:
             if exc.file is None:
                 raise ConfigError(exc.message, file=file, field=exc.field) from None
             raise
+
+
+def _aware(when: datetime, field: str) -> None:
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise ConfigError(f"needs a timezone offset: {when.isoformat()}", field=field)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -196,15 +265,30 @@ class IncidentStore:
 
     def react(self, id: str, when: datetime) -> Incident:
         """Mark when the reaction started; the first mark wins, later ones change nothing."""
-        if when.tzinfo is None or when.utcoffset() is None:
-            raise ConfigError(f"needs a timezone offset: {when.isoformat()}",
-                              field="reaction_started")
+        _aware(when, "reaction_started")
+        return self._update(id, lambda i: i if i.reaction_started is not None else replace(i, reaction_started=when))
+
+    def note(self, id: str, note: IncidentNote) -> Incident:
+        """Add a note of work done by hand; notes are kept in the order of their time."""
+        _aware(note.at, "at")
+        return self._update(id, lambda i: replace(i, notes=tuple(sorted(i.notes + (note,), key=lambda n: _utc(n.at)))))
+
+    def resolve(self, id: str, resolution: Resolution) -> Incident:
+        """Record that the fault is over; a later call corrects the earlier one."""
+        _aware(resolution.at, "at")
+        return self._update(id, lambda i: replace(i, resolution=resolution))
+
+    def sent(self, id: str, report: ReportSent) -> Incident:
+        """Record a report delivered to the customer."""
+        return self._update(id, lambda i: replace(i, sent=i.sent + (report,)))
+
+    def _update(self, id: str, change: Callable[[Incident], Incident]) -> Incident:
         path = self.path(id)
         with self._locked(id):
             incident = self.get(id)
-            if incident.reaction_started is not None:
+            updated = change(incident)
+            if updated == incident:
                 return incident
-            updated = replace(incident, reaction_started=when)
             temp = _write_temp(path.parent, updated.to_json())
             os.replace(temp, path)
             _fsync_dir(path.parent)

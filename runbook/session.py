@@ -20,6 +20,7 @@ from typing import Any
 from runbook.engine import Confirm, Engine, HostOutcome, RunOptions
 from runbook.errors import ConfigError, RunbookError
 from runbook.inventory import Host, Inventory, select_hosts
+from runbook.inventory.people import Person, operator_from_env
 from runbook.journal import Journal, current_user, new_run_id, secret_values_in
 from runbook.playbook import Playbook, check_against_hosts
 
@@ -68,6 +69,7 @@ def start_run(inventory: Inventory, hosts: Sequence[Host], playbook: Playbook, p
               clock: Callable[[], datetime] | None = None, argv: Sequence[str] | None = None) -> Engine:
     clock = clock or (lambda: datetime.now(timezone.utc))
     incident_record = incident_vars(paths, incident)  # a damaged record stops the run before it starts
+    operator = run_operator(inventory, hosts)  # a malformed RUNBOOK_OPERATOR stops it too
     run_id = new_run_id(clock())
     secrets = frozenset({options.connect.sudo_password} if options.connect.sudo_password else set()).union(
         *(secret_values_in(h.vars) for h in hosts))
@@ -78,6 +80,7 @@ def start_run(inventory: Inventory, hosts: Sequence[Host], playbook: Playbook, p
         playbook={"path": playbook.file, "name": playbook.name, "sha256": playbook.sha256},
         inventory={"paths": [str(p) for p in inventory.files], "sha256": _digest(inventory.files)},
         customers={c.slug: c.name for c in inventory.customers.values()},
+        operator=operator.to_json() if operator else None,
         incident=incident, hosts=[h.name for h in hosts],
         host_info={h.name: {"address": h.address, "roles": list(h.roles), "customer": h.customer}
                    for h in hosts},
@@ -85,6 +88,17 @@ def start_run(inventory: Inventory, hosts: Sequence[Host], playbook: Playbook, p
     )
     return Engine(inventory, hosts, playbook, journal, options, confirm=confirm, on_outcome=on_outcome,
                   clock=clock, incident=incident_record)
+
+
+def run_operator(inventory: Inventory, hosts: Sequence[Host]) -> Person | None:
+    """Who runs this: RUNBOOK_OPERATOR, else the inventory's ``operator`` of the hosts' customer
+    (when they agree on one), else nobody named. Reports show this person, never the account."""
+    named = operator_from_env()
+    if named is not None:
+        return named
+    found = {inventory.customers[h.customer].operator for h in hosts if h.customer in inventory.customers}
+    found.discard(None)
+    return found.pop() if len(found) == 1 else None
 
 
 def incident_vars(paths: Paths, incident: str | None) -> dict[str, Any] | None:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from runbook.inventory.people import Person, Signature
+
 
 @dataclass(frozen=True)
 class HosterContact:
@@ -28,6 +30,8 @@ class Customer:
     contract_source: Any            # the ``customer.contract`` mapping as written
     smtp: Mapping[str, Any]         # delivery settings for reports (password from env only)
     file: str
+    operator: Person | None = None  # who is on call for this customer (RUNBOOK_OPERATOR wins)
+    signature: Signature | None = None  # how our reports to this customer are signed
     _parsed: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
