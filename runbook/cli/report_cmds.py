@@ -14,11 +14,13 @@ from runbook.cli import app, options as opt
 from runbook.cli.context import CliContext
 from runbook.cli.exitcodes import ExitCode
 from runbook.errors import ConfigError, RunbookError
-from runbook.incidents import Incident, IncidentStore, check_incident_id
+from runbook.incidents import Incident, IncidentStore, ReportSent, check_incident_id
 from runbook.inventory import Customer, load_inventory
 from runbook.journal import iter_runs, runs_of_incident
 from runbook.mail import SmtpSettings, build_message, send, write_eml
-from runbook.reports import build_report, mail_subject, render_daily, render_immediate, render_next_day
+from runbook.reports import build_daily, build_report, mail_subject, render_daily_report, render_immediate, render_next_day
+from runbook.reports.daily import customers_in
+from runbook.reports.render import AUDIENCES, daily_title
 
 report_app = typer.Typer(help="Customer reports (German or English) from run journals.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
@@ -31,7 +33,11 @@ MailTo = typer.Option(None, "--mail-to", help="Send the report by SMTP to this a
 Eml = typer.Option(None, "--eml", help="Write the report as an e-mail message (.eml) to this file.")
 Templates = typer.Option(None, "--templates", help="A customer's template directory (searched first).")
 OptInventory = typer.Option(None, "-i", "--inventory",
-                            help="Inventory: the customer's language, timezone and SMTP settings.")
+                            help="Inventory: the customer's language, timezone, SMTP settings and signature.")
+Audience = typer.Option("customer", "--audience",
+                        help="customer, or internal: also the runs, their events, commands and error details.")
+IncludePlanned = typer.Option(False, "--include-planned",
+                              help="Also list what check-mode runs planned, in a section of its own.")
 
 
 def _customer(inventory: Optional[List[Path]], name: str | None) -> Customer | None:
@@ -65,11 +71,13 @@ def _runs(ctx: CliContext, run_ids: Optional[List[str]], incident: Incident | No
 
 
 def _deliver(ctx: CliContext, text: str, *, subject: str, html: str | None, output: Path | None,
-             mail_to: Optional[List[str]], eml: Path | None, customer: Customer | None) -> None:
+             mail_to: Optional[List[str]], eml: Path | None, customer: Customer | None) -> tuple[str, ...] | None:
+    """Write, mail or print the report; the recipients and "smtp"/"eml" when it went out as mail."""
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
         ctx.err.print(f"written: {output}", highlight=False)
+    delivered = None
     if mail_to or eml:
         smtp = dict(customer.smtp) if customer else {}
         sender = smtp.pop("from", None) or os.environ.get("RUNBOOK_MAIL_FROM") or f"runbook@{socket.getfqdn()}"
@@ -79,12 +87,15 @@ def _deliver(ctx: CliContext, text: str, *, subject: str, html: str | None, outp
         if eml:
             write_eml(message, eml)
             ctx.err.print(f"message written: {eml}", highlight=False)
+            delivered = (tuple(to), "eml")
         if mail_to:
             settings = SmtpSettings.from_mapping(smtp, os.environ, file=customer.file if customer else None)
             send(message, settings)
             ctx.err.print(f"sent to {', '.join(mail_to)} via {settings.host}:{settings.port}", highlight=False)
+            delivered = (tuple(to), "smtp")
     if not output and not mail_to and not eml:
         print(text, end="" if text.endswith("\n") else "\n")
+    return delivered
 
 
 def _plain(html_text: str) -> str:
@@ -93,22 +104,29 @@ def _plain(html_text: str) -> str:
 
 
 def _report_command(kind: str, run_ids, incident_id, lang, fmt, output, mail_to, eml, templates, inventory,
-                    reports_dir, runs_dir) -> int:
+                    reports_dir, runs_dir, audience: str = "customer", include_planned: bool = False) -> int:
     ctx = CliContext.create(reports_dir, runs_dir)
-    incident = IncidentStore(ctx.paths.reports).get(check_incident_id(incident_id)) if incident_id else None
+    if audience not in AUDIENCES:
+        raise ConfigError(f"unknown audience {audience!r} ({' or '.join(AUDIENCES)})", field="--audience")
+    store = IncidentStore(ctx.paths.reports)
+    incident = store.get(check_incident_id(incident_id)) if incident_id else None
     customer = _customer(inventory, incident.customer if incident else None)
     report = build_report(_runs(ctx, run_ids, incident), incident,
                           customer=customer.name if customer else None,
-                          timezone=str(customer.contract.timezone) if customer else None)
+                          timezone=str(customer.contract.timezone) if customer else None,
+                          signature=customer.signature if customer else None)
     language = lang or (customer.language if customer else "de")
     if language not in ("de", "en"):
         raise ConfigError(f"unknown language {language!r} (de or en)", field="--lang")
     render = render_immediate if kind == "immediate" else render_next_day
     dirs = tuple(templates or ())
-    text = render(report, language, fmt, template_dirs=dirs)
+    text = render(report, language, fmt, template_dirs=dirs, audience=audience, include_planned=include_planned)
     html = text if fmt == "html" else None
-    _deliver(ctx, text, subject=mail_subject(report, kind.replace("-", "_"), language), html=html, output=output,
-             mail_to=mail_to, eml=eml, customer=customer)
+    delivered = _deliver(ctx, text, subject=mail_subject(report, kind.replace("-", "_"), language), html=html,
+                         output=output, mail_to=mail_to, eml=eml, customer=customer)
+    if delivered is not None and incident is not None and audience == "customer":
+        to, via = delivered
+        store.sent(incident.id, ReportSent(kind=kind, at=ctx.clock(), to=to, via=via))
     return ExitCode.OK
 
 
@@ -118,10 +136,11 @@ def immediate(run_ids: Optional[List[str]] = RunIds, incident: Optional[str] = I
               fmt: str = typer.Option("text", "--format", "-F", help="text, markdown or html."),
               output: Optional[Path] = Output, mail_to: Optional[List[str]] = MailTo, eml: Optional[Path] = Eml,
               templates: Optional[List[Path]] = Templates, inventory: Optional[List[Path]] = OptInventory,
+              audience: str = Audience, include_planned: bool = IncludePlanned,
               reports_dir: Optional[Path] = opt.ReportsDir, runs_dir: Optional[Path] = opt.RunsDir) -> int:
     """The short feedback right after the work: what was found, what was done, what follows."""
     return _report_command("immediate", run_ids, incident, lang, fmt, output, mail_to, eml, templates,
-                           inventory, reports_dir, runs_dir)
+                           inventory, reports_dir, runs_dir, audience, include_planned)
 
 
 @report_app.command("next-day")
@@ -130,31 +149,45 @@ def next_day(run_ids: Optional[List[str]] = RunIds, incident: Optional[str] = In
              fmt: str = typer.Option("html", "--format", "-F", help="html or markdown."),
              output: Optional[Path] = Output, mail_to: Optional[List[str]] = MailTo, eml: Optional[Path] = Eml,
              templates: Optional[List[Path]] = Templates, inventory: Optional[List[Path]] = OptInventory,
+             audience: str = Audience, include_planned: bool = IncludePlanned,
              reports_dir: Optional[Path] = opt.ReportsDir, runs_dir: Optional[Path] = opt.RunsDir) -> int:
-    """The detailed report for the next business day: timeline, evidence, SLA table, commands."""
+    """The detailed report for the next business day: the incident told from report to recovery."""
     return _report_command("next-day", run_ids, incident, lang, fmt, output, mail_to, eml, templates,
-                           inventory, reports_dir, runs_dir)
+                           inventory, reports_dir, runs_dir, audience, include_planned)
 
 
 @report_app.command("daily")
 def daily(day: str = typer.Option(..., "--date", help="The day, YYYY-MM-DD (in the customer's timezone)."),
+          customer_slug: Optional[str] = typer.Option(None, "--customer",
+                                                      help="The customer (slug); required when the sweeps "
+                                                           "cover several."),
           lang: Optional[str] = Lang,
           fmt: str = typer.Option("text", "--format", "-F", help="text, markdown or html."),
           output: Optional[Path] = Output, mail_to: Optional[List[str]] = MailTo, eml: Optional[Path] = Eml,
           templates: Optional[List[Path]] = Templates, inventory: Optional[List[Path]] = OptInventory,
           reports_dir: Optional[Path] = opt.ReportsDir, runs_dir: Optional[Path] = opt.RunsDir) -> int:
-    """All unattended sweeps of a day, per customer: worst status per host, what was not OK."""
+    """One customer's unattended sweeps of a day: worst status per host, what was not OK."""
     ctx = CliContext.create(reports_dir, runs_dir)
     try:
         when = date.fromisoformat(day)
     except ValueError:
         raise ConfigError(f"not a date: {day!r} (YYYY-MM-DD)", field="--date") from None
-    customer = _customer(inventory, None)
+    runs = list(iter_runs(ctx.paths.runs))
+    found = customers_in(runs)
+    if customer_slug is None and len(found) > 1:
+        raise ConfigError(f"the sweeps cover {len(found)} customers: name one with --customer "
+                          f"({', '.join(sorted(found))})", field="--customer")
+    slug = customer_slug or (next(iter(found)) if found else None)
+    customer = _customer(inventory, slug)
+    if customer_slug and inventory and customer is None:
+        raise ConfigError(f"no customer {customer_slug!r} in the inventory", field="--customer")
     language = lang or (customer.language if customer else "de")
     timezone = str(customer.contract.timezone) if customer else "Europe/Berlin"
-    text = render_daily(list(iter_runs(ctx.paths.runs)), when, language, fmt, timezone=timezone,
-                        template_dirs=tuple(templates or ()))
-    subject = f"runbook: {'Tagesbericht' if language == 'de' else 'daily report'} {when.isoformat()}"
+    report = build_daily(runs, when, timezone=timezone, customer=slug,
+                         signature=customer.signature if customer else None)
+    text = render_daily_report(report, language, fmt, template_dirs=tuple(templates or ()))
+    title = daily_title(when, language)
+    subject = f"{customer.name}: {title}" if customer else title
     _deliver(ctx, text, subject=subject, html=text if fmt == "html" else None, output=output,
              mail_to=mail_to, eml=eml, customer=customer)
     return ExitCode.OK
