@@ -124,9 +124,9 @@ def _report_command(kind: str, run_ids, incident_id, lang, fmt, output, mail_to,
     html = text if fmt == "html" else None
     delivered = _deliver(ctx, text, subject=mail_subject(report, kind.replace("-", "_"), language), html=html,
                          output=output, mail_to=mail_to, eml=eml, customer=customer)
-    if delivered is not None and incident is not None and audience == "customer":
-        to, via = delivered
-        store.sent(incident.id, ReportSent(kind=kind, at=ctx.clock(), to=to, via=via))
+    if delivered is not None and delivered[1] == "smtp" and incident is not None and audience == "customer":
+        # sent, not only written as .eml: the next report's timeline says when, and to whom
+        store.sent(incident.id, ReportSent(kind=kind, at=ctx.clock(), to=delivered[0], via="smtp"))
     return ExitCode.OK
 
 

@@ -153,7 +153,7 @@ def likely_cause(log_events: Sequence[TimelineEvent], hosts: Sequence[HostReport
         first[host] = CauseStep(ts=events[0].time, host=host, role=next(iter(roles.get(host, ())), ""),
                                 log=shown.log.rsplit("/", 1)[-1], kind=shown.kind, text=shown.text,
                                 count=shown.count, total=shown.total if shown.format == "access" else None)
-    steps = tuple(sorted(first.values(), key=lambda s: s.ts))
+    steps = tuple(sorted(first.values(), key=lambda s: (s.ts, tier(roles.get(s.host, ())))))
     explaining = [(tier(h.roles), f.first_seen, f) for h in hosts for f in h.findings
                   if f.area in CAUSE_AREAS and f.status in ("CRITICAL", "WARNING")
                   and (until is None or f.first_seen <= until)]
