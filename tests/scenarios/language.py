@@ -70,8 +70,9 @@ def verbatim(report: Report) -> list[str]:
             if value.strip():
                 found.add(value)
         elif isinstance(value, Message):
-            for arg in value.args.values():
-                walk(arg)
+            for name, arg in value.args.items():
+                if not (value.id.endswith(".text") and name == "text"):   # an action's own English sentence
+                    walk(arg)
         elif isinstance(value, Mapping):
             for item in value.values():
                 walk(item)
