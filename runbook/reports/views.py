@@ -332,7 +332,7 @@ def signature_lines(operator: Person | None, sig: SignatureBlock | None, w: Word
         lines.append(w.person(operator.name, operator.email, operator.phone))
     if sig is not None:
         lines.append(" · ".join(p for p in (sig.company, sig.team) if p))
-        contact = w.join([p for p in (sig.on_call_phone, sig.on_call_email) if p])
+        contact = ", ".join(p for p in (sig.on_call_phone, sig.on_call_email) if p)
         if contact:
             lines.append(w.t("sign.on_call", contact=contact))
     return tuple(lines) if len(lines) > 1 else ()
