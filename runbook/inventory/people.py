@@ -79,27 +79,27 @@ def operator_from_env(environ: Mapping[str, str] | None = None) -> Person | None
 
 def person_from_yaml(spec: SourceMap, field: str) -> Person:
     """An ``operator:`` mapping {name, email, phone}; ConfigError naming file, line and field."""
-    for key in spec:
-        if key not in ("name", "email", "phone"):
-            raise spec.error("unknown key (expected one of: email, name, phone)", key=key, field=f"{field}.{key}")
-    name = spec.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise spec.error("missing or not a string", key="name" if "name" in spec else None, field=f"{field}.name")
-    return Person(name.strip(), _text(spec.get("email")), _text(spec.get("phone")))
+    _known(spec, ("email", "name", "phone"), field)
+    return Person(_required(spec, "name", field), _text(spec.get("email")), _text(spec.get("phone")))
 
 
 def signature_from_yaml(spec: SourceMap, field: str) -> Signature:
     """A ``signature:`` mapping {company, team, on_call: {phone, email}}."""
-    for key in spec:
-        if key not in ("company", "team", "on_call"):
-            raise spec.error("unknown key (expected one of: company, on_call, team)", key=key, field=f"{field}.{key}")
-    company = spec.get("company")
-    if not isinstance(company, str) or not company.strip():
-        raise spec.error("missing or not a string", key="company" if "company" in spec else None,
-                         field=f"{field}.company")
+    _known(spec, ("company", "on_call", "team"), field)
+    company = _required(spec, "company", field)
     on_call = expect_map(spec.get("on_call"), spec, "on_call", spec.file)
-    for key in on_call:
-        if key not in ("phone", "email"):
-            raise on_call.error("unknown key (expected one of: email, phone)", key=key, field=f"{field}.on_call.{key}")
-    return Signature(company.strip(), _text(spec.get("team")), _text(on_call.get("phone")),
-                     _text(on_call.get("email")))
+    _known(on_call, ("email", "phone"), f"{field}.on_call")
+    return Signature(company, _text(spec.get("team")), _text(on_call.get("phone")), _text(on_call.get("email")))
+
+
+def _known(spec: SourceMap, keys: tuple[str, ...], field: str) -> None:
+    for key in spec:
+        if key not in keys:
+            raise spec.error(f"unknown key (expected one of: {', '.join(keys)})", key=key, field=f"{field}.{key}")
+
+
+def _required(spec: SourceMap, key: str, field: str) -> str:
+    value = spec.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise spec.error("missing or not a string", key=key if key in spec else None, field=f"{field}.{key}")
+    return value.strip()

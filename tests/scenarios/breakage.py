@@ -25,7 +25,7 @@ from pathlib import Path
 import yaml
 
 from tests.actions.logs.loglab import small_mount
-from tests.lab.services import PG_USER, LabStack, http_get
+from tests.lab.services import LabStack, http_get
 
 #: Size of web1's shop log filesystem, and what lies on it before the night.
 SHOP_MOUNT_KIB = 16 * 1024
@@ -88,5 +88,5 @@ def shop_answers(stack: LabStack) -> bool:
     return http_get(stack.urls["web"], 5.0)[0] == 200
 
 
-__all__ = ["PG_USER", "database_errors", "full_shop_log_mount", "hang_shop", "judge_shop_mount", "shop_answers",
+__all__ = ["database_errors", "full_shop_log_mount", "hang_shop", "judge_shop_mount", "shop_answers",
            "used_percent"]
