@@ -60,6 +60,8 @@ def recommendations(hosts: Sequence[HostReport], cause: Message | None = None) -
                 add("rec.service", host=host.name, target=target)
             elif finding.area == "reach" and host.state is not None and host.state.status == "OK":
                 add("rec.monitoring", host=host.name)
+    if cause is not None and cause.id == "cause.logs":   # the logs pointed at a host, no finding explains it
+        add("rec.first_errors", host=cause.args.get("host"))
     return tuple(out)
 
 

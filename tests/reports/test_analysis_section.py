@@ -87,3 +87,14 @@ def test_the_log_timeline_puts_every_hosts_errors_in_one_order(tmp_path: Path) -
     # the likely cause reads the same timeline: first error per host, the database first at a tie
     assert [(s.host, s.log) for s in report.cause.steps] == [("db1", "postgresql.log"), ("web1", "error.log")]
     assert "The first errors in the logs, in order: db1 at 02:05 and web1 at 02:05." in " ".join(html.split())
+
+
+def test_when_only_the_logs_point_somewhere_the_advice_says_where(tmp_path: Path) -> None:
+    """No finding explains the fault by itself: the assessment and the advice name the host
+    whose logs showed the first errors."""
+    report = build_report([analysis_run(tmp_path)], None)
+    assert report.cause.assessment is not None and report.cause.assessment.id == "cause.logs"
+    assert [r.id for r in report.recommendations] == ["rec.first_errors"]
+    text = " ".join(render_next_day(report, "de", "markdown").split())
+    assert "Nach unserer Einschätzung begann die Störung am Webserver web1" in text
+    assert "Die ersten Fehler zeigten sich in den Logs von web1" in text

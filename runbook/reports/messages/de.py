@@ -301,6 +301,8 @@ DE: dict[str, str] = {
                       "wiederholt.",
     "rec.service": "Die Ursache des Ausfalls von {target} auf {host} in den Anwendungs-Logs klären, damit er sich "
                    "nicht wiederholt.",
+    "rec.first_errors": "Die ersten Fehler zeigten sich in den Logs von {host}: dort die Ursache klären, damit "
+                        "sich die Störung nicht wiederholt; wir unterstützen Sie dabei gern.",
     "rec.monitoring": "{host} war zeitweise nicht erreichbar: das System in die externe Überwachung aufnehmen, "
                       "damit ein Ausfall sofort auffällt.",
     # Zeitlicher Ablauf

@@ -289,6 +289,8 @@ EN: dict[str, str] = {
     "rec.hung_named": "Find out why processes hung on {host} ({names}), so that it does not happen again.",
     "rec.service": "Find the cause of the failure of {target} on {host} in the application logs, so that it does "
                    "not happen again.",
+    "rec.first_errors": "The first errors showed in the logs of {host}: find the cause there, so that the fault "
+                        "does not happen again; we are glad to help.",
     "rec.monitoring": "{host} could not be reached for a while: add it to external monitoring, so that an outage "
                       "is noticed at once.",
     # timeline
