@@ -146,8 +146,9 @@ def build_report(run_dirs: Sequence[Path], incident: Incident | None, *, custome
         generated_at = max(moments)
     if customer is None:
         customer = incident.customer if incident is not None else _journal_customer(runs)
-    real = [r for r in infos if not r.check_mode and r.operator is not None]
-    operator = (real or [r for r in infos if r.operator is not None] or [None])[0]
+    # who worked on it: the first real run's person, else a check run's, else whoever wrote a note
+    named = [r.operator for r in sorted(infos, key=lambda r: r.check_mode) if r.operator is not None]
+    operator = named[0] if named else next((n.by for n in notes if n.by is not None), None)
     return Report(
         customer=customer,
         timezone=timezone or _contract_timezone(incident),
@@ -165,7 +166,7 @@ def build_report(run_dirs: Sequence[Path], incident: Incident | None, *, custome
         notes=notes,
         resolved=resolved,
         sent=sent,
-        operator=operator.operator if isinstance(operator, RunInfo) else (notes[0].by if notes else None),
+        operator=operator,
         signature=signature,
         log_timeline=log_events,
         log_timeline_more=log_more,
@@ -232,10 +233,10 @@ def _walk(run: LoadedRun, hosts: dict[str, _HostDraft], timeline: list[TimelineE
             gate = findings.from_gate(ev, host, ts, rid)
             if gate is not None:
                 draft.observations.append(gate)
-        elif kind == "error":
+        elif kind == "error":   # a bug caught at the per-host boundary: its last traceback line
+            lines = str(ev.get("traceback") or "").strip().splitlines()
             draft.problems.append(StepProblem(host, ts, rid, actions.get(ev.get("step"), ""),
-                                              str(ev.get("traceback") or "").strip().splitlines()[-1:][0]
-                                              if ev.get("traceback") else "error"))
+                                              lines[-1] if lines else "error"))
         elif kind == "host.end":
             _host_end(ev, ts, run.info, actions.get(ev.get("step"), ""), draft)
 

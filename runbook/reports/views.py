@@ -124,8 +124,8 @@ def build_view(report: Report, w: Wording) -> View:
         story=tuple(Row(w.time(r.ts), "", w.say(r.message), date=w.date(r.ts)) for r in report.story),
         recommendations=tuple(w.say(r) for r in report.recommendations),
         open_points=w.grouped(report.open_points),
-        problems=tuple(w.t("problem", host=p.host, action=w.word("action", p.action))
-                       for h in report.hosts for p in h.problems),
+        problems=tuple(dict.fromkeys(w.t("problem", host=p.host, action=w.word("action", p.action))
+                                     for h in report.hosts for p in h.problems)),
         signature=signature(report, w),
     )
 
@@ -159,8 +159,9 @@ def found_lines(hosts: Sequence[HostReport], w: Wording, shown: Sequence[DiskPai
 def host_findings(host: HostReport, w: Wording) -> HostFindings:
     """A host's findings in the order they were first seen, with the thresholds."""
     lines = [Row(w.time(f.first_seen), host.name, w.finding(f)) for f in host.findings]
+    said = {(p.run_id, p.action) for p in host.problems}   # a bug's error event and its failed step: once
     lines += [Row(w.time(p.ts), host.name, w.t("problem", host=host.name, action=w.word("action", p.action)))
-              for p in host.problems]
+              for p in host.problems if (p.run_id, p.action) in said and not said.discard((p.run_id, p.action))]
     state = host.state
     return HostFindings(host.name, w.status(state.status) if state else "", state.status if state else "",
                         tuple(lines))
