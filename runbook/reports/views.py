@@ -159,9 +159,11 @@ def found_lines(hosts: Sequence[HostReport], w: Wording, shown: Sequence[DiskPai
 def host_findings(host: HostReport, w: Wording) -> HostFindings:
     """A host's findings in the order they were first seen, with the thresholds."""
     lines = [Row(w.time(f.first_seen), host.name, w.finding(f)) for f in host.findings]
-    said = {(p.run_id, p.action) for p in host.problems}   # a bug's error event and its failed step: once
-    lines += [Row(w.time(p.ts), host.name, w.t("problem", host=host.name, action=w.word("action", p.action)))
-              for p in host.problems if (p.run_id, p.action) in said and not said.discard((p.run_id, p.action))]
+    seen: set[tuple[str, str]] = set()
+    for p in host.problems:   # a bug's error event and the step it failed are one problem
+        if (p.run_id, p.action) not in seen:
+            seen.add((p.run_id, p.action))
+            lines.append(Row(w.time(p.ts), host.name, w.t("problem", host=host.name, action=w.word("action", p.action))))
     state = host.state
     return HostFindings(host.name, w.status(state.status) if state else "", state.status if state else "",
                         tuple(lines))
