@@ -36,7 +36,12 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Message:
-    """A sentence of the report catalogue by id, with its arguments (no language in here)."""
+    """Something to tell the customer: a catalogue message id and its arguments (no language).
+
+    Arguments are data, never words: numbers as numbers, times as ISO text, lists as lists,
+    a nested ``Message`` where a sentence contains another. ``runbook.reports.wording`` turns
+    it into a sentence in the report's language (units, list joining, plural forms).
+    """
 
     id: str
     args: Mapping[str, Any] = field(default_factory=dict)

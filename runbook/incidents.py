@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook.errors import ConfigError, RunbookError
+from runbook.inventory.people import Person
 from runbook.sla import (
     CATEGORIES,
     Contract,
@@ -155,6 +156,58 @@ class TicketPost:
 
 
 @dataclass(frozen=True)
+class IncidentNote:
+    """Work done by hand, in the engineer's words (a psql session, a call to the hosting
+    provider and its ticket number): ``at`` when it happened, ``by`` who did it."""
+
+    at: datetime
+    by: Person | None
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"at": self.at.isoformat(), "by": self.by.to_json() if self.by else None, "text": self.text}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> IncidentNote:
+        return cls(at=datetime.fromisoformat(data["at"]), by=Person.from_json(data.get("by")), text=data["text"])
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The fault is over: since ``at`` (when service was restored), said by ``by``."""
+
+    at: datetime
+    by: Person | None
+    summary: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"at": self.at.isoformat(), "by": self.by.to_json() if self.by else None, "summary": self.summary}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Resolution:
+        return cls(at=datetime.fromisoformat(data["at"]), by=Person.from_json(data.get("by")),
+                   summary=data.get("summary") or "")
+
+
+@dataclass(frozen=True)
+class ReportSent:
+    """A report delivered to the customer (by SMTP, or written as .eml to be sent)."""
+
+    kind: str                      # "immediate" | "next-day"
+    at: datetime
+    to: tuple[str, ...]
+    via: str                       # "smtp" | "eml"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "at": self.at.isoformat(), "to": list(self.to), "via": self.via}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ReportSent:
+        return cls(kind=data["kind"], at=datetime.fromisoformat(data["at"]), to=tuple(data.get("to") or ()),
+                   via=data.get("via", "smtp"))
+
+
+@dataclass(frozen=True)
 class Incident:
     """One reported fault.
 
@@ -163,7 +216,9 @@ class Incident:
     opened_at: when it was recorded here (aware); reaction_started: when work on it started
     explicitly (``incident react``), None until then; contract: the SLA snapshot;
     source: the ticket or mail it was taken from (None when opened by hand); corrections:
-    every ``incident edit``, oldest first; posts: what was posted back, oldest first.
+    every ``incident edit``, oldest first; posts: what was posted back, oldest first; notes:
+    work done by hand (``incident note``); resolution: when the fault was over (``incident
+    resolve``); sent: reports delivered to the customer.
     """
 
     id: str
@@ -178,6 +233,9 @@ class Incident:
     source: IncidentSource | None = None
     corrections: tuple[Correction, ...] = ()
     posts: tuple[TicketPost, ...] = ()
+    notes: tuple[IncidentNote, ...] = ()
+    resolution: Resolution | None = None
+    sent: tuple[ReportSent, ...] = ()
 
     def __post_init__(self) -> None:
         check_incident_id(self.id)
@@ -208,6 +266,9 @@ class Incident:
             "source": self.source.to_json() if self.source else None,
             "corrections": [c.to_json() for c in self.corrections],
             "posts": [p.to_json() for p in self.posts],
+            "notes": [n.to_json() for n in self.notes],
+            "resolved": self.resolution.to_json() if self.resolution else None,
+            "sent": [r.to_json() for r in self.sent],
         }
 
     def post(self, kind: str, report: str) -> TicketPost | None:
@@ -229,6 +290,9 @@ class Incident:
                 source=IncidentSource.from_json(source) if source else None,
                 corrections=tuple(Correction.from_json(c) for c in data.get("corrections") or ()),
                 posts=tuple(TicketPost.from_json(p) for p in data.get("posts") or ()),
+                notes=tuple(IncidentNote.from_json(n) for n in data.get("notes") or ()),
+                resolution=Resolution.from_json(data["resolved"]) if data.get("resolved") else None,
+                sent=tuple(ReportSent.from_json(r) for r in data.get("sent") or ()),
             )
         except KeyError as exc:
             raise ConfigError(f"damaged incident record: missing {exc}", file=file) from None
@@ -238,6 +302,11 @@ class Incident:
             if exc.file is None:
                 raise ConfigError(exc.message, file=file, field=exc.field) from None
             raise
+
+
+def _aware(when: datetime, field: str) -> None:
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise ConfigError(f"needs a timezone offset: {when.isoformat()}", field=field)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -367,9 +436,7 @@ class IncidentStore:
 
     def react(self, id: str, when: datetime) -> Incident:
         """Mark when the reaction started; the first mark wins, later ones change nothing."""
-        if when.tzinfo is None or when.utcoffset() is None:
-            raise ConfigError(f"needs a timezone offset: {when.isoformat()}",
-                              field="reaction_started")
+        _aware(when, "reaction_started")
         return self.update(id, lambda incident: incident if incident.reaction_started is not None
                            else replace(incident, reaction_started=when))
 
@@ -407,6 +474,20 @@ class IncidentStore:
                          if (p.kind, p.report, p.ref) != (post.kind, post.report, post.ref))
             return replace(incident, posts=kept + (post,))
         return self.update(id, add)
+
+    def note(self, id: str, note: IncidentNote) -> Incident:
+        """Add a note of work done by hand; notes are kept in the order of their time."""
+        _aware(note.at, "at")
+        return self.update(id, lambda i: replace(i, notes=tuple(sorted(i.notes + (note,), key=lambda n: _utc(n.at)))))
+
+    def resolve(self, id: str, resolution: Resolution) -> Incident:
+        """Record that the fault is over; a later call corrects the earlier one."""
+        _aware(resolution.at, "at")
+        return self.update(id, lambda i: replace(i, resolution=resolution))
+
+    def sent(self, id: str, report: ReportSent) -> Incident:
+        """Record a report delivered to the customer."""
+        return self.update(id, lambda i: replace(i, sent=i.sent + (report,)))
 
     def update(self, id: str, change: Callable[[Incident], Incident]) -> Incident:
         """Read, change and write back the record under the incident's lock."""

@@ -11,8 +11,11 @@ rebuilt from the journal whenever it is missing.
 Every event carries ``seq`` (1, 2, ...), ``ts`` (UTC, ISO 8601 with milliseconds) and ``event``.
 Event types and their own fields:
 
-``run.start``   run_id, kind ("run" | "sweep"), user, hostname, argv, cwd, check, playbook
-                {path, name, sha256}, inventory {paths, sha256}, incident, hosts [names], forks
+``run.start``   run_id, kind ("run" | "sweep"), user (the account), operator {name, email, phone}
+                or null (the person: RUNBOOK_OPERATOR or the inventory's ``operator``), hostname,
+                argv, cwd, check, playbook {path, name, sha256}, inventory {paths, sha256},
+                customers {slug: name}, incident, hosts [names], host_info {host: {address,
+                roles, customer}}, forks
 ``step.start``  step (index), name, action, hosts [names]
 ``host.start``  step, host
 ``command``     step, host, command, exit_code, duration, stdout, stderr, stdout_bytes,

@@ -17,6 +17,9 @@ variable                default    the check is WARNING / CRITICAL when
 ``load_warn``           ``2``      the 5-minute load average per CPU >= the value
 ``load_crit``           ``4``
 ``disk_thresholds``     none       per mount point overrides, see below
+``disk_ignore``         none       mount points (globs) that are not this host's concern:
+                                   not judged, not recorded as evidence (a mount named in
+                                   ``disk_thresholds`` is always judged)
 ======================  =========  ===================================================
 
 Syntax
@@ -45,6 +48,7 @@ Anything else raises ``runbook.errors.ConfigError`` naming the variable, e.g.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -98,6 +102,12 @@ class Thresholds:
     load: Pair
     disk_by_mount: dict[str, Pair] = field(default_factory=dict)
     inode_by_mount: dict[str, Pair] = field(default_factory=dict)
+    ignore: tuple[str, ...] = ()
+
+    def judges(self, mount: str) -> bool:
+        """Whether the mount is this host's concern (``disk_ignore``; named mounts always are)."""
+        return mount in self.disk_by_mount or mount in self.inode_by_mount or not any(
+            fnmatch.fnmatchcase(mount, pattern) for pattern in self.ignore)
 
     def for_disk(self, mount: str) -> Pair:
         return self.disk_by_mount.get(mount, self.disk)
@@ -118,10 +128,15 @@ class Thresholds:
         inode = pair("inode", (PERCENT,))
         disk_by_mount, inode_by_mount = _mount_overrides(
             host_vars.get("disk_thresholds"), disk, inode)
+        ignore = host_vars.get("disk_ignore") or []
+        if isinstance(ignore, str):
+            ignore = [ignore]
+        if not isinstance(ignore, list) or not all(isinstance(p, str) and p for p in ignore):
+            raise ConfigError(f"must be a list of mount point globs, not {ignore!r}", field="disk_ignore")
         return cls(disk=disk, inode=inode,
                    mem_available=pair("mem_available", (PERCENT, BYTES), lower_is_worse=True),
                    swap=pair("swap", (PERCENT,)), load=pair("load", (NUMBER,)),
-                   disk_by_mount=disk_by_mount, inode_by_mount=inode_by_mount)
+                   disk_by_mount=disk_by_mount, inode_by_mount=inode_by_mount, ignore=tuple(ignore))
 
 
 def parse_threshold(raw: Any, field_name: str, kinds: tuple[str, ...]) -> Threshold:

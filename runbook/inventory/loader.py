@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,10 @@ import paramiko
 
 from runbook.errors import ConfigError
 from runbook.inventory.model import Customer, Host, HosterContact, Inventory
+from runbook.inventory.people import person_from_yaml, signature_from_yaml
 from runbook.yamlsource import SourceMap, expect_map, load_yaml
 
-TOP_KEYS = {"customer", "defaults", "roles", "hosts"}
+TOP_KEYS = {"customer", "defaults", "roles", "hosts", "operator", "signature"}
 CUSTOMER_KEYS = {"name", "slug", "language", "contacts", "contract", "smtp", "jira", "mail", "mail_domains"}
 CONNECTION_KEYS = {"connection", "address", "port", "user", "identity_file", "known_hosts", "jump",
                    "sudo", "connect_timeout", "command_timeout", "ssh_config"}
@@ -89,6 +91,12 @@ def _load_file(file: Path, extra_vars: Mapping[str, Any]) -> tuple[Customer, lis
         raise ConfigError("inventory must be a mapping with customer/defaults/hosts", file=name, line=1)
     _check_keys(data, TOP_KEYS, "")
     customer = _customer(expect_map(data.get("customer"), data, "customer", name), name)
+    if data.get("operator") is not None:
+        customer = replace(customer, operator=person_from_yaml(
+            expect_map(data["operator"], data, "operator", name), "operator"))
+    if data.get("signature") is not None:
+        customer = replace(customer, signature=signature_from_yaml(
+            expect_map(data["signature"], data, "signature", name), "signature"))
     defaults = expect_map(data.get("defaults"), data, "defaults", name)
     _check_keys(defaults, DEFAULTS_KEYS, "defaults")
     roles = expect_map(data.get("roles"), data, "roles", name)

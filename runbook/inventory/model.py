@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from runbook.inventory.people import Person, Signature
+
 
 @dataclass(frozen=True)
 class HosterContact:
@@ -34,6 +36,8 @@ class Customer:
     mail_source: Any = None
     mail_domains: tuple[str, ...] = ()
     on_call: tuple[str, ...] = ()   # where `runbook sweep --alert` sends (contacts.on_call)
+    operator: Person | None = None  # who is on call for this customer (RUNBOOK_OPERATOR wins)
+    signature: Signature | None = None  # how our reports to this customer are signed
     _parsed: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property

@@ -20,6 +20,7 @@ from runbook.connection import ConnectOptions, connect
 from runbook.connection.base import Connection
 from runbook.errors import ConfigError, RunbookError
 from runbook.inventory import Host, Inventory, select_hosts
+from runbook.inventory.people import Person, operator_from_env
 from runbook.journal import Journal, current_user, new_run_id, secret_values_in
 from runbook.paths import Paths
 from runbook.playbook import Playbook, check_against_hosts
@@ -55,6 +56,7 @@ def start_run(inventory: Inventory, hosts: Sequence[Host], playbook: Playbook, p
     (its record becomes the templates' ``incident``); ``connector`` makes each host's connection."""
     clock = clock or (lambda: datetime.now(timezone.utc))
     incident_record = incident_vars(paths, incident)  # a damaged record stops the run before it starts
+    operator = run_operator(inventory, hosts)  # a malformed RUNBOOK_OPERATOR stops it too
     run_id = new_run_id(clock())
     secrets = frozenset({options.connect.sudo_password} if options.connect.sudo_password else set()).union(
         *(secret_values_in(h.vars) for h in hosts))
@@ -65,6 +67,7 @@ def start_run(inventory: Inventory, hosts: Sequence[Host], playbook: Playbook, p
         playbook={"path": playbook.file, "name": playbook.name, "sha256": playbook.sha256},
         inventory={"paths": [str(p) for p in inventory.files], "sha256": _digest(inventory.files)},
         customers={c.slug: c.name for c in inventory.customers.values()},
+        operator=operator.to_json() if operator else None,
         incident=incident, hosts=[h.name for h in hosts],
         host_info={h.name: {"address": h.address, "roles": list(h.roles), "customer": h.customer}
                    for h in hosts},
@@ -72,6 +75,17 @@ def start_run(inventory: Inventory, hosts: Sequence[Host], playbook: Playbook, p
     )
     return Engine(inventory, hosts, playbook, journal, options, confirm=confirm, on_outcome=on_outcome,
                   clock=clock, incident=incident_record, connector=connector)
+
+
+def run_operator(inventory: Inventory, hosts: Sequence[Host]) -> Person | None:
+    """Who runs this: RUNBOOK_OPERATOR, else the inventory's ``operator`` of the hosts' customer
+    (when they agree on one), else nobody named. Reports show this person, never the account."""
+    named = operator_from_env()
+    if named is not None:
+        return named
+    found = {inventory.customers[h.customer].operator for h in hosts if h.customer in inventory.customers}
+    found.discard(None)
+    return found.pop() if len(found) == 1 else None
 
 
 def incident_vars(paths: Paths, incident: str | None) -> dict[str, Any] | None:

@@ -73,38 +73,30 @@ def _status(task: HostTask, spec: ServiceSpec, *, probes: bool) -> ServiceStatus
 
 def restarted_message(spec: ServiceSpec, *, restarted: bool) -> Message:
     """The report's message once ``spec`` passed its gate: restarted (we stopped it) or
-    started (it was down), and what answers again, if a probe says so."""
+    started (it was down), and what answers again, if a probe says so: the HTTP probe's URL
+    (``check``), else the TCP probe's address (``port``)."""
     verb = "service_restarted" if restarted else "service_started"
-    check = _what_answers(spec)
-    if check is None:
-        return Message(verb, {"service": spec.name})
-    return Message(f"{verb}_healthy", {"service": spec.name, "check": check})
+    http = next((p.target for p in spec.probes if p.kind == "http"), None)
+    if http is not None:
+        return Message(f"{verb}_healthy", {"service": spec.name, "check": http})
+    tcp = next((p.target for p in spec.probes if p.kind == "tcp"), None)
+    if tcp is not None:
+        return Message(f"{verb}_port", {"service": spec.name, "port": tcp})
+    return Message(verb, {"service": spec.name})
 
 
 def not_restarted_wording(spec: ServiceSpec, state: RestartState, *, restarted: bool) -> Applied:
     """What the report says when ``spec`` was not started again or did not pass its gate
-    (``on_gate_failure: continue``); nothing if it was down before and is still down."""
+    (``on_gate_failure: continue``); nothing if it was down before and is still down.
+    ``needs`` lists the services it waits for as "host:service" keys."""
     if spec.key in state.skipped:
         if not restarted:
             return Applied("no gate: not started", message_id=INTERNAL)
         missing = [d for d in spec.depends_on if state.states.get(d, "up") != "up"]
-        return Applied("no gate: not started", message_id="service_left_stopped", args={"needs": {
-            "de": ", ".join(f"{d.partition(':')[2]} auf {d.partition(':')[0]}" for d in missing),
-            "en": ", ".join(f"{d.partition(':')[2]} on {d.partition(':')[0]}" for d in missing)}})
+        return Applied("no gate: not started", message_id="service_left_stopped", args={"needs": missing})
     why = state.failed.get(spec.key, "")
     return Applied(f"FAILED: {why}" if why else None,
                    message_id="service_restart_failed" if restarted else "service_start_failed")
-
-
-def _what_answers(spec: ServiceSpec) -> str | dict[str, str] | None:
-    """The probe a customer recognises: the HTTP probe's URL, else the TCP port."""
-    for probe in spec.probes:
-        if probe.kind == "http":
-            return probe.target
-    for probe in spec.probes:
-        if probe.kind == "tcp":
-            return {"de": f"Port {probe.target}", "en": f"port {probe.target}"}
-    return None
 
 
 def stop_change(spec: ServiceSpec, state: RestartState, *, restarting: bool = True) -> Change:

@@ -103,15 +103,15 @@ def run_probe(probe: Probe, run: RunCommand | None) -> ProbeResult:
                 "contains": probe.contains, "verify_tls": probe.verify_tls}
         return probe_http(spec, probe.timeout)
     if run is None:
-        return ProbeResult("command", probe.target, False, "not run: the host cannot be reached")
+        return ProbeResult("command", probe.target, False, "not run: the host cannot be reached", reason="not_run")
     try:
         result = run(probe.target, timeout=probe.timeout)
     except CommandTimeout:
-        return ProbeResult("command", probe.target, False, f"timed out after {probe.timeout:g}s")
+        return ProbeResult("command", probe.target, False, f"timed out after {probe.timeout:g}s", reason="timeout")
     if result.exit_code == 0:
         return ProbeResult("command", probe.target, True, "exit 0", round(result.duration * 1000, 1))
     tail = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:] or [""]
-    return ProbeResult("command", probe.target, False, f"exit {result.exit_code}: {tail[0][:120]}")
+    return ProbeResult("command", probe.target, False, f"exit {result.exit_code}: {tail[0][:120]}", reason="exit")
 
 
 def with_probes(status: ServiceStatus, spec: ServiceSpec, run: RunCommand | None) -> ServiceStatus:

@@ -23,6 +23,7 @@ def html_reports(report: Report, scenario: Scenario) -> dict[str, str]:
         "immediate-en": render_immediate(report, "en", "html"),
         "next-day-de": render_next_day(report, "de", "html"),
         "next-day-en": render_next_day(report, "en", "html"),
+        "next-day-internal-de": render_next_day(report, "de", "html", audience="internal"),
         "daily-de": render_daily(scenario.run_dirs, date(2026, 11, 25), "de", "html"),
     }
 
@@ -34,24 +35,28 @@ def test_hostile_text_is_escaped_in_every_html_report(hostile_report: Report, ho
         assert "<img" not in lowered, name
         assert "<b>now</b>" not in html, name
         if name.startswith("next-day"):
+            assert "/var/&lt;script&gt;alert(1)&lt;/script&gt;" in html, name     # the mount, as text
+        if name.startswith("next-day-internal"):
             assert "&lt;script&gt;document.title=&#39;PWNED&#39;" in html, name   # the log line, as text
             assert "&#34;&gt;&lt;img src=x onerror=" in html, name
             assert "Restart php-fpm &lt;b&gt;now&lt;/b&gt;" in html, name
-        if name.startswith("immediate"):
+        if name.startswith(("immediate", "next-day")):
             assert "Shop down &lt;script&gt;alert(1)&lt;/script&gt;" in html, name
 
 
 def test_chart_labels_are_escaped(hostile_report: Report) -> None:
     html = render_next_day(hostile_report, "en", "html")
     svg = html[html.index("<svg"):html.index("</svg>")]
-    assert "&lt;script&gt;" in svg and "<script" not in svg
+    # a long label keeps its end ("…script>alert(1)</script>"): escaped all the same
+    assert "&lt;/script&gt;" in svg and "<script" not in svg and "</script" not in svg
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_markdown_renders_hostile_text_as_text(hostile_report: Report, lang: str) -> None:
     # CommonMark with raw HTML allowed (as many viewers do): escaping must hold by itself
     md = MarkdownIt("commonmark", {"html": True}).enable("table")
-    for text in (render_immediate(hostile_report, lang, "markdown"), render_next_day(hostile_report, lang, "markdown")):
+    for text in (render_immediate(hostile_report, lang, "markdown"),
+                 render_next_day(hostile_report, lang, "markdown", audience="internal")):
         html = md.render(text).lower()
         assert "<script" not in html and "<img" not in html
         assert "&lt;script&gt;" in html
@@ -76,7 +81,7 @@ def test_the_probe_would_see_a_script_run(chromium: str, tmp_path: Path) -> None
 def test_chromium_renders_the_report_and_runs_no_hostile_script(chromium: str, hostile_report: Report,
                                                                  tmp_path: Path, kind: str, csp: bool) -> None:
     render = render_immediate if kind == "immediate" else render_next_day
-    html = render(hostile_report, "de", "html")
+    html = render(hostile_report, "de", "html", audience="internal")   # the version with the most server text
     if not csp:
         # escaping alone must hold; the CSP is only the second line of defence
         html = CSP.sub("", html)

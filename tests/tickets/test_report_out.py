@@ -48,9 +48,10 @@ def test_the_report_is_posted_once_and_updated_after(tmp_path: Path, jira: FakeJ
     body = comment["body"]
     # The same sentences as the Markdown/HTML report, in JIRA's wiki markup and the customer's language.
     assert body.startswith("h2. Sofortbericht – Störung ACME-412\n")
-    assert "h3. Was wir gefunden und getan haben" in body
-    assert "*web1*\n* _Befund:_ Kritisch: /var: 96 % belegt" in body
-    assert "* _Maßnahme:_ php-fpm auf web1 um 02:41 Uhr neu gestartet; der Shop antwortet wieder." in body
+    assert "h3. Befund\n* web1: https://shop.acme.example/ antwortet mit Status 502 statt 200\n" in body
+    assert "h3. Maßnahmen (4)\n" in body
+    assert "* 02:41 php-fpm auf web1 neu gestartet; der Shop antwortet wieder.\n" in body
+    assert "* /var auf web1: 96 % → 75 % belegt, 4,2 GiB freigegeben.\n" in body
     preview = cli("report", "immediate", "--incident", "ACME-412", "-i", inventory, "--format", "jira",
                   reports=reports)
     assert preview.stdout == body    # built from the same journals: the same text

@@ -35,17 +35,16 @@ def on_mounts(files: Sequence[LogFile], mounts: Sequence[DiskUsage] | None) -> l
     return [f for f in files if f.mount in wanted]
 
 
-def directories_in_words(paths: Iterable[str]) -> str | dict[str, str]:
-    """Where files lie, as a report sentence names it: their directory; "a, b and c" in each
-    report language for up to three (``runbook.reports.i18n.localized``); else the one they share."""
+def directories_in_words(paths: Iterable[str]) -> str | list[str]:
+    """Where files lie, as a report sentence names them: their directory; a list of up to three
+    (the report joins it in the customer's language); else the directory they share."""
     dirs = sorted({posixpath.dirname(p) for p in paths})
     if len(dirs) == 1:
         return dirs[0]
     shared = posixpath.commonpath(dirs) if dirs else "/"
     if len(dirs) > 3 and shared != "/":
         return shared
-    head = ", ".join(dirs[:-1])
-    return {"de": f"{head} und {dirs[-1]}", "en": f"{head} and {dirs[-1]}"}
+    return dirs
 
 
 def last_of_each(keys: Sequence[Hashable]) -> list[bool]:
