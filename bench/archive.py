@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from runbook.connection import ssh as ssh_module
-from tests.actions.logs.loglab import run_steps
+from tests.support.loglab import run_steps
 from tests.lab import Lab
 
 VERSION = "2"

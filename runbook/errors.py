@@ -26,6 +26,25 @@ class ConfigError(RunbookError):
         return f"{where}: {what}{self.message}"
 
 
+class DataError(RunbookError):
+    """Bad input data (a ticket, an e-mail): names where it came from and the field.
+
+    ``source`` is a file or a ticket ("mail.eml", "JIRA ACME-412"), ``field`` the header or
+    ticket field ("Date", "fields.priority"). The CLI exits 65 (sysexits EX_DATAERR) for it.
+    """
+
+    def __init__(self, message: str, *, source: str | None = None, field: str | None = None) -> None:
+        self.message = message
+        self.source = source
+        self.field = field
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.source}: " if self.source else ""
+        what = f"{self.field}: " if self.field else ""
+        return f"{where}{what}{self.message}"
+
+
 class ConnectError(RunbookError):
     """A host could not be reached. ``layer`` says which: dns, tcp, ssh, hostkey, auth, local."""
 
@@ -81,3 +100,7 @@ class Interrupted(RunbookError):
     def __init__(self, message: str, *, while_running: bool = False) -> None:
         super().__init__(message)
         self.while_running = while_running
+
+
+class ResourceLimitError(RunbookError):
+    """This machine's limits (open files) cannot carry the run as asked; says which and what to do."""

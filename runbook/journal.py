@@ -4,13 +4,18 @@ The journal is the single source of truth for what a run did. Reports are render
 journals, never from in-memory state, so a report can be rebuilt a day later and a crash or
 Ctrl-C still leaves a complete record up to the moment it happened.
 
-Layout: ``<runs-dir>/<run-id>/journal.jsonl`` plus ``<runs-dir>/<run-id>/artifacts/<host>/...``.
+Layout: ``<runs-dir>/<run-id>/journal.jsonl`` plus ``<runs-dir>/<run-id>/artifacts/<host>/...``;
+a finished sweep also gets ``sweep-points.json``, its checks in brief (``runbook.sweeps.history``),
+rebuilt from the journal whenever it is missing.
 
 Every event carries ``seq`` (1, 2, ...), ``ts`` (UTC, ISO 8601 with milliseconds) and ``event``.
 Event types and their own fields:
 
-``run.start``   run_id, kind ("run" | "sweep"), user, hostname, argv, cwd, check, playbook
-                {path, name, sha256}, inventory {paths, sha256}, incident, hosts [names], forks
+``run.start``   run_id, kind ("run" | "sweep"), user (the account), operator {name, email, phone}
+                or null (the person: RUNBOOK_OPERATOR or the inventory's ``operator``), hostname,
+                argv, cwd, check, playbook {path, name, sha256}, inventory {paths, sha256},
+                customers {slug: name}, incident, hosts [names], host_info {host: {address,
+                roles, customer}}, forks
 ``step.start``  step (index), name, action, hosts [names]
 ``host.start``  step, host
 ``command``     step, host, command, exit_code, duration, stdout, stderr, stdout_bytes,
@@ -119,9 +124,6 @@ class Journal:
     def artifacts_dir(self) -> Path:
         return self.run_dir / "artifacts"
 
-    def add_secret(self, value: str) -> None:
-        self._secrets = self._secrets | {value}
-
     def redact(self, value: Any) -> Any:
         """``value`` as the journal would write it: for output shown to the operator, too."""
         return redact(value, self._secrets)
@@ -171,17 +173,21 @@ def current_user() -> str:
 
 def read_events(path: Path) -> list[dict[str, Any]]:
     """All complete events of a journal. A torn last line (crash mid-write) is skipped."""
-    events = []
+    return list(iter_events(path))
+
+
+def iter_events(path: Path) -> Iterator[dict[str, Any]]:
+    """The complete events of a journal one at a time, for journals too big to hold at once
+    (a 5,000-host sweep's is ~100 MiB as Python objects)."""
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             line = line.strip()
             if not line:
                 continue
             try:
-                events.append(json.loads(line))
+                yield json.loads(line)
             except json.JSONDecodeError:
                 continue
-    return events
 
 
 @dataclass(frozen=True)

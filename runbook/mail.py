@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import os
 import smtplib
+import socket
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -92,6 +93,13 @@ class SmtpSettings:
     def password(self, env: Mapping[str, str]) -> str | None:
         """The password from ``env[password_env]``, or None when it is unset or empty."""
         return env.get(self.password_env) or None
+
+
+def default_sender(smtp: Mapping[str, Any], env: Mapping[str, str] | None = None) -> str:
+    """The From of runbook's own messages: $RUNBOOK_MAIL_FROM, else the SMTP user, else
+    runbook@<this host's FQDN>."""
+    env = os.environ if env is None else env
+    return str(env.get("RUNBOOK_MAIL_FROM") or smtp.get("user") or f"runbook@{socket.getfqdn()}")
 
 
 def build_message(subject: str, body_text: str, body_html: str | None = None, *, sender: str,

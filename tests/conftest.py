@@ -1,4 +1,10 @@
-"""Suite-wide fixtures. The SSH lab is started once per session and always stopped."""
+"""Suite-wide fixtures. The SSH lab is started once per session and always stopped.
+
+Tests are marked by what they use, not by hand: every test that uses the lab (directly or
+through a fixture built on it: the sudo accounts, the service stack) is ``lab``, every test
+that runs Chromium is ``chromium``. ``pytest -m "not lab and not chromium"`` is then the fast
+tier: it starts no sshd, no service and no browser.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.lab import Lab, lab_unavailable_reason
+from tests.lab.fake_jira import FakeJira
+from tests.lab.imap import MailServer, imap_unavailable_reason
 from tests.lab.services import LabStack, services_unavailable_reason
 from tests.lab.sshd import read_public_key
 from tests.lab.sudo_users import (
@@ -17,6 +25,28 @@ from tests.lab.sudo_users import (
     subnet_tag,
     sudo_unavailable_reason,
 )
+from tests.support.chromium import find_chromium
+
+
+#: fixture -> the mark every test gets that uses it (pytest's fixture closure: uses it at all)
+MARKED_BY_FIXTURE = {"lab": "lab", "chromium": "chromium"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by these marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, mark in MARKED_BY_FIXTURE.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(getattr(pytest.mark, mark))
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's headless Chromium, the browser a customer opens a report in."""
+    found = find_chromium()
+    if found is None:
+        pytest.skip("Debian's chromium is not installed (tests/install-deps.sh installs it; CI has it)")
+    return found
 
 
 @pytest.fixture(scope="session")
@@ -90,3 +120,41 @@ def stack(lab_stack: LabStack) -> Iterator[LabStack]:
 @pytest.fixture
 def stack_inventory(stack: LabStack, tmp_path: Path) -> Path:
     return stack.write_inventory(tmp_path / "inventory.yml")
+
+
+# -- the ticket round trip (issue 15): a real IMAP server and a JIRA stand-in, once per session --
+
+def lab_subnet() -> str:
+    """This test run's loopback subnet (RUNBOOK_LAB_SUBNET, default 127.0.10)."""
+    return os.environ.get("RUNBOOK_LAB_SUBNET", "127.0.10")
+
+
+@pytest.fixture(scope="session")
+def mail_server() -> Iterator[MailServer]:
+    """Dovecot on <subnet>.60: IMAPS :10993, STARTTLS :10143, user oncall (umlaut password)."""
+    reason = imap_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    server = MailServer(lab_subnet())
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_jira(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeJira]:
+    """JIRA's REST API v2 as documented, over HTTPS on <subnet>.61:10443 (see tests/lab/fake_jira.py)."""
+    server = FakeJira(lab_subnet(), tmp_path_factory.mktemp("jira-tls"))
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def jira(fake_jira: FakeJira) -> Iterator[FakeJira]:
+    """The session's fake JIRA, emptied for one test."""
+    fake_jira.reset()
+    yield fake_jira
+    fake_jira.reset()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian/Ubuntu machine:
-#   - system packages (real servers the suite starts on loopback: sshd, nginx, PostgreSQL;
+#   - system packages (real servers the suite starts on loopback: sshd, nginx, PostgreSQL,
+#     Dovecot for the mail intake's IMAP (started with its own config, never the system one);
 #     real logrotate to compare the built-in rotation with; real sudo for the sudo path of
 #     the SSH connection; Chromium to render reports);
 #   - runbook itself with its test extras, editable.
@@ -9,7 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(openssh-server openssh-client logrotate nginx-light postgresql procps iproute2 busybox sudo chromium)
+packages=(openssh-server openssh-client logrotate nginx-light postgresql procps iproute2 busybox sudo chromium
+          dovecot-imapd)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

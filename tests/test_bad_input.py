@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli_run import no_traceback, run_dirs, runbook_cli
+from tests.support.cli import no_traceback, run_dirs, runbook_cli
 
 BAD = Path(__file__).resolve().parent / "fixtures" / "bad"
 BASE_INVENTORY = BAD / "base-inventory.yml"

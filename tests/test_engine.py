@@ -5,17 +5,18 @@ and --check / confirm for actions that change things."""
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from runbook.actions import ACTIONS
-from runbook.actions.base import Action, Change, HostTask, Plan
+from runbook.actions.base import HostAction
+from runbook.change import Change, Outcome, Plan
 from runbook.connection.shell import quote
+from runbook.task import HostTask
 from tests.lab import Lab
-from tests.test_cli_run import (
+from tests.support.cli import (
     LAB_HOSTS,
     command_step,
     events_of,
@@ -35,7 +36,6 @@ def hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 
 LAB_CONNECT_TIMEOUT = 3.0   # what the lab's inventory sets
-MARGIN = 5.0                # a bound against hangs on a busy machine, not a performance target
 
 
 def max_in_flight(events: list[dict], step: int) -> int:
@@ -52,7 +52,6 @@ def max_in_flight(events: list[dict], step: int) -> int:
     return peak
 
 
-@pytest.mark.lab
 def test_a_read_only_playbook_runs_over_the_lab_in_parallel(lab: Lab, tmp_path: Path, hermetic: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     inventory = lab_inventory(lab, tmp_path / "inv.yml", include_bad=True)
@@ -60,9 +59,7 @@ def test_a_read_only_playbook_runs_over_the_lab_in_parallel(lab: Lab, tmp_path: 
                           command_step("sleep 1; echo $SSH_CONNECTION", name="Who answers"),
                           command_step("uname -s", name="Kernel"))
 
-    began = time.monotonic()
     code, out, err = run_main(capsys, "run", book, "-i", inventory, "--json")
-    took = time.monotonic() - began
 
     assert code == 5, err  # unreachable hosts, nothing failed
     result = json.loads(out)
@@ -85,13 +82,13 @@ def test_a_read_only_playbook_runs_over_the_lab_in_parallel(lab: Lab, tmp_path: 
     ends = [e["seq"] for e in events_of(events, "host.end", step=0) if e["host"] in good]
     assert len(starts) == len(ends) == 4
     assert max(starts) < min(ends), "every host's 1 s command must have started before any finished"
-    for name in ("down1", "tarpit1"):
-        assert host_end(events, name)["duration"] < LAB_CONNECT_TIMEOUT + MARGIN
-        assert host_end(events, name, step=1)["duration"] < MARGIN  # not dialled again
-    assert took < LAB_CONNECT_TIMEOUT + 1 + MARGIN
+    # The tarpit was given up on at the connect timeout, and neither bad host was dialled again.
+    assert f"within {LAB_CONNECT_TIMEOUT:g}s" in host_end(events, "tarpit1")["message"]
+    assert "Connection refused" in host_end(events, "down1")["message"]
+    dialled = [e["host"] for e in events_of(events, "command") if e["host"] in ("down1", "tarpit1")]
+    assert dialled == []
 
 
-@pytest.mark.lab
 def test_forks_bounds_how_many_hosts_are_worked_on_at_once(lab: Lab, tmp_path: Path, hermetic: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     inventory = lab_inventory(lab, tmp_path / "inv.yml")
@@ -105,7 +102,6 @@ def test_forks_bounds_how_many_hosts_are_worked_on_at_once(lab: Lab, tmp_path: P
     assert max_in_flight(events, step=0) == 2
 
 
-@pytest.mark.lab
 def test_one_connection_per_host_serves_every_step(lab: Lab, tmp_path: Path, hermetic: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     inventory = lab_inventory(lab, tmp_path / "inv.yml")
@@ -132,18 +128,17 @@ class TouchParams:
     path: str
 
 
-class TouchAction(Action):
+class TouchAction(HostAction):
     """Create a file if it is missing (a stand-in for an action that changes things)."""
 
     name = "touch_file"
     Params = TouchParams
     confirm = True
-    changes_things = True
 
     def plan(self, task: HostTask, params: TouchParams) -> Plan:
         if task.run(f"test -e {quote(params.path)}").ok:
-            return Plan(message=f"{params.path} exists")
-        return Plan(changes=(Change(f"create {params.path}", commands=(f"touch {quote(params.path)}",)),))
+            return Plan(Outcome.OK, message=f"{params.path} exists")
+        return Plan(Outcome.CHANGED, changes=(Change(f"create {params.path}", commands=(f"touch {quote(params.path)}",)),))
 
 
 @pytest.fixture

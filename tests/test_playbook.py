@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from runbook.playbook import load_playbook
-from tests.test_cli_run import (
+from tests.support.cli import (
     command_step,
     events_of,
     host_end,

@@ -26,8 +26,27 @@ import pytest
 
 from runbook.journal import read_events
 from tests.lab import Lab
-from tests.test_cli_run import LAB_HOSTS, REPO, cli_env, journal, lab_inventory, no_traceback, run_dirs, runbook_cli
-from tests.test_sweep import CALM_LOAD, SCHEMA, SHARED_MACHINE, SweepRun, check, extra_vars, host, judge_only, sweep
+from tests.support.cli import (
+    LAB_HOSTS,
+    REPO,
+    cli_env,
+    journal,
+    lab_inventory,
+    no_traceback,
+    run_dirs,
+    runbook_cli,
+)
+from tests.support.sweep import (
+    CALM_LOAD,
+    SCHEMA,
+    SHARED_MACHINE,
+    SweepRun,
+    check,
+    extra_vars,
+    host,
+    judge_only,
+    sweep,
+)
 
 INCIDENT = "INC-2026-0042"
 
@@ -60,7 +79,6 @@ def schema_validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
-@pytest.mark.lab
 def test_json_of_ok_and_unreachable_hosts_validates_against_the_schema(lab: Lab, lab_sweep: LabSweep) -> None:
     run = lab_sweep.run
     assert run.code == 2, run.stdout + run.stderr
@@ -85,7 +103,6 @@ def test_json_of_ok_and_unreachable_hosts_validates_against_the_schema(lab: Lab,
     assert (reachability["name"], reachability["layer"]) == ("reachability", "tcp")
 
 
-@pytest.mark.lab
 def test_the_schema_rejects_a_document_missing_what_it_promises(lab_sweep: LabSweep) -> None:
     doc = json.loads(lab_sweep.run.stdout)
     validator = schema_validator()
@@ -107,7 +124,6 @@ def test_the_schema_rejects_a_document_missing_what_it_promises(lab_sweep: LabSw
 
 # -- the journal ---------------------------------------------------------------------------------
 
-@pytest.mark.lab
 def test_a_sweep_writes_a_journal_that_runs_list_shows_with_its_incident(lab_sweep: LabSweep) -> None:
     run_id = json.loads(lab_sweep.run.stdout)["run_id"]
     events = journal(lab_sweep.runs_dir)
@@ -178,7 +194,6 @@ def parse_plugin_output(text: str) -> PluginOutput:
     return PluginOutput(line["status"], line["summary"], tuple(items))
 
 
-@pytest.mark.lab
 def test_nagios_output_parses_with_one_perfdata_item_per_host_and_mount(lab: Lab, tmp_path: Path) -> None:
     inventory = lab_inventory(lab, tmp_path / "inventory.yml", include_bad=True, extra_vars=SHARED_MACHINE)
 
@@ -219,7 +234,6 @@ def _bare_env() -> dict[str, str]:
 
 
 def test_runbook_sweep_without_inventory_checks_this_machine(tmp_path: Path) -> None:
-    started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "runbook", "sweep"], cwd=tmp_path, env=_bare_env(),
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60, check=False)
     no_traceback(done.stdout, done.stderr)
@@ -235,7 +249,6 @@ def test_runbook_sweep_without_inventory_checks_this_machine(tmp_path: Path) -> 
     (run_dir,) = run_dirs(tmp_path / "reports" / "runs")
     assert verdict.endswith(run_dir.name)
     assert read_events(run_dir / "journal.jsonl")[0]["kind"] == "sweep"
-    assert time.monotonic() - started < 30
 
 
 def test_local_json_agrees_with_psutil_on_the_root_filesystem(tmp_path: Path) -> None:

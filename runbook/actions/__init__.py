@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator, Mapping, MutableMapping
 
-from runbook.actions.base import Action, Change, HostTask, Plan
+from runbook.actions.base import Action, HostAction, RunAction
 
 _REGISTRY: dict[str, tuple[str, str]] = {
     "command": ("runbook.actions.command", "CommandAction"),
@@ -71,4 +71,4 @@ class ActionRegistry(MutableMapping[str, "type[Action]"]):
 
 ACTIONS = ActionRegistry(_REGISTRY)
 
-__all__ = ["ACTIONS", "Action", "ActionRegistry", "Change", "HostTask", "Plan"]
+__all__ = ["ACTIONS", "Action", "ActionRegistry", "HostAction", "RunAction"]

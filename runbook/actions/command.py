@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from runbook.actions.base import Action, HostTask, Plan
+from runbook.actions.base import HostAction
+from runbook.change import Outcome, Plan
+from runbook.task import HostTask
 
 
 @dataclass(frozen=True)
@@ -16,7 +18,7 @@ class CommandParams:
     expect_exit: int = 0
 
 
-class CommandAction(Action):
+class CommandAction(HostAction):
     """Run a read-only shell command and record its output (fails when the exit code differs from expect_exit).
 
     Params: ``cmd`` (the command line), ``sudo`` (default false), ``expect_exit`` (default 0).
@@ -31,5 +33,5 @@ class CommandAction(Action):
         first = (result.stdout.strip().splitlines() or [""])[0][:120]
         if result.exit_code != params.expect_exit:
             tail = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:] or [""]
-            return Plan(data=data, failed=True, message=f"exit {result.exit_code}: {tail[0][:160]}")
-        return Plan(data=data, message=first)
+            return Plan(Outcome.FAILED, data=data, message=f"exit {result.exit_code}: {tail[0][:160]}")
+        return Plan(Outcome.OK, data=data, message=first)

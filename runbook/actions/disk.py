@@ -1,22 +1,34 @@
 """Disk actions: what fills a mount (``disk.usage``, read-only) and giving back the space of
-deleted files that processes still hold open (``disk.release_deleted``)."""
+deleted files that processes still hold open (``disk.release_deleted``; which files and how is
+``runbook.logs.release``)."""
 
 from __future__ import annotations
 
-import posixpath
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from runbook.actions.base import INTERNAL, Action, Applied, Change, HostTask, Plan
-from runbook.actions.logs.common import DfEvidence, df, evidence_of, last_of_each, mounts_over
-from runbook.actions.logs.rotation import show_path
+from runbook.actions.base import HostAction
+from runbook.actions.logs.common import last_of_each
 from runbook.actions.params import ByteSize, Duration
+from runbook.change import INTERNAL, Change, Message, Outcome, Plan
 from runbook.errors import ActionError
-from runbook.facts.sections import new_nonce
-from runbook.facts.usage import DeletedFile, deleted_command, parse_deleted, parse_usage, usage_command
-from runbook.health.units import format_bytes
-from runbook.logsets import glob_base, log_sets_for
+from runbook.facts.batch import new_nonce
+from runbook.facts.usage import DeletedFile, parse_usage, usage_command
+from runbook.health.evidence import DfEvidence, df, mounts_over
+from runbook.logs.release import (
+    deleted_open_files,
+    freed_message,
+    is_log_like,
+    log_roots,
+    mount_of,
+    restart_entry,
+    truncate_command,
+    truncator,
+)
+from runbook.logs.rotation import show_path
+from runbook.task import HostTask
+from runbook.units import format_bytes
 
 
 @dataclass(frozen=True)
@@ -35,7 +47,7 @@ class UsageParams:
     min_file: ByteSize = 10 * 1024 * 1024  # type: ignore[assignment]
 
 
-class DiskUsageAction(Action):
+class DiskUsageAction(HostAction):
     """Show what fills a mount: largest directories and files, and deleted-but-open files (read-only).
 
     Params: ``mounts`` (default: those at or over ``over``), ``over`` (warning | critical |
@@ -51,8 +63,8 @@ class DiskUsageAction(Action):
         targets = (df(task, list(params.mounts)) if params.mounts
                    else mounts_over(task, params.over, params.mounts_from) or [] if params.over != "any" else df(task))
         if not targets:
-            return Plan(data={"mounts": []}, message=f"no mount at or over {params.over}")
-        deleted = _deleted(task)
+            return Plan(Outcome.OK, data={"mounts": []}, message=f"no mount at or over {params.over}")
+        deleted = deleted_open_files(task)
         reports = []
         for disk in targets:
             nonce = new_nonce()
@@ -68,7 +80,7 @@ class DiskUsageAction(Action):
                                      "free_bytes": disk.free_bytes, "size_bytes": disk.size_bytes},
                             **usage.to_json(), "deleted_open": [d.to_json() for d in held],
                             "deleted_open_bytes": sum(d.allocated for d in held)})
-        return Plan(data={"mounts": reports}, message=" | ".join(_summary(r) for r in reports)[:400])
+        return Plan(Outcome.OK, data={"mounts": reports}, message=" | ".join(_summary(r) for r in reports)[:400])
 
 
 def _summary(report: Mapping[str, Any]) -> str:
@@ -93,15 +105,6 @@ def _below(path: str, mount: str) -> str:
     return show_path(inside or path)
 
 
-def _deleted(task: HostTask) -> list[DeletedFile]:
-    nonce = new_nonce()
-    result = task.run(deleted_command(nonce))
-    try:
-        return parse_deleted(result.stdout, nonce)
-    except ValueError as exc:
-        raise ActionError(f"{task.host.name}: cannot list deleted open files: {exc}") from None
-
-
 @dataclass(frozen=True)
 class ReleaseParams:
     """over: only files on mounts at or over warning/critical (any: all mounts); mounts_from:
@@ -116,7 +119,7 @@ class ReleaseParams:
     truncate: bool = True
 
 
-class ReleaseDeletedAction(Action):
+class ReleaseDeletedAction(HostAction):
     """Free deleted-but-open logs' space via /proc/PID/fd/N; name the service to restart for other files.
 
     Params: ``over`` (any | warning | critical), ``mounts_from``, ``mounts`` (default all), ``min_size``
@@ -129,20 +132,19 @@ class ReleaseDeletedAction(Action):
     name = "disk.release_deleted"
     Params = ReleaseParams
     confirm = True
-    changes_things = True
 
     def plan(self, task: HostTask, params: ReleaseParams) -> Plan:
-        deleted = [d for d in _deleted(task) if d.allocated >= params.min_size or d.size >= params.min_size]
+        deleted = [d for d in deleted_open_files(task) if d.allocated >= params.min_size or d.size >= params.min_size]
         if params.mounts:
             deleted = [d for d in deleted if d.mount in params.mounts]
         pressured = mounts_over(task, params.over, params.mounts_from)
         if pressured is not None:
             deleted = [d for d in deleted if d.mount in {p.mount for p in pressured}]
-        roots = _log_roots(task)
+        roots = log_roots(task)
         truncate = [d for d in deleted if params.truncate and is_log_like(d.path, roots)]
         restart = [d for d in deleted if d not in truncate]
         data: dict[str, Any] = {"truncate": [d.to_json() for d in truncate],
-                                "restart": [_restart_entry(d) for d in restart],
+                                "restart": [restart_entry(d) for d in restart],
                 "bytes": sum(d.allocated for d in truncate),
                 "restart_bytes": sum(d.allocated for d in restart)}
         advice = "; ".join(f"restart {e['service'] or e['process'] + ' (pid ' + str(e['pid']) + ')'} to free "
@@ -150,10 +152,10 @@ class ReleaseDeletedAction(Action):
                            for e in data["restart"])
         data["advice"] = advice
         if not truncate:
-            return Plan(data=data, message=advice or "no deleted-but-open files to release")
+            return Plan(Outcome.OK, data=data, message=advice or "no deleted-but-open files to release")
         evidence = DfEvidence([d.mount or "/" for d in truncate])
         # One change per file; the report says it once per mount, on the last of its files.
-        mounts = [_mount_of(d) for d in truncate]
+        mounts = [mount_of(d) for d in truncate]
         groups: dict[str, list[DeletedFile]] = {}
         for mount, d in zip(mounts, truncate):
             groups.setdefault(mount, []).append(d)
@@ -161,67 +163,13 @@ class ReleaseDeletedAction(Action):
         changes = tuple(Change(
             f"truncate deleted {show_path(d.path)} through {d.holders[0].fd_path} ({d.holders[0].process}): "
             f"frees {format_bytes(d.allocated)}",
-            apply=evidence.wrap(_truncator(d, truncated, groups[mount] if last else ())),
-            details={"command": truncate_command(d),
-                     **(freed_wording(mount, groups[mount]) if last else {"msg": INTERNAL})})
+            apply=evidence.wrap(truncator(d, truncated, groups[mount] if last else ())),
+            details={"command": truncate_command(d)},
+            message=freed_message(mount, groups[mount]) if last else Message(INTERNAL))
             for d, mount, last in zip(truncate, mounts, last_of_each(mounts)))
         message = f"truncate {len(truncate)} deleted log(s), {format_bytes(data['bytes'])}"
-        return Plan(changes=changes, data=data, message=message + (f"; {advice}" if advice else ""))
+        return Plan(Outcome.CHANGED, changes=changes, data=data, message=message + (f"; {advice}" if advice else ""),
+                    state=evidence)
 
     def after(self, task: HostTask, params: ReleaseParams, plan: Plan, applied: list[str]) -> Mapping[str, Any]:
-        evidence = evidence_of(plan)
-        return evidence.finish(task) if evidence is not None else {}
-
-
-def is_log_like(path: str, roots: Sequence[str]) -> bool:
-    """Truncating is only for logs: files that were inside a log set's roots (or the
-    directories of its globs). A name that merely looks like a log elsewhere does not count:
-    a deleted database or application file must never be truncated under its process."""
-    return any(path.startswith(root.rstrip("/") + "/") for root in roots)
-
-
-def truncate_command(file: DeletedFile) -> str:
-    """Re-check that the fd still points to the same deleted file, then truncate through it.
-    Only numbers go into this line (pid, fd, device, inode)."""
-    holder = file.holders[0]
-    fd = f"/proc/{int(holder.pid)}/fd/{int(holder.fd)}"
-    return (f"if [ \"$(stat -L -c '%d:%i:%h' {fd} 2>/dev/null)\" = '{int(file.device)}:{int(file.inode)}:0' ]; "
-            f"then truncate --no-create --size=0 {fd} && echo truncated; "
-            "else echo 'not truncated: the fd no longer holds that deleted file'; fi")
-
-
-def freed_wording(mount: str, files: Sequence[DeletedFile]) -> dict[str, Any]:
-    """The report's message id and args for truncating ``files`` on ``mount``."""
-    return {"msg": "space_freed", "args": {"mount": mount, "freed_bytes": sum(d.allocated for d in files)}}
-
-
-def _mount_of(file: DeletedFile) -> str:
-    return file.mount or posixpath.dirname(file.path)
-
-
-def _truncator(file: DeletedFile, truncated: set[tuple[int, int]], group: Sequence[DeletedFile] = ()) -> Any:
-    """Truncate ``file``, noting it in ``truncated``. On the last file of a mount, ``group``
-    holds that mount's files: the report then counts the space of those really truncated."""
-    def apply(task: HostTask) -> str | Applied | None:
-        result = task.run(truncate_command(file), check=True)
-        outcome = (result.stdout.strip().splitlines() or ["no answer"])[-1]
-        if outcome == "truncated":
-            truncated.add((file.device, file.inode))
-        note = None if outcome == "truncated" else outcome.upper()
-        if not group:
-            return note
-        done = [d for d in group if (d.device, d.inode) in truncated]
-        return Applied(note, msg=None if done else INTERNAL, args=freed_wording(_mount_of(file), done)["args"])
-    return apply
-
-
-def _restart_entry(file: DeletedFile) -> dict[str, Any]:
-    holder = file.holders[0]
-    return {"path": file.path, "bytes": file.allocated, "pid": holder.pid, "process": holder.process,
-            "service": holder.service, "holders": len(file.holders)}
-
-
-def _log_roots(task: HostTask) -> list[str]:
-    sets = log_sets_for(task.vars, task.host.roles)
-    roots = {r for s in sets.values() for r in s.roots}
-    return sorted(roots | {glob_base(g)[0] for s in sets.values() for g in s.globs})
+        return plan.state.finish(task) if isinstance(plan.state, DfEvidence) else {}

@@ -6,13 +6,16 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from runbook.actions.base import Action, HostTask, Plan
+from runbook.actions.base import HostAction
+from runbook.change import Outcome, Plan
 from runbook.errors import ConnectError
 from runbook.facts import FactError
 from runbook.facts.gather import collect_local, gather_command, new_nonce, parse_gathered
 from runbook.facts.reachability import ProbeResult, probe_inventory
 from runbook.health import Check, Status, evaluate, worst
 from runbook.health.checks import REQUIRED_FACTS
+from runbook.health.thresholds import Thresholds
+from runbook.task import HostTask
 
 #: layers at which the host itself does not answer (the hosting provider's business), as
 #: opposed to hostkey/auth, where the host is up and our access is what is broken.
@@ -49,10 +52,19 @@ def unreachable_check(exc: ConnectError, probes: list[ProbeResult]) -> Check:
         status = Status.UNKNOWN
         note = f"; but {', '.join(p.target for p in answering)} answer" if answering else ""
     return Check(name="reachability", status=status, message=f"{exc.layer} layer failed: {exc.message}{note}",
-                 details={"layer": exc.layer})
+                 details={"layer": exc.layer}, msg="unreachable",
+                 args={"layer": exc.layer, "answering": [p.target for p in answering]})
 
 
-class HealthCheckAction(Action):
+def probe_check(probe: ProbeResult) -> Check:
+    """A service port or URL from the inventory as a check: CRITICAL when it does not answer."""
+    return Check(name=f"{probe.kind}:{probe.target}", status=Status.OK if probe.ok else Status.CRITICAL,
+                 message=f"{probe.target} {probe.detail}", details={"latency_ms": probe.latency_ms},
+                 msg="probe", args={"kind": probe.kind, "target": probe.target, "reason": probe.reason,
+                                    "http_status": probe.http_status, "expected": probe.expected})
+
+
+class HealthCheckAction(HostAction):
     """Gather disk, memory and load (one batched command over SSH, psutil locally) and judge them.
 
     Thresholds come from host vars (see runbook.health); ``data`` carries status, checks,
@@ -69,7 +81,7 @@ class HealthCheckAction(Action):
             conn = task.conn
             conn.open()
             latency = round((time.monotonic() - started) * 1000, 1)
-            if getattr(conn, "local", False):
+            if conn.local:
                 facts = collect_local(list(params.facts), include_pseudo=params.include_pseudo)
             else:
                 nonce = new_nonce()
@@ -80,24 +92,26 @@ class HealthCheckAction(Action):
             check = unreachable_check(exc, probes)
             data = {"status": check.status.name, "checks": [check.to_json()], "layer": exc.layer,
                     "probes": [p.to_json() for p in probes], "facts": {}}
-            return Plan(data=data, message=check.message, unreachable=exc)
+            return Plan(Outcome.UNREACHABLE, data=data, message=check.message, error=exc)
         checks = list(evaluate(facts, task.vars, required=[f for f in params.facts if f in REQUIRED_FACTS]))
-        checks += [Check(name=f"{p.kind}:{p.target}", status=Status.OK if p.ok else Status.CRITICAL,
-                         message=f"{p.target} {p.detail}", details={"latency_ms": p.latency_ms})
-                   for p in probes]
+        checks += [probe_check(p) for p in probes]
         status = worst(checks)
         facts_json = {name: _json(value) for name, value in facts.items()}
         if params.evidence != "none":
+            judged = Thresholds.from_vars(task.vars).judges
             for kind in ("disk", "memory"):
                 if kind in facts and not isinstance(facts[kind], FactError):
-                    task.evidence(params.evidence, kind, _evidence(kind, facts_json[kind]))
+                    data = facts_json[kind]
+                    if kind == "disk":  # a mount that is not the host's concern is no evidence either
+                        data = [m for m in data if judged(m.get("mount", ""))]
+                    task.evidence(params.evidence, kind, _evidence(kind, data))
         bad = [c for c in checks if c.status != Status.OK]
         message = status.name + (": " + "; ".join(c.message for c in bad) if bad else "")
         data = {"status": status.name, "checks": [c.to_json() for c in checks], "facts": facts_json,
                 "probes": [p.to_json() for p in probes], "latency_ms": latency}
         limit = {"never": None, "warning": Status.WARNING, "critical": Status.CRITICAL}[params.fail_on]
         failed = limit is not None and status != Status.UNKNOWN and status.severity >= limit.severity
-        return Plan(data=data, message=message[:400], failed=failed)
+        return Plan(Outcome.FAILED if failed else Outcome.OK, data=data, message=message[:400])
 
     @staticmethod
     def _probes(task: HostTask) -> list[ProbeResult]:

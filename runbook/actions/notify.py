@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from runbook.actions.base import Action, Applied, Change, HostTask, Plan
+from runbook.actions.base import HostAction
 from runbook.actions.params import Duration
+from runbook.change import Applied, Change, Message, Outcome, Plan
 from runbook.connection.tcp import TcpError, open_tcp
 from runbook.errors import ConfigError
 from runbook.facts.reachability import (
@@ -36,6 +36,7 @@ from runbook.inventory.model import Customer, Host
 from runbook.journal import iso, parse_ts, read_events
 from runbook.services.history import NotificationLog, outage, reached_since
 from runbook.services.model import host_services
+from runbook.task import HostTask
 
 STATE_FILE = Path("state") / "hoster-notifications.json"
 
@@ -105,7 +106,7 @@ def still_working(task: HostTask, timeout: float) -> list[ProbeResult]:
     return results
 
 
-class NotifyHosterAction(Action):
+class NotifyHosterAction(HostAction):
     """Draft and send (SMTP or .eml) a notice to the hosting provider for a host down at the network level.
 
     Probes DNS/TCP/SSH from here without logging in, lists what still answers, reads since
@@ -121,23 +122,23 @@ class NotifyHosterAction(Action):
     name = "notify.hoster"
     Params = NotifyParams
     confirm = True
-    changes_things = True
     needs_connection = False
 
     def plan(self, task: HostTask, params: NotifyParams) -> Plan:
         host = task.host
         customer = task.inventory.customer_of(host) if task.inventory is not None else None
         if host.connection == "local":
-            return Plan(message="local connection: no network between here and the host", skipped=True)
+            return Plan(Outcome.SKIPPED, message="local connection: no network between here and the host")
         layers = check_layers(host, params.probe_timeout)
         failing = [c for c in layers if not c.ok]
         data: dict[str, Any] = {"layers": [c.to_json() for c in layers]}
         if not failing:
-            return Plan(data=data, message="the host answers at the network level (SSH banner): nothing to tell "
+            return Plan(Outcome.OK, data=data, message="the host answers at the network level (SSH banner): "
+                        "nothing to tell "
                         "the provider")
         hoster = customer.hoster if customer is not None else None
         if hoster is None:
-            return Plan(data=data, skipped=True, message=f"{failing[0].detail}; but the inventory names no hosting "
+            return Plan(Outcome.SKIPPED, data=data, message=f"{failing[0].detail}; but the inventory names no hosting "
                         "provider (customer.contacts.hoster)")
         runs_dir = task.journal.run_dir.parent
         now = task.clock()
@@ -153,26 +154,25 @@ class NotifyHosterAction(Action):
             sent = parse_ts(last["sent_at"])
             if now - sent < timedelta(seconds=params.window) and not reached_since(runs_dir, host.name, sent):
                 data["already_notified"] = last
-                return Plan(data=data, message=f"{hoster.name} was already told at {last['sent_at']} about this "
+                return Plan(Outcome.OK, data=data, message=f"{hoster.name} was already told at {last['sent_at']} about this "
                             "outage: not again")
         if not hoster.email:
-            return Plan(data=data, failed=True, message=f"{failing[0].detail}; {hoster.name} has no e-mail in the "
+            return Plan(Outcome.FAILED, data=data, message=f"{failing[0].detail}; {hoster.name} has no e-mail in the "
                         f"inventory: call {hoster.phone or 'them'}")
         language = (customer.language if customer else "de") if params.language == "customer" else params.language
         incident = _incident(task)
         subject, body = _draft(language, host, customer, failing, layers, since, working, incident, task.vars)
         data.update(subject=subject, body=body, to=hoster.email)
         sentence = f"notify {hoster.name} <{hoster.email}>: {host.name} unreachable ({failing[0].layer}) since {iso(since)}"
-        return Plan(changes=(Change(sentence=sentence, apply=lambda t: _deliver(
+        return Plan(Outcome.CHANGED, changes=(Change(sentence=sentence, apply=lambda t: _deliver(
             t, params, customer, subject, body, str(hoster.email), log, since, [c.layer for c in failing],
-            hoster.name), details=notice_wording(hoster.name, "smtp")),), data=data)
+            hoster.name), message=notice_message(hoster.name, "smtp")),), data=data)
 
 
-def notice_wording(provider: str, via: str) -> dict[str, Any]:
-    """The report's message id and args for the notice: "informed" once it went by SMTP; an
-    .eml only written here is a notice prepared, which someone still has to send."""
-    return {"msg": "provider_notified" if via == "smtp" else "provider_notice_written",
-            "args": {"provider": provider}}
+def notice_message(provider: str, via: str) -> Message:
+    """The report's message for the notice: "informed" once it went by SMTP; an .eml only
+    written here is a notice prepared, which someone still has to send."""
+    return Message("provider_notified" if via == "smtp" else "provider_notice_written", {"provider": provider})
 
 
 def _reports_root(runs_dir: Path) -> Path:
@@ -225,14 +225,13 @@ def _draft(language: str, host: Host, customer: Customer | None, failing: list[L
 
 def _deliver(task: HostTask, params: NotifyParams, customer: Customer | None, subject: str, body: str, to: str,
              log: NotificationLog, since: datetime, layers: list[str], provider: str) -> Applied:
-    from runbook.mail import SmtpSettings, build_message, send, write_eml
+    from runbook.mail import SmtpSettings, build_message, default_sender, send, write_eml
 
     smtp_config = dict(customer.smtp) if customer is not None else {}
     via = params.via
     if via == "auto":
         via = "smtp" if smtp_config.get("host") or os.environ.get("RUNBOOK_SMTP_HOST") else "eml"
-    sender = params.sender or os.environ.get("RUNBOOK_MAIL_FROM") or smtp_config.get("user") or \
-        f"runbook@{socket.getfqdn()}"
+    sender = params.sender or default_sender(smtp_config)
     msg = build_message(subject, body, sender=str(sender), to=[to], date=task.clock())
     stamp = task.clock().strftime("%Y%m%dT%H%M%SZ")
     path = write_eml(msg, task.artifacts_dir / f"hoster-notice-{task.host.name}-{stamp}.eml")
@@ -249,4 +248,4 @@ def _deliver(task: HostTask, params: NotifyParams, customer: Customer | None, su
              "sent_at": iso(task.clock()), "via": via, "to": to, "subject": subject,
              "message_id": msg["Message-ID"], "run_id": task.journal.run_id,
              "eml": str(path)})
-    return Applied(note, msg=notice_wording(provider, via)["msg"])
+    return Applied(note, message_id=notice_message(provider, via).id)

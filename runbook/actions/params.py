@@ -1,7 +1,7 @@
 """Typed params models: each action declares a frozen dataclass, and YAML is checked against it.
 
 Supported field types: str, int, float, bool, ``Duration`` (seconds; "10s", "5m", "1h30m" or a
-number), ``ByteSize`` (bytes; "100M", "2GiB" or a number), ``list[str]``, ``list[int]``,
+number), ``ByteSize`` (bytes; "100MiB", "2G", "5GB" or a number; see ``runbook.units``), ``list[str]``, ``list[int]``,
 ``dict[str, Any]``, ``Literal[...]`` and ``X | None``. Values that are Jinja2 templates are
 type-checked after rendering, per host.
 """
@@ -9,20 +9,16 @@ type-checked after rendering, per host.
 from __future__ import annotations
 
 import dataclasses
-import re
 import types
 import typing
 from collections.abc import Mapping
 from typing import Any, Literal, NewType, get_args, get_origin
 
 from runbook.templating import is_template
+from runbook.units import parse_duration, parse_size
 
 Duration = NewType("Duration", float)
 ByteSize = NewType("ByteSize", int)
-
-_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m)?"
-                       r"\s*(?:(\d+(?:\.\d+)?)\s*s)?\s*$")
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b?)\s*$", re.IGNORECASE)
 
 
 class ParamError(ValueError):
@@ -31,31 +27,6 @@ class ParamError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         self.field = field
         super().__init__(message)
-
-
-def parse_duration(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError(f"not a duration: {value!r}")
-    if isinstance(value, (int, float)):
-        return float(value)
-    match = _DURATION.match(str(value)) if str(value).strip() else None
-    if not match or not any(match.groups()):
-        raise ValueError(f"not a duration: {value!r} (use e.g. 30s, 5m, 1h30m)")
-    d, h, m, s = (float(g) if g else 0.0 for g in match.groups())
-    return d * 86400 + h * 3600 + m * 60 + s
-
-
-def parse_size(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"not a size: {value!r}")
-    if isinstance(value, (int, float)):
-        return int(value)
-    match = _SIZE.match(str(value))
-    if not match:
-        raise ValueError(f"not a size: {value!r} (use e.g. 500M, 2G, 10GiB)")
-    number, unit, _ = match.groups()
-    factor = 1024 ** ("kmgtp".index(unit.lower()) + 1) if unit else 1
-    return int(float(number) * factor)
 
 
 def _describe(kind: Any) -> str:

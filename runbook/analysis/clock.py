@@ -167,11 +167,6 @@ def parse_user_time(text: str, clock: Clock, now: Optional[float] = None) -> flo
     return epoch
 
 
-def epoch_of(moment: Optional[datetime]) -> Optional[float]:
-    """datetime -> epoch seconds; a naive datetime is local time, as Python itself reads it."""
-    return None if moment is None else moment.timestamp()
-
-
 def utc(epoch: float) -> datetime:
     """Epoch seconds -> aware UTC datetime."""
     return datetime.fromtimestamp(epoch, timezone.utc)

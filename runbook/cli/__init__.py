@@ -11,7 +11,8 @@ import typer
 
 from runbook import __version__
 from runbook.cli.exitcodes import ExitCode
-from runbook.errors import ConfigError, RunbookError
+from runbook.errors import ConfigError, DataError, ResourceLimitError, RunbookError
+from runbook.limits import raise_open_files_limit
 
 # Typer (0.26-0.28, pinned) vendors click: its usage errors are ``typer.TyperException``s, not
 # click's own classes, so only typer's names are used here and click is not a dependency.
@@ -40,9 +41,11 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 #: imported (all of them for --help): the report and SLA modules bring Jinja2 and the holidays
 #: package, which a cron sweep every few minutes should not pay 0.2 s for.
 COMMAND_MODULES = {
-    "sweep": "sweep_cmd", "run": "commands", "check": "commands", "actions": "commands",
-    "inventory": "inventory_cmds", "runs": "runs_cmds", "incident": "incident_cmds",
+    "sweep": "sweep_cmds", "run": "run_cmds", "check": "run_cmds", "actions": "run_cmds",
+    # ticket_cmds adds the intake and correction commands to incident_cmds' group
+    "inventory": "inventory_cmds", "runs": "runs_cmds", "incident": "ticket_cmds",
     "sla": "incident_cmds", "report": "report_cmds", "logs": "logs_cmds",
+    "history": "history_cmds", "forecast": "history_cmds",
 }
 
 
@@ -58,6 +61,7 @@ def _register(args: Sequence[str] = ()) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: every error becomes one line on stderr and an exit status, never a traceback."""
     args = list(sys.argv[1:] if argv is None else argv)
+    raise_open_files_limit()  # a sweep of many hosts needs more than the usual soft 1,024
     _register(args)
     try:
         code = app(args=args, prog_name="runbook", standalone_mode=False)
@@ -76,6 +80,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ConfigError as exc:
         print(f"runbook: error: {exc}", file=sys.stderr)
         code = ExitCode.CONFIG
+    except DataError as exc:
+        print(f"runbook: error: {exc}", file=sys.stderr)
+        code = ExitCode.DATA
+    except ResourceLimitError as exc:
+        print(f"runbook: error: {exc}", file=sys.stderr)
+        code = ExitCode.OSERR
     except RunbookError as exc:
         print(f"runbook: error: {exc}", file=sys.stderr)
         code = ExitCode.FAILED

@@ -14,10 +14,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from runbook.actions.base import Change
-from runbook.engine import Engine
+from runbook.change import Change
+from runbook.paths import Paths
 from runbook.playbook.model import Step
-from runbook.session import Paths
+from runbook.run.engine import Engine
 
 
 @dataclass
@@ -44,7 +44,7 @@ def confirm_step(ctx: CliContext) -> Callable[[Step, Sequence[tuple[str, Change]
         if not ctx.interactive:
             ctx.err.print("[yellow]not a terminal: nothing applied; run with --yes to apply[/]")
             return False
-        answer = ctx.err.input("Apply? [y/N] ").strip().lower()
+        answer = ctx.err.input(escape("Apply? [y/N] ")).strip().lower()  # else Rich eats "[y/N]" as a tag
         return answer in ("y", "yes", "j", "ja")
 
     return ask

@@ -1,7 +1,8 @@
 """Exit statuses, in one place. Only ``runbook.cli.main`` calls ``sys.exit``.
 
 0-3 follow the monitoring-plugins convention for ``runbook sweep`` (OK, WARNING, CRITICAL,
-UNKNOWN, worst host wins). ``runbook run`` uses 0, 4 and 5. Bad input is never 0.
+UNKNOWN, worst host wins). ``runbook run`` uses 0, 4 and 5. Bad input is never 0: 78 for
+the inventory, a playbook or a contract, 65 for a ticket or an e-mail that cannot be taken.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ class ExitCode(IntEnum):
     FAILED = 4          # run: a step failed on a host, or the run was aborted; logs analyze: nothing read
     UNREACHABLE = 5     # run: a host could not be reached (and nothing failed)
     USAGE = 64          # bad command line (sysexits EX_USAGE)
+    DATA = 65           # bad input data: a ticket or an e-mail (sysexits EX_DATAERR)
     SOFTWARE = 70       # a bug in runbook (sysexits EX_SOFTWARE); the message says where to look
+    OSERR = 71          # this machine's limits (open files) cannot carry the run (sysexits EX_OSERR)
     CONFIG = 78         # bad inventory, playbook or contract (sysexits EX_CONFIG)
     INTERRUPTED = 130   # stopped by SIGINT/SIGTERM; the journal is closed
 

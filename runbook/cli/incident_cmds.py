@@ -1,4 +1,4 @@
-"""`runbook incident open|show|react|list` and `runbook sla deadline`."""
+"""`runbook incident open|show|react|list|note|resolve` and `runbook sla deadline`."""
 
 from __future__ import annotations
 
@@ -8,13 +8,16 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from runbook.cli import app, options as opt
 from runbook.cli.context import CliContext
 from runbook.cli.exitcodes import ExitCode
 from runbook.errors import ConfigError
-from runbook.incidents import CHANNELS, Incident, IncidentStore, check_incident_id, report_due, sla_verdict
+from runbook.incidents import (CHANNELS, Incident, IncidentNote, IncidentStore, Resolution, check_incident_id,
+                               report_due, sla_verdict)
 from runbook.inventory import Customer, load_inventory
+from runbook.inventory.people import Person, operator_from_env, parse_operator
 from runbook.journal import parse_ts, read_events, runs_of_incident
 from runbook.sla import parse_time, reaction_deadline
 from runbook.sla.deadline import describe_reaction
@@ -81,11 +84,17 @@ def open_incident(
     incident = IncidentStore(ctx.paths.reports).open(Incident(
         id=incident_id, customer=cust.name, category=category, received=when, channel=channel,
         summary=summary, opened_at=ctx.clock(), reaction_started=None, contract=contract))
-    deadline = reaction_deadline(contract, category, incident.received)
-    ctx.out.print(f"incident {incident.id} opened: category {category}, received {_local(when, contract)}; "
-                  f"react by [bold]{_local(deadline.deadline, contract)}[/] ({deadline.basis}); "
-                  f"next-day report due {report_due(incident):%Y-%m-%d}", highlight=False)
+    print_opened(ctx, incident)
     return ExitCode.OK
+
+
+def print_opened(ctx: CliContext, incident: Incident) -> None:
+    """One line: the incident, when it was received and by when we must react."""
+    contract = incident.contract
+    deadline = reaction_deadline(contract, incident.category, incident.received)
+    ctx.out.print(f"incident {incident.id} opened: category {incident.category}, received "
+                  f"{_local(incident.received, contract)}; react by [bold]{_local(deadline.deadline, contract)}[/] "
+                  f"({deadline.basis}); next-day report due {report_due(incident):%Y-%m-%d}", highlight=False)
 
 
 @incident_app.command("react")
@@ -142,7 +151,7 @@ def show(incident_id: str = typer.Argument(..., metavar="ID"), as_json: bool = o
     dl = reaction_deadline(c, incident.category, incident.received)
     lines = [
         f"[bold]{incident.id}[/] {incident.customer}: category {incident.category} via {incident.channel}",
-        f"  summary:          {incident.summary or '-'}",
+        f"  summary:          {escape(incident.summary) or '-'}",
         f"  received:         {_local(incident.received, c)}",
         f"  reaction:         {status['reaction']}",
         f"  react by:         {_local(dl.deadline, c)} ({dl.basis})",
@@ -151,6 +160,21 @@ def show(incident_id: str = typer.Argument(..., metavar="ID"), as_json: bool = o
         f"  runs:             {', '.join(status['runs']) or '-'}",
         f"  next-day report:  due {status['report_due']}",
     ]
+    if incident.source is not None:
+        src = incident.source
+        lines.insert(2, f"  from:             {src.kind} {escape(src.ref)}"
+                        + (f" ({escape(src.reporter)})" if src.reporter else ""))
+    for fix in incident.corrections:
+        lines.append(f"  corrected:        {fix.field} {escape(str(fix.old))} -> {escape(str(fix.new))} by "
+                     f"{escape(fix.by)} at {_local(fix.at, c)}" + (f" ({escape(fix.reason)})" if fix.reason else ""))
+    for post in incident.posts:
+        lines.append(f"  posted:           {post.kind} {escape(post.ref)} ({post.report}) at {_local(post.at, c)}"
+                     + (f", updated {_local(post.updated, c)}" if post.updated else ""))
+    lines += [f"  note {_local(n.at, c)}:  {n.text} ({n.by.name if n.by else '-'})" for n in incident.notes]
+    if incident.resolution is not None:
+        r = incident.resolution
+        lines.append(f"  resolved:         {_local(r.at, c)} by {r.by.name if r.by else '-'}"
+                     + (f": {r.summary}" if r.summary else ""))
     for line in lines:
         ctx.out.print(line, highlight=False)
     return ExitCode.OK
@@ -190,4 +214,62 @@ def deadline(
     return ExitCode.OK
 
 
+# -- work done by hand, and the end of the fault ------------------------------------------------
 
+By = typer.Option(None, "--by", help="Who: 'Name <email>, phone' (default: RUNBOOK_OPERATOR, else the "
+                                     "inventory's operator with -i).")
+OptInventories = typer.Option(None, "-i", "--inventory", help="Inventory: its `operator` says who, "
+                                                              "when neither --by nor RUNBOOK_OPERATOR does.")
+
+
+def who(by: str | None, inventory: Optional[list[Path]], incident: Incident) -> Person:
+    """The person behind a note: --by, else RUNBOOK_OPERATOR, else the customer's inventory
+    operator. A note nobody signed is refused: the customer report names who did the work."""
+    if by:
+        return parse_operator(by, field="--by")
+    person = operator_from_env()
+    if person is None and inventory:
+        inv = load_inventory(inventory)
+        person = next((c.operator for c in inv.customers.values()
+                       if incident.customer in (c.name, c.slug) and c.operator), None)
+    if person is None:
+        raise ConfigError("who did this? give --by 'Name <email>, phone', set RUNBOOK_OPERATOR, or "
+                          "name an inventory (-i) with an operator", field="--by")
+    return person
+
+
+@incident_app.command("note")
+def note(incident_id: str = typer.Argument(..., metavar="ID"),
+         text: str = typer.Argument(..., help="What was done by hand, e.g. a call to the provider and its ticket."),
+         at: Optional[str] = typer.Option(None, "--at", help="When it was done (default now)."),
+         by: Optional[str] = By, inventory: Optional[list[Path]] = OptInventories,
+         reports_dir: Optional[Path] = opt.ReportsDir) -> int:
+    """Record work done by hand; reports tell it in its place in the story."""
+    ctx = CliContext.create(reports_dir)
+    store = IncidentStore(ctx.paths.reports)
+    incident = store.get(check_incident_id(incident_id))
+    if not text.strip():
+        raise ConfigError("the note is empty", field="TEXT")
+    when = _time(at, incident.contract, "--at") if at else ctx.clock()
+    store.note(incident.id, IncidentNote(at=when, by=who(by, inventory, incident), text=text.strip()))
+    ctx.out.print(f"{incident.id}: note recorded for {_local(when, incident.contract)}", highlight=False)
+    return ExitCode.OK
+
+
+@incident_app.command("resolve")
+def resolve(incident_id: str = typer.Argument(..., metavar="ID"),
+            at: Optional[str] = typer.Option(None, "--at", help="Since when the fault is over (default now)."),
+            summary: str = typer.Option("", "--summary", help="One line: how it was resolved."),
+            by: Optional[str] = By, inventory: Optional[list[Path]] = OptInventories,
+            reports_dir: Optional[Path] = opt.ReportsDir) -> int:
+    """Record that the fault is over (a second call corrects the first)."""
+    ctx = CliContext.create(reports_dir)
+    store = IncidentStore(ctx.paths.reports)
+    incident = store.get(check_incident_id(incident_id))
+    when = _time(at, incident.contract, "--at") if at else ctx.clock()
+    if when < incident.received:
+        raise ConfigError(f"{_local(when, incident.contract)} is before the fault was received "
+                          f"({_local(incident.received, incident.contract)})", field="--at")
+    store.resolve(incident.id, Resolution(at=when, by=who(by, inventory, incident), summary=summary.strip()))
+    ctx.out.print(f"{incident.id}: resolved at {_local(when, incident.contract)}", highlight=False)
+    return ExitCode.OK

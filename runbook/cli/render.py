@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from runbook.engine import HostOutcome, RunResult
+from runbook.run.results import HostOutcome, RunResult
 
 OUTCOME_STYLE = {"ok": "green", "changed": "yellow", "skipped": "dim", "failed": "bold red",
                  "unreachable": "bold magenta"}

@@ -31,6 +31,8 @@ class Connection(Protocol):
     """A connection to one host, opened once and reused for the whole run."""
 
     host: str
+    #: True for the machine runbook runs on (no SSH): facts may come from psutil instead
+    local: bool
 
     def open(self) -> None:
         """Connect (and authenticate). Raises ConnectError naming the failed layer."""
@@ -44,11 +46,9 @@ class Connection(Protocol):
                timeout: float | None = None, stdin: bytes | None = None) -> CommandResult:
         """Like ``run``, but stdout bytes go to ``sink`` as they arrive (result.stdout is empty)."""
 
-    def get(self, remote: str, local: str) -> None:
-        """Copy a remote file to a local path."""
-
-    def put(self, local: str, remote: str) -> None:
-        """Copy a local file to a remote path."""
+    def cancel(self) -> None:
+        """Kill every running command (remote process groups too) and start no new one;
+        safe to call from another thread while a command runs."""
 
     def close(self) -> None:
         """Close the connection; safe to call twice."""

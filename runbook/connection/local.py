@@ -7,7 +7,6 @@ whole tree the command started, as the SSH connection does on the remote side.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import threading
@@ -132,12 +131,6 @@ class LocalConnection:
             raise Interrupted(f"{self.host}: command interrupted: {command[:200]}", while_running=True)
         return CommandResult(self.host, command, proc.returncode, "",
                              err.decode("utf-8", "replace"), time.monotonic() - started)
-
-    def get(self, remote: str, local: str) -> None:
-        shutil.copyfile(remote, local)
-
-    def put(self, local: str, remote: str) -> None:
-        shutil.copyfile(local, remote)
 
     def cancel(self) -> None:
         """Stop running commands (SIGINT/SIGTERM of the run); start no new ones."""

@@ -25,7 +25,6 @@ import logging
 import os
 import re
 import secrets
-import select
 import socket
 import threading
 import time
@@ -97,14 +96,34 @@ class SSHConnection:
         self._running: dict[int, tuple[paramiko.Channel, int | None, bool]] = {}
         self._lock = threading.Lock()
         self._cancelled = threading.Event()
+        # The socket of a handshake in progress: cancel() closes it, so a host that accepts TCP
+        # and never speaks SSH does not hold up Ctrl-C for the whole connect timeout.
+        self._opening: socket.socket | paramiko.Channel | None = None
 
     # -- connecting ----------------------------------------------------------------------------
 
     def open(self) -> None:
         if self._transport is not None and self._transport.is_active():
             return
+        try:
+            self._open()
+        except ConnectError:
+            if self._cancelled.is_set():  # cancel() closed the socket under the handshake
+                raise Interrupted(f"{self.host}: connecting interrupted") from None
+            raise
+        finally:
+            with self._lock:
+                self._opening = None
+
+    def _open(self) -> None:
+        if self._cancelled.is_set():
+            raise Interrupted(f"{self.host}: run interrupted")
         deadline = time.monotonic() + self.connect_timeout
         sock = self._dial(deadline)
+        with self._lock:
+            self._opening = sock
+        if self._cancelled.is_set():
+            sock.close()
         try:
             transport = paramiko.Transport(sock, default_window_size=WINDOW_SIZE,
                                            default_max_packet_size=MAX_PACKET)
@@ -147,12 +166,19 @@ class SSHConnection:
         except TcpError as exc:
             raise ConnectError(self.host, exc.layer, exc.reason) from None
 
-    def _keys(self) -> list[paramiko.PKey]:
-        keys: list[paramiko.PKey] = []
+    def _agent(self) -> paramiko.Agent | None:
+        """The ssh-agent, if one runs: its own connection per host (an agent connection is not
+        safe to share between threads), closed again after authentication."""
+        if not os.environ.get("SSH_AUTH_SOCK"):
+            return None
         try:
-            keys.extend(paramiko.Agent().get_keys())
+            agent = paramiko.Agent()
         except paramiko.SSHException:
-            pass  # no agent is a normal situation
+            return None  # no agent is a normal situation
+        return agent
+
+    def _keys(self, agent: paramiko.Agent | None) -> list[paramiko.PKey]:
+        keys: list[paramiko.PKey] = list(agent.get_keys()) if agent is not None else []
         paths = self.identity_files or tuple(p for p in DEFAULT_KEYS if os.path.exists(os.path.expanduser(p)))
         passphrase = os.environ.get("RUNBOOK_KEY_PASSPHRASE")
         for path in paths:
@@ -169,7 +195,14 @@ class SSHConnection:
         return keys
 
     def _authenticate(self, transport: paramiko.Transport, deadline: float) -> None:
-        keys = self._keys()
+        agent = self._agent()
+        try:
+            self._offer_keys(transport, deadline, self._keys(agent))
+        finally:
+            if agent is not None:
+                agent.close()  # its socket is one more fd per host for the whole run otherwise
+
+    def _offer_keys(self, transport: paramiko.Transport, deadline: float, keys: list[paramiko.PKey]) -> None:
         if not keys:
             raise ConnectError(self.host, "auth", "no key to offer: no identity_file, no ssh-agent, no ~/.ssh/id_*")
         transport.auth_timeout = max(_remaining(deadline), 1.0)
@@ -211,6 +244,7 @@ class SSHConnection:
             raise ConnectError(self.host, "ssh", f"cannot start a command: {exc}") from None
         with self._lock:
             self._running[chan.chanid] = (chan, None, sudo)
+        arrived = _output_arrived(chan)
         err = bytearray()
         try:
             if ask is None:
@@ -245,9 +279,10 @@ class SSHConnection:
                 if deadline is not None and time.monotonic() >= deadline:
                     self._kill(chan.chanid)
                     raise CommandTimeout(self.host, command, timeout or 0)
-                if not progressed:
+                if not progressed and not chan.recv_ready() and not chan.recv_stderr_ready():
                     wait = 0.2 if deadline is None else min(0.2, max(deadline - time.monotonic(), 0.001))
-                    select.select([chan], [], [], wait)
+                    # After EOF the output event stays set; then only the exit status is awaited.
+                    (chan.status_event if chan.eof_received else arrived).wait(wait)
             code = chan.recv_exit_status()
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise ConnectError(self.host, "ssh", f"connection lost during command: {exc}") from None
@@ -320,19 +355,14 @@ class SSHConnection:
         code, err, duration = self._exec(command, sudo, timeout, stdin, sink.write)
         return CommandResult(self.host, command, code, "", err.decode("utf-8", "replace"), duration)
 
-    def get(self, remote: str, local: str) -> None:
-        self.open()
-        with paramiko.SFTPClient.from_transport(self._transport) as sftp:  # type: ignore[arg-type]
-            sftp.get(remote, local)
-
-    def put(self, local: str, remote: str) -> None:
-        self.open()
-        with paramiko.SFTPClient.from_transport(self._transport) as sftp:  # type: ignore[arg-type]
-            sftp.put(local, remote)
-
     def cancel(self) -> None:
-        """Stop every running command (SIGINT/SIGTERM of the run); start no new ones."""
+        """Stop every running command and a connect in progress (SIGINT/SIGTERM of the run);
+        start no new ones."""
         self._cancelled.set()
+        with self._lock:
+            opening = self._opening
+        if opening is not None:
+            opening.close()
 
     def close(self) -> None:
         if self._transport is not None:
@@ -384,6 +414,22 @@ class _SudoPassword:
     def strip(self, err: bytearray) -> bytearray:
         """stderr without the prompts and the ready line: what sudo and the command said."""
         return bytearray(err.replace(self.ready_line, b"", 1).replace(self.prompt, b""))
+
+
+def _output_arrived(chan: paramiko.Channel) -> threading.Event:
+    """An event Paramiko sets when stdout or stderr data (or EOF) arrives on ``chan``.
+
+    Not ``select()`` on the channel: ``Channel.fileno()`` makes an OS pipe pair per channel,
+    and ``select`` fails outright on an fd above 1023 ("filedescriptor out of range"), which a
+    sweep of 1,000 hosts reaches. The event costs no fd. Reading a buffer empty clears it, so
+    the caller checks both buffers once more after its reads and before it waits.
+    """
+    arrived = threading.Event()
+    chan.in_buffer.set_event(arrived)
+    chan.in_stderr_buffer.set_event(arrived)
+    if chan.recv_ready() or chan.recv_stderr_ready() or chan.eof_received:
+        arrived.set()  # the second set_event cleared what the first found
+    return arrived
 
 
 def _said_something(err: bytearray) -> bool:

@@ -7,7 +7,13 @@ the same way.
 
 from __future__ import annotations
 
+import errno
 import socket
+
+from runbook.errors import ResourceLimitError
+
+#: errors that are this machine's, not the host's: out of file descriptors
+OUT_OF_FILES = (errno.EMFILE, errno.ENFILE)
 
 
 class TcpError(Exception):
@@ -28,12 +34,17 @@ def open_tcp(address: str, port: int, timeout: float) -> socket.socket:
         raise TcpError("dns", f"cannot resolve {address!r}: {exc.strerror}") from None
     last: OSError | None = None
     for family, kind, proto, _, addr in infos:
-        sock = socket.socket(family, kind, proto)
+        try:
+            sock = socket.socket(family, kind, proto)
+        except OSError as exc:
+            _raise_if_out_of_files(exc)
+            raise
         sock.settimeout(timeout)
         try:
             sock.connect(addr)
         except OSError as exc:
             sock.close()
+            _raise_if_out_of_files(exc)
             last = exc
             continue
         # Without it, every small SSH packet waits for the peer's delayed ACK: connect+auth
@@ -43,3 +54,10 @@ def open_tcp(address: str, port: int, timeout: float) -> socket.socket:
     reason = "timed out" if isinstance(last, (socket.timeout, TimeoutError)) else (
         getattr(last, "strerror", None) or str(last))
     raise TcpError("tcp", f"TCP connect to {address}:{port} failed: {reason}")
+
+
+def _raise_if_out_of_files(exc: OSError) -> None:
+    """No fd left is this machine's problem: never report it as the host's TCP layer failing."""
+    if exc.errno in OUT_OF_FILES:
+        raise ResourceLimitError(f"this machine ran out of open files ({exc.strerror}): "
+                                 "lower --forks or raise RLIMIT_NOFILE") from None

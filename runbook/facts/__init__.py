@@ -12,7 +12,7 @@ fact and the reason, so one broken probe never hides the others.
 
 ``disk``       per mount: size, used, free, inodes (``runbook.facts.disk.DiskUsage``)
 ``memory``     RAM and swap from /proc/meminfo (``runbook.facts.memory.MemoryInfo``)
-``load``       load average, CPU count, uptime (``runbook.facts.memory.LoadInfo``)
+``load``       load average, CPU count, uptime (``runbook.facts.load.LoadInfo``)
 ``processes``  every process (``runbook.facts.processes.ProcessInfo``)
 ``ports``      listening TCP sockets (``runbook.facts.ports.ListeningPort``)
 

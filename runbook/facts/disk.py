@@ -20,8 +20,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from runbook.facts.batch import part_marker, split_parts
 from runbook.facts.mounts import MountEntry, fstype_by_mount, parse_mounts
-from runbook.facts.sections import part_marker, split_parts
 
 NAME = "disk"
 

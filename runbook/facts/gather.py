@@ -3,7 +3,7 @@
 ``gather_command(names, nonce)`` builds one POSIX sh command line (bash, dash and busybox ash
 all run it) that runs every requested fact's commands and frames each fact's output as a
 section between marker lines carrying a per-call random nonce and the section's exit status
-(see ``runbook.facts.sections``). The same begin markers go to stderr, so error messages can
+(see ``runbook.facts.batch``). The same begin markers go to stderr, so error messages can
 be told apart per fact. ``parse_gathered`` cuts the output apart and parses each section; a
 fact whose section is missing, cut off, failed or unparsable becomes a ``FactError`` value,
 never an exception, so one broken probe leaves the others intact.
@@ -30,8 +30,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from runbook.facts import FACT_NAMES, FactError, disk, memory, ports, processes
-from runbook.facts.sections import PREFIX, check_nonce, new_nonce
+from runbook.facts import FACT_NAMES, FactError, disk, load, memory, ports, processes
+from runbook.facts.batch import PREFIX, check_nonce, new_nonce
 
 __all__ = [
     "SOURCES",
@@ -61,8 +61,7 @@ class FactSource:
 SOURCES: dict[str, FactSource] = {
     "memory": FactSource("memory", memory.memory_shell, memory.parse_memory_section,
                          memory.collect_local_memory),
-    "load": FactSource("load", memory.load_shell, memory.parse_load_section,
-                       memory.collect_local_load),
+    "load": FactSource("load", load.load_shell, load.parse_load_section, load.collect_local_load),
     "ports": FactSource("ports", ports.shell, ports.parse_section, ports.collect_local),
     "processes": FactSource("processes", processes.shell, processes.parse_section,
                             processes.collect_local),

@@ -28,7 +28,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from runbook.facts.sections import part_marker, split_parts
+from runbook.facts.batch import part_marker, split_parts
 
 NAME = "processes"
 DEFAULT_CLOCK_TICKS = 100   # USER_HZ: 100 on x86, ARM, POWER, s390 (only alpha/ia64 differ)

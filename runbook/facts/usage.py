@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from runbook.connection.shell import quote
+from runbook.facts.batch import part_marker, split_parts
 from runbook.facts.mounts import unescape_octal
-from runbook.facts.sections import part_marker, split_parts
 
 # Gentle on a host in trouble: lowest CPU priority, idle I/O class where ionice exists.
 NICE = "nice -n 19 $(command -v ionice >/dev/null 2>&1 && echo ionice -c 3)"

@@ -4,6 +4,10 @@
 host vars; ``worst(checks)`` is the host's (or a whole sweep's) status. Threshold variables
 and their syntax are documented in ``runbook.health.thresholds``; the ranking of statuses
 (UNKNOWN below WARNING) in ``runbook.health.status.Status``.
+
+``verdict``     a sweep read back from its journal: each host's status and checks
+``monitoring``  the sweep as monitoring reads it: ``--json`` (``sweep.schema.json``), ``--nagios``
+``evidence``    df of the mounts a change touches, before and after; mounts over the thresholds
 """
 
 from __future__ import annotations

@@ -7,13 +7,25 @@ from typing import Any
 
 from runbook.facts import FactError
 from runbook.facts.disk import DiskUsage
-from runbook.facts.memory import LoadInfo, MemoryInfo
+from runbook.facts.load import LoadInfo
+from runbook.facts.memory import MemoryInfo
 from runbook.health.status import Check, Status
 from runbook.health.thresholds import BYTES, Pair, Threshold, Thresholds
-from runbook.health.units import format_bytes, format_percent
+from runbook.units import format_bytes
 
 # Facts the checks need: absent means the sweep never asked, which is itself unknown.
 REQUIRED_FACTS = ("disk", "memory", "load")
+
+
+def format_percent(value: float, thresholds: tuple[float | None, ...] = ()) -> str:
+    """A percentage with no decimals, or with as many (up to two) as it takes for the shown
+    number not to contradict a threshold verdict: 79.6 is shown "79.6%" next to an 80%
+    threshold, never "80%" with status OK."""
+    for digits in (0, 1, 2):
+        shown = round(value, digits)
+        if all((shown >= t) == (value >= t) for t in thresholds if t is not None):
+            break
+    return f"{shown:.{digits}f}%"
 
 
 def evaluate(facts: Mapping[str, Any], vars: Mapping[str, Any],
@@ -31,7 +43,7 @@ def evaluate(facts: Mapping[str, Any], vars: Mapping[str, Any],
         if isinstance(value, FactError):
             checks.extend(_unknown(name, value.reason))
         elif name == "disk":
-            for disk in value:
+            for disk in (d for d in value if thresholds.judges(d.mount)):
                 checks.append(disk_check(disk, thresholds.for_disk(disk.mount)))
                 if disk.inodes_used_percent is not None:
                     checks.append(inode_check(disk, thresholds.for_inodes(disk.mount)))
@@ -68,7 +80,8 @@ def disk_check(disk: DiskUsage, pair: Pair) -> Check:
                  "used_percent": disk.used_percent,
                  "inodes_used_percent": disk.inodes_used_percent,
                  "size_bytes": disk.size_bytes, "free_bytes": disk.free_bytes,
-                 "direction": "above", "warn_spec": pair.warn.spec, "crit_spec": pair.crit.spec})
+                 "direction": "above", "warn_spec": pair.warn.spec, "crit_spec": pair.crit.spec},
+        msg="disk", args={"mount": disk.mount, "used_percent": disk.used_percent, "free_bytes": disk.free_bytes})
 
 
 def inode_check(disk: DiskUsage, pair: Pair) -> Check:
@@ -84,7 +97,8 @@ def inode_check(disk: DiskUsage, pair: Pair) -> Check:
         warn=pair.warn.value, crit=pair.crit.value, unit="%",
         details={"mount": disk.mount, "used_percent": disk.used_percent,
                  "inodes_used_percent": disk.inodes_used_percent,
-                 "inodes_free": disk.inodes_free, "direction": "above"})
+                 "inodes_free": disk.inodes_free, "direction": "above"},
+        msg="inodes", args={"mount": disk.mount, "used_percent": used})
 
 
 def memory_check(mem: MemoryInfo, pair: Pair) -> Check:
@@ -109,7 +123,9 @@ def memory_check(mem: MemoryInfo, pair: Pair) -> Check:
         name="memory", status=status, message=message, value=round(mem.available_percent, 2),
         warn=as_percent(pair.warn), crit=as_percent(pair.crit), unit="%",
         details={"available_bytes": mem.available_bytes, "total_bytes": mem.total_bytes,
-                 "available_estimated": mem.available_estimated, "direction": "below"})
+                 "available_estimated": mem.available_estimated, "direction": "below"},
+        msg="memory", args={"available_percent": round(mem.available_percent, 2),
+                            "available_bytes": mem.available_bytes, "total_bytes": mem.total_bytes})
 
 
 def swap_check(mem: MemoryInfo, pair: Pair) -> Check:
@@ -118,7 +134,7 @@ def swap_check(mem: MemoryInfo, pair: Pair) -> Check:
                "direction": "above"}
     if not mem.swap_total_bytes:
         return Check(name="swap", status=Status.OK, message="no swap configured", value=0.0,
-                     warn=pair.warn.value, crit=pair.crit.value, unit="%", details=details)
+                     warn=pair.warn.value, crit=pair.crit.value, unit="%", details=details, msg="swap_none")
     used = mem.swap_used_percent
     status, hit = _verdict(used >= pair.crit.value, used >= pair.warn.value, pair)
     shown = format_percent(used, (pair.warn.value, pair.crit.value))
@@ -127,7 +143,9 @@ def swap_check(mem: MemoryInfo, pair: Pair) -> Check:
     if hit is not None:
         message += f" >= {hit.spec}"
     return Check(name="swap", status=status, message=message, value=round(used, 2),
-                 warn=pair.warn.value, crit=pair.crit.value, unit="%", details=details)
+                 warn=pair.warn.value, crit=pair.crit.value, unit="%", details=details, msg="swap",
+                 args={"used_percent": round(used, 2), "used_bytes": mem.swap_used_bytes,
+                       "total_bytes": mem.swap_total_bytes})
 
 
 def load_check(load: LoadInfo, pair: Pair) -> Check:
@@ -143,7 +161,8 @@ def load_check(load: LoadInfo, pair: Pair) -> Check:
     return Check(name="load", status=status, message=message, value=round(per_cpu, 3),
                  warn=pair.warn.value, crit=pair.crit.value, unit="",
                  details={"load1": load.load1, "load5": load.load5, "load15": load.load15,
-                          "cpu_count": load.cpu_count, "direction": "above"})
+                          "cpu_count": load.cpu_count, "direction": "above"},
+                 msg="load", args={"load_per_cpu": round(per_cpu, 2), "cpus": load.cpu_count})
 
 
 def _verdict(crit: bool, warn: bool, pair: Pair) -> tuple[Status, Threshold | None]:
@@ -158,4 +177,4 @@ def _unknown(fact: str, reason: str) -> Sequence[Check]:
     # Keep the check names a healthy host has, so a report can line hosts up by check.
     names = {"memory": ("memory", "swap")}.get(fact, (fact,))
     return [Check(name=n, status=Status.UNKNOWN, message=f"{fact} facts unavailable: {reason}",
-                  details={"fact": fact, "reason": reason}) for n in names]
+                  details={"fact": fact, "reason": reason}, msg="unknown", args={"aspect": n}) for n in names]

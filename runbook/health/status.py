@@ -53,6 +53,9 @@ class Check:
     details: extra facts for reports and JSON; disk checks carry mount, used_percent and
              inodes_used_percent, every check with thresholds carries ``direction``
              ("above": value >= threshold is bad; "below": value < threshold is bad)
+    msg, args: what the check found as a message id and its arguments (numbers as numbers,
+             lists as lists), for reports to word in the customer's language; ``message`` is
+             the English line for the terminal, Nagios and the internal report
     """
 
     name: str
@@ -63,10 +66,14 @@ class Check:
     crit: float | None = None
     unit: str = ""
     details: dict[str, Any] = field(default_factory=dict, compare=False)
+    msg: str = ""
+    args: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """Plain dict; details are merged in at the top level (they never shadow the fields)."""
         core = {"name": self.name, "status": self.status.name, "code": int(self.status),
                 "message": self.message, "value": self.value, "warn": self.warn,
                 "crit": self.crit, "unit": self.unit}
+        if self.msg:
+            core.update(msg=self.msg, args=dict(self.args))
         return {**{k: v for k, v in self.details.items() if k not in core}, **core}

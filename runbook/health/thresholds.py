@@ -17,6 +17,9 @@ variable                default    the check is WARNING / CRITICAL when
 ``load_warn``           ``2``      the 5-minute load average per CPU >= the value
 ``load_crit``           ``4``
 ``disk_thresholds``     none       per mount point overrides, see below
+``disk_ignore``         none       mount points (globs) that are not this host's concern:
+                                   not judged, not recorded as evidence (a mount named in
+                                   ``disk_thresholds`` is always judged)
 ======================  =========  ===================================================
 
 Syntax
@@ -24,8 +27,9 @@ Syntax
 - Percentages: a number or a string, with or without "%": ``80``, ``"80"``, ``"80%"``,
   ``92.5``. Between 0 and 100.
 - Sizes (disk and memory only): a number with a unit, meaning an absolute amount of free or
-  available space: ``"5GiB"``, ``"5G"``, ``"500 MiB"`` are binary (G = 1024^3); ``"5GB"``,
-  ``"500MB"`` are decimal SI units (G = 1000^3), as disk vendors count.
+  available space, read by ``runbook.units.parse_size``: ``"5GiB"``, ``"5G"``, ``"500 MiB"``
+  are binary (G = 1024^3); ``"5GB"``, ``"500MB"`` are decimal (G = 1000^3), as disk vendors
+  count. A bare number is a percentage here, never bytes.
 - Load: a plain number of runnable tasks per CPU: ``2``, ``"1.5"``; no "%" and no unit.
 - Per-mount overrides replace the defaults for that mount only; any of ``warn``, ``crit``,
   ``inode_warn``, ``inode_crit`` may be given, the rest fall back to the host's values::
@@ -44,13 +48,14 @@ Anything else raises ``runbook.errors.ConfigError`` naming the variable, e.g.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from runbook.errors import ConfigError
-from runbook.health.units import format_bytes, parse_size
+from runbook.units import format_bytes, parse_size
 
 PERCENT = "percent"
 BYTES = "bytes"
@@ -97,6 +102,12 @@ class Thresholds:
     load: Pair
     disk_by_mount: dict[str, Pair] = field(default_factory=dict)
     inode_by_mount: dict[str, Pair] = field(default_factory=dict)
+    ignore: tuple[str, ...] = ()
+
+    def judges(self, mount: str) -> bool:
+        """Whether the mount is this host's concern (``disk_ignore``; named mounts always are)."""
+        return mount in self.disk_by_mount or mount in self.inode_by_mount or not any(
+            fnmatch.fnmatchcase(mount, pattern) for pattern in self.ignore)
 
     def for_disk(self, mount: str) -> Pair:
         return self.disk_by_mount.get(mount, self.disk)
@@ -117,10 +128,15 @@ class Thresholds:
         inode = pair("inode", (PERCENT,))
         disk_by_mount, inode_by_mount = _mount_overrides(
             host_vars.get("disk_thresholds"), disk, inode)
+        ignore = host_vars.get("disk_ignore") or []
+        if isinstance(ignore, str):
+            ignore = [ignore]
+        if not isinstance(ignore, list) or not all(isinstance(p, str) and p for p in ignore):
+            raise ConfigError(f"must be a list of mount point globs, not {ignore!r}", field="disk_ignore")
         return cls(disk=disk, inode=inode,
                    mem_available=pair("mem_available", (PERCENT, BYTES), lower_is_worse=True),
                    swap=pair("swap", (PERCENT,)), load=pair("load", (NUMBER,)),
-                   disk_by_mount=disk_by_mount, inode_by_mount=inode_by_mount)
+                   disk_by_mount=disk_by_mount, inode_by_mount=inode_by_mount, ignore=tuple(ignore))
 
 
 def parse_threshold(raw: Any, field_name: str, kinds: tuple[str, ...]) -> Threshold:
@@ -158,8 +174,11 @@ def _parse(raw: Any, field_name: str, kinds: tuple[str, ...]) -> Threshold:
         if value > 100:
             raise bad("a percentage must be between 0 and 100")
         return Threshold(PERCENT, value, f"{value:g}%")
-    size = parse_size(text)
-    if size is not None and BYTES in kinds:
+    if BYTES in kinds:
+        try:
+            size = parse_size(text)
+        except ValueError:
+            raise bad() from None
         return Threshold(BYTES, float(size), format_bytes(size))
     raise bad()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,11 @@ import paramiko
 
 from runbook.errors import ConfigError
 from runbook.inventory.model import Customer, Host, HosterContact, Inventory
+from runbook.inventory.people import person_from_yaml, signature_from_yaml
 from runbook.yamlsource import SourceMap, expect_map, load_yaml
 
-TOP_KEYS = {"customer", "defaults", "roles", "hosts"}
-CUSTOMER_KEYS = {"name", "slug", "language", "contacts", "contract", "smtp"}
+TOP_KEYS = {"customer", "defaults", "roles", "hosts", "operator", "signature"}
+CUSTOMER_KEYS = {"name", "slug", "language", "contacts", "contract", "smtp", "jira", "mail", "mail_domains"}
 CONNECTION_KEYS = {"connection", "address", "port", "user", "identity_file", "known_hosts", "jump",
                    "sudo", "connect_timeout", "command_timeout", "ssh_config"}
 DEFAULTS_KEYS = CONNECTION_KEYS - {"address"} | {"vars"}
@@ -89,6 +91,12 @@ def _load_file(file: Path, extra_vars: Mapping[str, Any]) -> tuple[Customer, lis
         raise ConfigError("inventory must be a mapping with customer/defaults/hosts", file=name, line=1)
     _check_keys(data, TOP_KEYS, "")
     customer = _customer(expect_map(data.get("customer"), data, "customer", name), name)
+    if data.get("operator") is not None:
+        customer = replace(customer, operator=person_from_yaml(
+            expect_map(data["operator"], data, "operator", name), "operator"))
+    if data.get("signature") is not None:
+        customer = replace(customer, signature=signature_from_yaml(
+            expect_map(data["signature"], data, "signature", name), "signature"))
     defaults = expect_map(data.get("defaults"), data, "defaults", name)
     _check_keys(defaults, DEFAULTS_KEYS, "defaults")
     roles = expect_map(data.get("roles"), data, "roles", name)
@@ -124,7 +132,12 @@ def _customer(spec: SourceMap, file: str) -> Customer:
     if language not in ("de", "en"):
         raise spec.error("must be 'de' or 'en'", key="language", field="customer.language")
     contacts = expect_map(spec.get("contacts"), spec, "contacts", file)
-    _check_keys(contacts, {"customer", "hoster"}, "customer.contacts")
+    _check_keys(contacts, {"customer", "hoster", "on_call"}, "customer.contacts")
+    on_call = contacts.get("on_call")
+    on_call = [on_call] if isinstance(on_call, str) else (on_call or [])
+    if not isinstance(on_call, list) or not all(isinstance(a, str) and "@" in a for a in on_call):
+        raise contacts.error("must be an e-mail address or a list of them", key="on_call",
+                             field="customer.contacts.on_call")
     hoster = None
     if contacts.get("hoster") is not None:
         h = expect_map(contacts["hoster"], contacts, "hoster", file)
@@ -133,8 +146,18 @@ def _customer(spec: SourceMap, file: str) -> Customer:
             raise h.error("missing", field="customer.contacts.hoster.name")
         hoster = HosterContact(str(h["name"]), h.get("email"), None if h.get("phone") is None else str(h["phone"]))
     smtp = dict(expect_map(spec.get("smtp"), spec, "smtp", file))
+    domains = spec.get("mail_domains") or []
+    if isinstance(domains, str):
+        domains = [domains]
+    if not isinstance(domains, list) or not all(isinstance(d, str) and "." in d for d in domains):
+        raise spec.error("must be a list of domain names (acme.example)", key="mail_domains",
+                         field="customer.mail_domains")
     return Customer(name=name, slug=slug, language=language, contact_email=contacts.get("customer"),
-                    hoster=hoster, contract_source=spec.get("contract"), smtp=smtp, file=file)
+                    hoster=hoster, contract_source=spec.get("contract"), smtp=smtp, file=file,
+                    jira_source=expect_map(spec.get("jira"), spec, "jira", file) if "jira" in spec else None,
+                    mail_source=expect_map(spec.get("mail"), spec, "mail", file) if "mail" in spec else None,
+                    mail_domains=tuple(d.strip().lower().lstrip("@") for d in domains),
+                    on_call=tuple(on_call))
 
 
 def _ssh_config(path_value: Any) -> paramiko.SSHConfig | None:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from runbook.inventory.people import Person, Signature
+
 
 @dataclass(frozen=True)
 class HosterContact:
@@ -28,6 +30,14 @@ class Customer:
     contract_source: Any            # the ``customer.contract`` mapping as written
     smtp: Mapping[str, Any]         # delivery settings for reports (password from env only)
     file: str
+    # Where the customer's faults come in (runbook.tickets reads these): ``customer.jira``,
+    # ``customer.mail`` as written, and the sender domains of ``customer.mail_domains``.
+    jira_source: Any = None
+    mail_source: Any = None
+    mail_domains: tuple[str, ...] = ()
+    on_call: tuple[str, ...] = ()   # where `runbook sweep --alert` sends (contacts.on_call)
+    operator: Person | None = None  # who is on call for this customer (RUNBOOK_OPERATOR wins)
+    signature: Signature | None = None  # how our reports to this customer are signed
     _parsed: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property

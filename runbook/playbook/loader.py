@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from runbook.actions import ACTIONS
-from runbook.actions.params import ParamError, build, parse_duration
+from runbook.actions.params import ParamError, build
 from runbook.errors import ConfigError
 from runbook.inventory.model import Host
 from runbook.playbook.model import Playbook, Step
 from runbook.templating import check_expression, check_syntax, check_template, is_template, strings_in
+from runbook.units import parse_duration
 from runbook.yamlsource import SourceMap, parse_yaml
 
 PLAYBOOK_KEYS = {"name", "description", "targets", "steps"}

@@ -1,43 +1,52 @@
-"""Build the report model from run journals (and an optional incident), nothing else.
+"""Build the report model from run journals and the incident record, nothing else.
 
-The journal schema read here is the one documented in ``runbook.journal``. Everything is
-derived from the events, so the same journals always give the same report: there is no
-"now" in here; ``generated_at`` is the last event's time unless the caller passes one.
+This is where the journal is read (with ``findings`` for the health JSON and ``sections``
+for evidence, archives and analyses); everything after it works on ``model`` values. The
+same journals always give the same report: there is no "now" in here; ``generated_at`` is the
+newest event's time unless the caller passes one.
+
+Check-mode runs are read for what they saw (a measurement is a measurement) but never for
+what they would have changed: their plans are ``planned``, not measures.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runbook.actions.base import INTERNAL
+from runbook.change import INTERNAL
 from runbook.errors import ConfigError
+from runbook.inventory.people import Person, Signature
 from runbook.journal import parse_ts, read_events
+from runbook.reports import advice, findings, story
 from runbook.reports.i18n import DEFAULT_TIMEZONE
 from runbook.reports.model import (
     Analysis,
     Artifact,
     CommandRun,
-    Finding,
-    HostFailure,
     HostReport,
-    HostState,
     Measure,
+    Message,
+    Note,
+    Observation,
     Report,
+    Resolved,
     RunInfo,
+    Sent,
+    StepProblem,
     TimelineEntry,
-    more_severe,
 )
-from runbook.reports.rules import incident_info, recommendations, sla_summary
-from runbook.reports.sections import (analyses, evidence_pair, journalled_analyses, log_timeline, manifest,
-                                      mapping, output_tail)
-from runbook.sweep import load_sweep
+from runbook.reports.sections import (Snapshot, analyses, disk_pairs, journalled_analyses, log_timeline, manifest,
+                                      mapping, memory_pair, output_tail)
 
 if TYPE_CHECKING:
     from runbook.incidents import Incident
+
+#: Artifacts that are log archives (older journals used "log-archive").
+ARCHIVE_KINDS = ("logs.archive", "log-archive")
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,10 @@ class LoadedRun:
     @property
     def start(self) -> dict[str, Any]:
         return next(e for e in self.events if e.get("event") == "run.start")
+
+    def customer_of(self, host: str) -> str | None:
+        """The slug of the customer ``host`` belongs to, as run.start recorded it."""
+        return ((self.start.get("host_info") or {}).get(host) or {}).get("customer")
 
 
 def load_run(run_dir: Path) -> LoadedRun:
@@ -70,7 +83,8 @@ def load_run(run_dir: Path) -> LoadedRun:
         started=parse_ts(start["ts"]),
         ended=parse_ts(end["ts"]) if end else None,
         status=str(end["status"]) if end else "incomplete",
-        operator=str(start.get("user") or ""),
+        account=str(start.get("user") or ""),
+        operator=Person.from_json(start.get("operator")),
         check_mode=bool(start.get("check")),
         incident=start.get("incident"),
     )
@@ -81,56 +95,77 @@ def load_run(run_dir: Path) -> LoadedRun:
 class _HostDraft:
     """Mutable collector for one host while the events are walked; frozen at the end."""
 
-    findings: dict[str, Finding] = field(default_factory=dict)
-    failures: list[HostFailure] = field(default_factory=list)
+    roles: tuple[str, ...] = ()
+    observations: list[Observation] = field(default_factory=list)
+    problems: list[StepProblem] = field(default_factory=list)
     measures: list[Measure] = field(default_factory=list)
-    evidence: dict[tuple[str, Any, str], dict[str, Any]] = field(default_factory=dict)
+    planned: list[Measure] = field(default_factory=list)
+    snapshots: list[Snapshot] = field(default_factory=list)
     artifacts: list[Artifact] = field(default_factory=list)
     analyses: list[Analysis] = field(default_factory=list)
     commands: list[CommandRun] = field(default_factory=list)
+    hung: dict[str, str] = field(default_factory=dict)   # pid -> service, from processes.hung
 
 
 def build_report(run_dirs: Sequence[Path], incident: Incident | None, *, customer: str | None = None,
-                 timezone: str | None = None, generated_at: datetime | None = None) -> Report:
+                 timezone: str | None = None, generated_at: datetime | None = None,
+                 signature: Signature | None = None) -> Report:
     """The report model for ``run_dirs`` (any order) and the incident they worked on.
 
     ``customer`` names the customer (default: the incident's); ``timezone`` is the one times
-    are shown in (default: the incident contract's, else Europe/Berlin).
+    are shown in (default: the incident contract's, else Europe/Berlin); ``signature`` is how
+    the report is signed (from the inventory).
     """
     runs = sorted((load_run(Path(d)) for d in run_dirs), key=lambda r: (r.info.started, r.info.id))
     hosts: dict[str, _HostDraft] = {}
-    timeline: list[TimelineEntry] = []
+    events: list[TimelineEntry] = []
     for run in runs:
-        _walk(run, hosts, timeline)
+        _walk(run, hosts, events)
     order = {r.info.id: i for i, r in enumerate(runs)}
-    timeline.sort(key=lambda e: (e.ts, order[e.run_id], e.seq))
+    events.sort(key=lambda e: (e.ts, order[e.run_id], e.seq))
+    reports = tuple(_freeze(name, draft) for name, draft in hosts.items())
 
-    sweeps = [r for r in runs if r.info.kind == "sweep"]
-    current = current_state(sweeps[-1]) if sweeps else {}
-    host_reports = tuple(_freeze(name, draft, current.get(name)) for name, draft in hosts.items())
-
-    if generated_at is None:
-        if timeline:
-            generated_at = timeline[-1].ts
-        elif incident is not None:
-            generated_at = incident.opened_at
-        else:
-            raise ValueError("a report needs at least one run or an incident")
     infos = tuple(r.info for r in runs)
+    measures = sorted((m for h in reports for m in h.measures), key=lambda m: m.ts)
+    notes = tuple(Note(n.at, n.by, n.text) for n in incident.notes) if incident is not None else ()
+    res = incident.resolution if incident is not None else None
+    resolved = Resolved(res.at, res.by, res.summary) if res is not None else None
+    sent = tuple(Sent(s.kind, s.at, s.to, s.via) for s in incident.sent) if incident is not None else ()
     log_events, log_more = log_timeline(journalled_analyses(e for r in runs for e in r.events))
+    cause = story.likely_cause(log_events, reports, measures[0].ts if measures else None)
+    recovered = story.recovery(reports)
+    info = story.incident_info(incident) if incident is not None else None
+    if generated_at is None:
+        moments = [e.ts for e in events[-1:]] + [n.at for n in notes] + ([resolved.at] if resolved else [])
+        if not moments and incident is not None:
+            moments = [incident.opened_at]
+        if not moments:
+            raise ValueError("a report needs at least one run or an incident")
+        generated_at = max(moments)
     if customer is None:
         customer = incident.customer if incident is not None else _journal_customer(runs)
+    # who worked on it: the first real run's person, else a check run's, else whoever wrote a note
+    named = [r.operator for r in sorted(infos, key=lambda r: r.check_mode) if r.operator is not None]
+    operator = named[0] if named else next((n.by for n in notes if n.by is not None), None)
     return Report(
         customer=customer,
         timezone=timezone or _contract_timezone(incident),
         generated_at=generated_at,
-        incident=incident_info(incident) if incident is not None else None,
-        sla=sla_summary(incident, infos) if incident is not None else None,
+        incident=info,
+        sla=story.sla_summary(incident, infos) if incident is not None else None,
         runs=infos,
-        hosts=host_reports,
-        timeline=tuple(timeline),
-        last_sweep=sweeps[-1].info if sweeps else None,
-        recommendations=recommendations(host_reports),
+        hosts=reports,
+        events=tuple(events),
+        story=story.story(info, infos, reports, measures, notes, cause, recovered, resolved, sent),
+        cause=cause,
+        recovery=recovered,
+        recommendations=advice.recommendations(reports, cause.assessment),
+        open_points=advice.open_points(reports),
+        notes=notes,
+        resolved=resolved,
+        sent=sent,
+        operator=operator,
+        signature=signature,
         log_timeline=log_events,
         log_timeline_more=log_more,
     )
@@ -143,15 +178,18 @@ def _journal_customer(runs: Sequence[LoadedRun]) -> str | None:
 
 
 def _contract_timezone(incident: Incident | None) -> str:
-    contract = getattr(incident, "contract", None)
-    tz = getattr(contract, "timezone", None) or getattr(contract, "tz", None)
-    if tz is None:
-        return DEFAULT_TIMEZONE
-    return str(getattr(tz, "key", tz))   # a ZoneInfo or a name
+    return DEFAULT_TIMEZONE if incident is None else incident.contract.timezone.key
+
+
+def host_events(run: LoadedRun) -> dict[str, list[Observation]]:
+    """Every observation a run made, per host (the daily report needs no more)."""
+    drafts: dict[str, _HostDraft] = {}
+    _walk(run, drafts, [])
+    return {name: d.observations for name, d in drafts.items()}
 
 
 def _walk(run: LoadedRun, hosts: dict[str, _HostDraft], timeline: list[TimelineEntry]) -> None:
-    """Collect one run's events into the per-host drafts and the timeline."""
+    """Collect one run's events into the per-host drafts and the event stream."""
     rid = run.info.id
     actions: dict[Any, str] = {}
     for ev in run.events:
@@ -161,8 +199,10 @@ def _walk(run: LoadedRun, hosts: dict[str, _HostDraft], timeline: list[TimelineE
         timeline.append(TimelineEntry(ts=ts, run_id=rid, seq=int(ev.get("seq", 0)), event=kind,
                                       host=host, fields=ev))
         if kind == "run.start":
+            info = ev.get("host_info") or {}
             for name in ev.get("hosts") or ():
-                hosts.setdefault(name, _HostDraft())
+                draft = hosts.setdefault(name, _HostDraft())
+                draft.roles = draft.roles or tuple((info.get(name) or {}).get("roles") or ())
             continue
         if kind == "step.start":
             actions[ev.get("step")] = str(ev.get("action") or "")
@@ -170,107 +210,89 @@ def _walk(run: LoadedRun, hosts: dict[str, _HostDraft], timeline: list[TimelineE
         if not host:
             continue
         draft = hosts.setdefault(host, _HostDraft())
-        step = ev.get("step")
         if kind == "command":
             draft.commands.append(CommandRun(
-                ts=ts, run_id=rid, step=step, host=host, command=str(ev.get("command", "")),
+                ts=ts, run_id=rid, step=ev.get("step"), host=host, command=str(ev.get("command", "")),
                 exit_code=ev.get("exit_code"), duration=float(ev.get("duration") or 0.0),
                 timed_out=bool(ev.get("timed_out")), output_tail=output_tail(ev),
                 cut_short=ev.get("cut_short") or ("timeout" if ev.get("timed_out") else None)))
         elif kind == "evidence":
-            key = (rid, step, str(ev.get("kind", "")))
-            draft.evidence.setdefault(key, {})[str(ev.get("phase"))] = ev
+            draft.snapshots.append(Snapshot(ts, str(ev.get("phase")), str(ev.get("kind", "")), mapping(ev.get("data"))))
         elif kind == "artifact":
+            found = mapping(ev.get("manifest"))
             draft.artifacts.append(Artifact(
                 host=host, ts=ts, run_id=rid, kind=str(ev.get("kind", "")), path=str(ev.get("path", "")),
-                bytes=ev.get("bytes"), sha256=ev.get("sha256"), files=manifest(ev.get("manifest"))))
+                bytes=ev.get("bytes"), sha256=ev.get("sha256"), files=manifest(ev.get("manifest")),
+                verified=found.get("verified") if isinstance(found.get("verified"), int) else None))
+        elif kind == "service":
+            gate = findings.from_gate(ev, host, ts, rid)
+            if gate is not None:
+                draft.observations.append(gate)
+        elif kind == "error":   # a bug caught at the per-host boundary: its last traceback line
+            lines = str(ev.get("traceback") or "").strip().splitlines()
+            draft.problems.append(StepProblem(host, ts, rid, actions.get(ev.get("step"), ""),
+                                              lines[-1] if lines else "error"))
         elif kind == "host.end":
-            _host_end(ev, ts, rid, run.info.check_mode, actions.get(step, ""), draft)
+            _host_end(ev, ts, run.info, actions.get(ev.get("step"), ""), draft)
 
 
-# Fields of a check in runbook.health's JSON; everything else at the top level is a detail.
-_CHECK_FIELDS = {"name", "status", "code", "message", "value", "warn", "crit", "unit", "details"}
-
-
-def _host_end(ev: Mapping[str, Any], ts: datetime, rid: str, check_mode: bool, action: str,
-              draft: _HostDraft) -> None:
-    host = str(ev["host"])
+def _host_end(ev: Mapping[str, Any], ts: datetime, run: RunInfo, action: str, draft: _HostDraft) -> None:
+    host, rid = str(ev["host"]), run.id
     outcome = ev.get("outcome")
     data = mapping(ev.get("data"))
     error = mapping(ev.get("error"))
+    checks = [c for c in data.get("checks") or () if isinstance(c, Mapping)]
+    if outcome == "unreachable":
+        reach = next((c for c in checks if c.get("name") == "reachability"), None)
+        draft.observations.append(findings.from_check(reach, host, ts, rid) if reach is not None else findings.reach(
+            host, ts, rid, error.get("layer") or data.get("layer"), str(error.get("message") or ev.get("message"))))
+    elif outcome in ("ok", "changed", "failed"):
+        draft.observations.append(findings.reached(host, ts, rid))
+    draft.observations.extend(findings.from_check(c, host, ts, rid) for c in checks if c.get("name") != "reachability")
+    if isinstance(data.get("services"), list):
+        draft.observations.extend(findings.from_services(data, host, ts, rid))
+    if isinstance(data.get("hung"), list):
+        draft.observations.append(findings.from_hung(data, host, ts, rid))
+        draft.hung.update(findings.hung_services(data))
     # a health step that "fails" on a critical check (fail_on) has said it in its checks already
-    health_verdict = outcome == "failed" and "status" in data and bool(data.get("checks"))
-    if outcome in ("unreachable", "failed") and not health_verdict:
-        draft.failures.append(HostFailure(
-            host=host, ts=ts, run_id=rid, step=ev.get("step"), outcome=str(outcome),
-            layer=error.get("layer") or data.get("layer"), error_type=error.get("type"),
-            message=str(error.get("message") or ev.get("message") or "")))
-    for check in data.get("checks") or ():
-        if not isinstance(check, Mapping) or check.get("status", "UNKNOWN") == "OK":
-            continue
-        if outcome == "unreachable" and check.get("name") == "reachability":
-            continue  # the HostFailure above already says it, with the layer
-        _sighting(draft, _finding(check, host, ts, rid))
+    if outcome == "failed" and not checks:
+        draft.problems.append(StepProblem(host, ts, rid, action, str(error.get("message") or ev.get("message") or "")))
     if outcome == "changed":
-        changes = ev.get("changes") or [ev.get("message") or action]
-        for change in changes:
-            if isinstance(change, Mapping) and change.get("msg") == INTERNAL:
-                continue  # a step inside a measure that another change of the step words
-            draft.measures.append(Measure.of_change(change, host=host, ts=ts, run_id=rid, step=ev.get("step"),
-                                                    action=action, planned_only=check_mode))
+        for change in ev.get("changes") or [ev.get("message") or action]:
+            measure = _measure(change, host, ts, run, ev.get("step"), action, draft.hung)
+            if measure is not None:
+                (draft.planned if run.check_mode else draft.measures).append(measure)
     analysis = data.get("analysis")
     if isinstance(analysis, Mapping):
         draft.analyses.extend(analyses(analysis, host, ts, rid, action))
 
 
-def _finding(check: Mapping[str, Any], host: str, ts: datetime, rid: str) -> Finding:
-    # runbook.health merges details into the check's top level; a nested "details" works too
-    details = {k: v for k, v in check.items() if k not in _CHECK_FIELDS}
-    if isinstance(check.get("details"), Mapping):
-        details.update(check["details"])
-    return Finding(host=host, check=str(check.get("name", "?")), status=str(check.get("status", "UNKNOWN")),
-                   message=str(check.get("message") or ""), value=check.get("value"), warn=check.get("warn"),
-                   crit=check.get("crit"), details=details, first_seen=ts, last_seen=ts, run_id=rid,
-                   unit=str(check.get("unit") or ""))
-
-
-def _sighting(draft: _HostDraft, new: Finding) -> None:
-    """Merge a repeated check: the worst sighting's words, the first and last time seen."""
-    seen = draft.findings.get(new.check)
-    if seen is None:
-        draft.findings[new.check] = new
-    elif more_severe(new.status, seen.status):
-        draft.findings[new.check] = replace(new, first_seen=seen.first_seen, run_id=seen.run_id)
+def _measure(change: Any, host: str, ts: datetime, run: RunInfo, step: Any, action: str,
+             hung: Mapping[str, str]) -> Measure | None:
+    """A journalled change: {"msg", "args", "sentence"} or, from older actions, a sentence."""
+    if isinstance(change, Mapping):
+        msg = change.get("msg")
+        if msg == INTERNAL:
+            return None  # a step inside a measure that another change of the step words
+        text = str(change.get("sentence", change.get("text")) or "")
+        args = dict(change.get("args") or {})
+        if msg in ("process_killed", "process_ended") and str(args.get("pid")) in hung:
+            msg, args = f"{msg}_service", {**args, "service": hung[str(args["pid"])]}
+        message = Message(f"measure.{msg}", {**args, "host": host}) if msg else Message(
+            "measure.text", {"text": text, "host": host})
     else:
-        draft.findings[new.check] = replace(seen, last_seen=new.last_seen)
+        text = str(change)
+        message = Message("measure.text", {"text": text, "host": host})
+    return Measure(host=host, ts=ts, run_id=run.id, step=step, action=action, message=message, text=text,
+                   planned=run.check_mode)
 
 
-def current_state(sweep: LoadedRun) -> dict[str, HostState]:
-    """Per host, its state in the sweep, as ``runbook sweep`` reports it (runbook.sweep),
-    except that a host we could not reach is called UNREACHABLE: that is what the customer
-    needs to read, whatever its service probes said."""
-    states: dict[str, HostState] = {}
-    checked = {str(e["host"]): parse_ts(e["ts"]) for e in sweep.events
-               if e.get("event") == "host.end" and e.get("host")}
-    for health in load_sweep(sweep.path).hosts:
-        if health.name not in checked:
-            continue  # never reached this host's check (interrupted): no state to claim
-        unreachable = health.outcome == "unreachable"
-        not_ok = tuple(_finding(c, health.name, checked[health.name], sweep.info.id)
-                       for c in health.checks if c.get("status") != "OK"
-                       and not (unreachable and c.get("name") == "reachability"))
-        states[health.name] = HostState(
-            host=health.name, status="UNREACHABLE" if unreachable else health.status.name,
-            checked_at=checked[health.name], run_id=sweep.info.id, not_ok=not_ok,
-            error=health.message if unreachable else None, layer=health.layer if unreachable else None)
-    return states
-
-
-def _freeze(name: str, draft: _HostDraft, current: HostState | None) -> HostReport:
+def _freeze(name: str, draft: _HostDraft) -> HostReport:
+    observations = tuple(sorted(draft.observations, key=lambda o: o.ts))
     return HostReport(
-        name=name,
-        findings=tuple(sorted(draft.findings.values(), key=lambda f: (f.first_seen, f.check))),
-        failures=tuple(draft.failures), measures=tuple(draft.measures),
-        evidence=tuple(evidence_pair(k, v, name) for k, v in draft.evidence.items()),
-        artifacts=tuple(draft.artifacts), analyses=tuple(draft.analyses),
-        commands=tuple(draft.commands), current=current)
+        name=name, roles=draft.roles, observations=observations,
+        findings=story.merged_findings(observations), problems=tuple(draft.problems),
+        measures=tuple(draft.measures), planned=tuple(draft.planned),
+        disks=disk_pairs(name, draft.snapshots, observations), memory=memory_pair(name, draft.snapshots, observations),
+        artifacts=tuple(draft.artifacts), analyses=tuple(draft.analyses), commands=tuple(draft.commands),
+        state=story.current_state(name, observations))

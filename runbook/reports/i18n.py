@@ -98,7 +98,8 @@ def format_seconds(seconds: float, lang: str) -> str:
 
 
 def format_timedelta(delta: timedelta, lang: str) -> str:
-    """An SLA margin or a gap between events, always positive: "3 h 54 min", "12 min", "40 s"."""
+    """An SLA margin or a gap between events, always positive, to the minute: "3 h 54 min",
+    "12 min"; seconds only for less than a minute ("40 s")."""
     total = abs(int(delta.total_seconds()))
     days, rest = divmod(total, 86400)
     hours, rest = divmod(rest, 3600)
@@ -111,7 +112,7 @@ def format_timedelta(delta: timedelta, lang: str) -> str:
         parts.append(f"{hours} h")
     if minutes or (not parts and not seconds):
         parts.append(f"{minutes} min")
-    if seconds and not days and not hours:
+    if seconds and not parts:  # "40 s", but "12 min" rather than "12 min 16 s"
         parts.append(f"{seconds} s")
     return " ".join(parts)
 

@@ -1,9 +1,9 @@
 """The report model: what a customer report says, as frozen values built from journals only.
 
 Nothing here knows a language or a format. ``runbook.reports.build`` fills these from run
-journals (and an optional incident); the renderers turn them into text, Markdown or HTML.
-Times are timezone-aware UTC datetimes as in the journal; the renderer shows them in the
-contract's timezone.
+journals and the incident record; ``runbook.reports.wording`` words every ``Message`` in the
+customer's language; the templates lay it out. Times are timezone-aware datetimes as in the
+journal; the renderer shows them in the contract's timezone.
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from runbook.analysis.timeline import TimelineEvent
+from runbook.change import Message
+from runbook.inventory.people import Person, Signature
+from runbook.sweeps.forecast import Forecast
 
 # Worst-of order as in runbook.health (monitoring-plugins' max_state_alt: a known problem
 # outranks a probe that could not look), with an unreachable host above all: the customer
@@ -41,49 +44,75 @@ class RunInfo:
     started: datetime
     ended: datetime | None
     status: str                    # run.end status, or "incomplete" for a journal without one
-    operator: str
+    account: str                   # the OS account it ran under: internal only, never a name
+    operator: Person | None        # the person (RUNBOOK_OPERATOR / inventory operator)
     check_mode: bool
     incident: str | None
 
 
 @dataclass(frozen=True)
-class Finding:
-    """A check that was not OK on a host; repeated sightings are merged by check name."""
+class Observation:
+    """One look at one aspect of a host: a check, a service, its reachability, hung processes.
+
+    ``key`` names the aspect ("disk:/var", "service:nginx", "reachability", "hung"); ``state``
+    says whether it describes the host's condition (a later observation of the same key
+    replaces it) rather than a one-off find; ``detail`` is the producer's own English line,
+    for the internal report only.
+    """
 
     host: str
-    check: str
-    status: str                    # the worst status seen
-    message: str
-    value: Any
-    warn: Any
-    crit: Any
-    details: Mapping[str, Any]     # mount, direction, bytes, ... (runbook.health's Check details)
-    first_seen: datetime
-    last_seen: datetime
-    run_id: str                    # where it was first seen
-    unit: str = ""                 # "%" or "" as in runbook.health
+    key: str
+    ts: datetime
+    run_id: str
+    status: str                    # OK | WARNING | CRITICAL | UNKNOWN | UNREACHABLE
+    message: Message
+    area: str                      # disk, memory, load, probe, service, process, reach, access, unknown, other
+    state: bool = True
+    value: float | None = None
+    warn: float | None = None
+    crit: float | None = None
+    unit: str = ""
+    direction: str = "above"
+    detail: str = ""
+
+    @property
+    def customer_visible(self) -> bool:
+        """A probe or service: what the customer's own users notice."""
+        return self.area in ("probe", "service")
 
 
 @dataclass(frozen=True)
-class HostFailure:
-    """A step that could not do its work on a host: unreachable (with the layer) or failed."""
+class Finding:
+    """An aspect that was not OK on a host during the incident, its sightings merged."""
+
+    host: str
+    key: str
+    status: str                    # the worst status seen
+    message: Message               # the worst sighting's
+    area: str
+    first_seen: datetime
+    last_seen: datetime
+    sightings: int
+    worst: Observation             # the worst sighting, for its thresholds and detail
+
+
+@dataclass(frozen=True)
+class StepProblem:
+    """A step that could not do its work on a reachable host (an internal error)."""
 
     host: str
     ts: datetime
     run_id: str
-    step: int | None
-    outcome: str                   # "unreachable" | "failed"
-    layer: str | None              # dns, tcp, ssh, hostkey, auth, local
-    error_type: str | None
-    message: str
+    action: str
+    detail: str                    # the error, for the internal report only
 
 
 @dataclass(frozen=True)
 class Measure:
-    """One change made on a host (a host.end "changed" entry of ``changes``).
+    """One change made (or, in check mode, planned) on a host.
 
-    ``text`` is a sentence as the action wrote it; ``msgid``/``args`` name a catalogue
-    sentence so it reads well in every language. At least one of the two is set.
+    ``message`` is the catalogue sentence the action named (for a journal whose action named
+    none: "measure.text" around its own English sentence); ``text`` is that English sentence.
     """
 
     host: str
@@ -91,34 +120,26 @@ class Measure:
     run_id: str
     step: int | None
     action: str
-    text: str | Mapping[str, str] | None   # a sentence, or one per language {"de": ..., "en": ...}
-    msgid: str | None = None
-    args: Mapping[str, Any] = field(default_factory=dict)
-    planned_only: bool = False     # check mode: recorded, not applied
-
-    @classmethod
-    def of_change(cls, change: Any, *, host: str, ts: datetime, run_id: str, step: int | None,
-                  action: str, planned_only: bool = False) -> Measure:
-        """A journalled change: a sentence, or a mapping {"msg": catalogue id, "args": {...},
-        "sentence" or "text": fallback} that reads well in both languages."""
-        if isinstance(change, Mapping):
-            return cls(host=host, ts=ts, run_id=run_id, step=step, action=action,
-                       text=change.get("sentence", change.get("text")), msgid=change.get("msg"),
-                       args=dict(change.get("args") or {}), planned_only=planned_only)
-        return cls(host=host, ts=ts, run_id=run_id, step=step, action=action, text=str(change),
-                   planned_only=planned_only)
+    message: Message
+    text: str
+    planned: bool = False
 
 
 @dataclass(frozen=True)
-class DiskChange:
-    """One mount before and after a measure."""
+class DiskPair:
+    """One mount: the first "before" and the last "after" of the incident."""
 
+    host: str
     mount: str
-    used_before: float | None
-    used_after: float | None
+    before_ts: datetime
+    after_ts: datetime
+    used_before: float
+    used_after: float
     free_before: int | None
     free_after: int | None
     size: int | None
+    warn: float | None = None
+    crit: float | None = None
 
     @property
     def freed(self) -> int | None:
@@ -128,26 +149,20 @@ class DiskChange:
 
 
 @dataclass(frozen=True)
-class ValueChange:
-    """A scalar from an evidence snapshot (memory, load, process count, ...) before and after."""
-
-    name: str
-    before: Any
-    after: Any
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """A before/after pair of snapshots of one kind, on one host, in one step."""
+class MemoryPair:
+    """Memory (RAM and swap in use, in %) at the first "before" and the last "after"."""
 
     host: str
-    run_id: str
-    step: int | None
-    kind: str                      # "disk", "memory", "processes", "services", ...
-    before_ts: datetime | None
-    after_ts: datetime | None
-    disks: tuple[DiskChange, ...]
-    values: tuple[ValueChange, ...]
+    before_ts: datetime
+    after_ts: datetime
+    ram_before: float | None
+    ram_after: float | None
+    swap_before: float | None
+    swap_after: float | None
+    total_bytes: int | None
+    swap_total_bytes: int | None
+    ram_warn: float | None = None  # used % at which the memory check warns (100 - available %)
+    ram_crit: float | None = None
 
 
 @dataclass(frozen=True)
@@ -167,15 +182,16 @@ class Artifact:
     ts: datetime
     run_id: str
     kind: str
-    path: str
+    path: str                      # relative to the run directory: internal only
     bytes: int | None
     sha256: str | None
     files: tuple[ArchivedFile, ...]
+    verified: int | None = None
 
 
 @dataclass(frozen=True)
 class Analysis:
-    """A host.end ``data["analysis"]``, kept generic: a title and a summary table."""
+    """A log set's analysis on one host: its most frequent line patterns."""
 
     host: str
     ts: datetime
@@ -187,7 +203,7 @@ class Analysis:
 
 @dataclass(frozen=True)
 class CommandRun:
-    """One command from the journal, for the appendix."""
+    """One command from the journal, for the internal appendix."""
 
     ts: datetime
     run_id: str
@@ -203,15 +219,12 @@ class CommandRun:
 
 @dataclass(frozen=True)
 class HostState:
-    """A host as the last sweep saw it."""
+    """A host as the newest evidence shows it: the last observation of each aspect."""
 
     host: str
     status: str                    # OK | WARNING | CRITICAL | UNKNOWN | UNREACHABLE
     checked_at: datetime
-    run_id: str
-    not_ok: tuple[Finding, ...]    # the checks that were not OK in this sweep
-    error: str | None              # why it could not be reached
-    layer: str | None = None       # where the connection failed: dns, tcp, ssh, hostkey, auth
+    not_ok: tuple[Observation, ...]
 
 
 @dataclass(frozen=True)
@@ -219,19 +232,23 @@ class HostReport:
     """Everything the journals say about one host."""
 
     name: str
+    roles: tuple[str, ...]
+    observations: tuple[Observation, ...]
     findings: tuple[Finding, ...]
-    failures: tuple[HostFailure, ...]
+    problems: tuple[StepProblem, ...]
     measures: tuple[Measure, ...]
-    evidence: tuple[Evidence, ...]
+    planned: tuple[Measure, ...]
+    disks: tuple[DiskPair, ...]
+    memory: MemoryPair | None
     artifacts: tuple[Artifact, ...]
     analyses: tuple[Analysis, ...]
     commands: tuple[CommandRun, ...]
-    current: HostState | None
+    state: HostState | None
 
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    """One journal event in the merged timeline; the renderer words it per language."""
+    """One journal event, for the internal appendix's event stream."""
 
     ts: datetime
     run_id: str
@@ -239,6 +256,46 @@ class TimelineEntry:
     event: str
     host: str | None
     fields: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class StoryRow:
+    """One row of the incident's timeline (received, work started, each measure, recovery ...)."""
+
+    ts: datetime
+    message: Message
+
+
+@dataclass(frozen=True)
+class CauseStep:
+    """The first error sighting on one host in the logs, before our first measure."""
+
+    ts: datetime
+    host: str
+    role: str                      # db, app, web, ... (the host's first role)
+    log: str                       # the log file's name
+    kind: str                      # "first" (a line pattern) | "errors" (a minute with 5xx answers)
+    text: str                      # the log's own line pattern (server text, quoted as it is)
+    count: int
+    total: int | None
+
+
+@dataclass(frozen=True)
+class Cause:
+    """The likely cause, read from the log timeline and the findings: an assessment."""
+
+    steps: tuple[CauseStep, ...]
+    assessment: Message | None
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """When service was back: the customer-visible probes answering again ("probe"), or the
+    first check after the last measure with everything OK ("check")."""
+
+    at: datetime
+    basis: str
+    hosts: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -250,6 +307,34 @@ class IncidentInfo:
     received: datetime
     channel: str | None
     summary: str | None
+
+
+@dataclass(frozen=True)
+class Note:
+    """Work done by hand, from ``runbook incident note``."""
+
+    at: datetime
+    by: Person | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The end of the fault, from ``runbook incident resolve``."""
+
+    at: datetime
+    by: Person | None
+    summary: str
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A report delivered to the customer."""
+
+    kind: str
+    at: datetime
+    to: tuple[str, ...]
+    via: str
 
 
 @dataclass(frozen=True)
@@ -267,14 +352,6 @@ class SlaSummary:
 
 
 @dataclass(frozen=True)
-class Recommendation:
-    """Advice derived from findings: a catalogue message id and its arguments."""
-
-    msgid: str
-    args: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
 class Report:
     """A customer report's content, independent of language and format."""
 
@@ -285,15 +362,29 @@ class Report:
     sla: SlaSummary | None
     runs: tuple[RunInfo, ...]
     hosts: tuple[HostReport, ...]
-    timeline: tuple[TimelineEntry, ...]
-    last_sweep: RunInfo | None
-    recommendations: tuple[Recommendation, ...]
-    log_timeline: tuple[TimelineEvent, ...] = ()   # every host's log analyses merged in time
-    log_timeline_more: int = 0                     # events beyond those kept
+    events: tuple[TimelineEntry, ...]             # every journal event: internal appendix only
+    story: tuple[StoryRow, ...]                   # the incident's timeline
+    cause: Cause
+    recovery: Recovery | None
+    recommendations: tuple[Message, ...]
+    open_points: tuple[Message, ...]
+    notes: tuple[Note, ...] = ()
+    resolved: Resolved | None = None
+    sent: tuple[Sent, ...] = ()
+    operator: Person | None = None                # who worked on it (the first real run's, else a note's)
+    signature: Signature | None = None
+    log_timeline: tuple[TimelineEvent, ...] = ()  # every host's log analyses merged in time
+    log_timeline_more: int = 0                    # events beyond those kept
 
     @property
     def measures(self) -> tuple[Measure, ...]:
-        return tuple(sorted((m for h in self.hosts for m in h.measures), key=lambda m: m.ts))
+        """What was really done, in time order (check-mode plans are not measures)."""
+        return tuple(sorted((m for h in self.hosts for m in h.measures), key=lambda m: (m.ts, m.host)))
+
+    @property
+    def planned(self) -> tuple[Measure, ...]:
+        """What check-mode runs would have done."""
+        return tuple(sorted((m for h in self.hosts for m in h.planned), key=lambda m: (m.ts, m.host)))
 
     @property
     def commands(self) -> tuple[CommandRun, ...]:
@@ -303,18 +394,22 @@ class Report:
     def started(self) -> datetime | None:
         return min((r.started for r in self.runs), default=None)
 
+    @property
+    def states(self) -> tuple[HostState, ...]:
+        return tuple(h.state for h in self.hosts if h.state is not None)
+
 
 @dataclass(frozen=True)
 class CheckDay:
-    """A check that was not OK on a host during the day."""
+    """An aspect that was not OK on a host during the day."""
 
     host: str
-    check: str
+    key: str
     worst: str
     first_seen: datetime
     last_seen: datetime
     times: int                     # in how many sweeps
-    last: Finding                  # the last sighting, for its words
+    last: Observation              # the last sighting, for its words
 
 
 @dataclass(frozen=True)
@@ -324,7 +419,8 @@ class HostDay:
     host: str
     worst: str
     sweeps: int
-    unreachable: int
+    unreachable: int               # sweeps in which the host itself did not answer
+    no_access: int = 0             # sweeps in which only our access (host key, login) failed
 
 
 @dataclass(frozen=True)
@@ -337,6 +433,8 @@ class CustomerDay:
     last: datetime
     hosts: tuple[HostDay, ...]
     checks: tuple[CheckDay, ...]
+    #: mounts reaching crit or 100 % within 7 days of the day's end (runbook.sweeps.forecast)
+    forecasts: tuple[Forecast, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -346,3 +444,4 @@ class DailyReport:
     day: date
     timezone: str
     customers: tuple[CustomerDay, ...]
+    signature: Signature | None = None

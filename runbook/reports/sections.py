@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from runbook.analysis.model import Analysis as LogAnalysis
 from runbook.analysis.timeline import TimelineEvent, merge_timeline
 from runbook.journal import parse_ts
-from runbook.reports.model import Analysis, ArchivedFile, DiskChange, Evidence, ValueChange
+from runbook.reports.model import Analysis, ArchivedFile, DiskPair, MemoryPair, Observation
 
 OUTPUT_TAIL_LINES = 3
 OUTPUT_TAIL_CHARS = 300
@@ -114,47 +115,72 @@ def output_tail(ev: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def evidence_pair(key: tuple[str, Any, str], pair: Mapping[str, Any], host: str) -> Evidence:
-    """The before/after events of one (run, step, kind) on ``host``; either may be missing."""
-    rid, step, kind = key
-    before, after = pair.get("before"), pair.get("after")
-    bdata = mapping(mapping(before).get("data"))
-    adata = mapping(mapping(after).get("data"))
-    return Evidence(host=host, run_id=rid, step=step, kind=kind,
-                    before_ts=parse_ts(before["ts"]) if before else None,
-                    after_ts=parse_ts(after["ts"]) if after else None,
-                    disks=_disks(bdata, adata), values=_values(bdata, adata))
+@dataclass(frozen=True)
+class Snapshot:
+    """One evidence event of a host: when, "before" or "after", and its data."""
+
+    ts: datetime
+    phase: str
+    kind: str
+    data: Mapping[str, Any]
 
 
-def _disks(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[DiskChange, ...]:
-    b = {m.get("mount"): m for m in before.get("mounts") or () if isinstance(m, Mapping)}
-    a = {m.get("mount"): m for m in after.get("mounts") or () if isinstance(m, Mapping)}
-    order = list(b) + [m for m in a if m not in b]
-    return tuple(DiskChange(mount=str(m), used_before=b.get(m, {}).get("used_percent"),
-                            used_after=a.get(m, {}).get("used_percent"),
-                            free_before=b.get(m, {}).get("free_bytes"), free_after=a.get(m, {}).get("free_bytes"),
-                            size=a.get(m, {}).get("size_bytes", b.get(m, {}).get("size_bytes")))
-                 for m in order)
-
-
-def _flat(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Scalars one level deep; lists count their items (e.g. processes: 212)."""
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if key == "mounts":
+def disk_pairs(host: str, snapshots: Sequence[Snapshot], observations: Sequence[Observation]) -> tuple[DiskPair, ...]:
+    """Per mount, the incident's first "before" and its last "after" (across steps and runs),
+    with the thresholds of the newest disk check of that mount."""
+    befores: dict[str, tuple[datetime, Mapping[str, Any]]] = {}
+    afters: dict[str, tuple[datetime, Mapping[str, Any]]] = {}
+    for snap in sorted((s for s in snapshots if s.kind == "disk"), key=lambda s: s.ts):
+        for mount in snap.data.get("mounts") or ():
+            if not isinstance(mount, Mapping) or not isinstance(mount.get("used_percent"), (int, float)):
+                continue
+            name = str(mount.get("mount"))
+            if snap.phase == "before":
+                befores.setdefault(name, (snap.ts, mount))
+            elif snap.phase == "after":
+                afters[name] = (snap.ts, mount)
+    limits = {o.key.partition(":")[2]: (o.warn, o.crit) for o in sorted(observations, key=lambda o: o.ts)
+              if o.key.startswith("disk:")}
+    pairs = []
+    for name, (bts, before) in befores.items():
+        if name not in afters or afters[name][0] <= bts:
             continue
-        if _is_scalar(value):
-            out[str(key)] = value
-        elif isinstance(value, list):
-            out[str(key)] = len(value)
-        elif isinstance(value, Mapping):
-            out.update({f"{key}.{k}": v for k, v in value.items() if _is_scalar(v)})
-    return out
+        ats, after = afters[name]
+        warn, crit = limits.get(name, (None, None))
+        pairs.append(DiskPair(host=host, mount=name, before_ts=bts, after_ts=ats,
+                              used_before=float(before["used_percent"]), used_after=float(after["used_percent"]),
+                              free_before=before.get("free_bytes"), free_after=after.get("free_bytes"),
+                              size=after.get("size_bytes", before.get("size_bytes")), warn=warn, crit=crit))
+    return tuple(pairs)
 
 
-def _values(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[ValueChange, ...]:
-    b, a = _flat(before), _flat(after)
-    return tuple(ValueChange(k, b.get(k), a.get(k)) for k in list(b) + [k for k in a if k not in b])
+def memory_pair(host: str, snapshots: Sequence[Snapshot], observations: Sequence[Observation]) -> MemoryPair | None:
+    """RAM and swap in use at the first "before" and the last "after" of the incident."""
+    mem = sorted((s for s in snapshots if s.kind == "memory"), key=lambda s: s.ts)
+    before = next((s for s in mem if s.phase == "before"), None)
+    after = next((s for s in reversed(mem) if s.phase == "after"), None)
+    if before is None or after is None or after.ts <= before.ts:
+        return None
+    memory_checks = [o for o in sorted(observations, key=lambda o: o.ts) if o.key == "memory"]
+    warn = crit = None
+    if memory_checks and memory_checks[-1].warn is not None and memory_checks[-1].crit is not None:
+        warn, crit = 100.0 - memory_checks[-1].warn, 100.0 - memory_checks[-1].crit
+    return MemoryPair(host=host, before_ts=before.ts, after_ts=after.ts, ram_before=_ram(before.data),
+                      ram_after=_ram(after.data), swap_before=_swap(before.data), swap_after=_swap(after.data),
+                      total_bytes=after.data.get("total_bytes"), swap_total_bytes=after.data.get("swap_total_bytes"),
+                      ram_warn=warn, ram_crit=crit)
+
+
+def _ram(data: Mapping[str, Any]) -> float | None:
+    available = data.get("available_percent")
+    return round(100.0 - float(available), 2) if isinstance(available, (int, float)) else None
+
+
+def _swap(data: Mapping[str, Any]) -> float | None:
+    if not data.get("swap_total_bytes"):
+        return None
+    used = data.get("swap_used_percent")
+    return float(used) if isinstance(used, (int, float)) else None
 
 
 #: Rows of the cross-host log timeline in a report: the earliest, where a fault shows first.
@@ -209,7 +235,8 @@ def log_timeline(analysed: Mapping[str, Sequence[tuple[datetime, Mapping[str, An
         low = low.replace(second=0, microsecond=0)  # the first event's per-minute bucket starts here
     kept: dict[tuple[Any, ...], TimelineEvent] = {}
     for event in merge_timeline(named, low, high):  # sorted; a repeated sighting keeps its place
-        key = (event.time, event.host, event.log, event.kind, event.text)
+        # a minute's error count is one row, whichever analysis (window) counted it the most
+        key = (event.time, event.host, event.log, event.kind, "" if event.kind == "errors" else event.text)
         if key not in kept or event.count > kept[key].count:
             kept[key] = event
     events = list(kept.values())

@@ -5,7 +5,10 @@
              PostgreSQL, MySQL/MariaDB (Debian and RHEL unit names)
 ``graph``    dependencies across hosts; stop and start order of a controlled restart
 ``control``  the shell lines per manager (systemd, sysv, command)
-``hung``     hung-process rules and their detection
-``proc``     process identity (start time + command line) for signals that never hit a reused pid
+``status``   what a service is doing now: state, main pid, since when, probe results
+``restart_plan``  planning a controlled restart: which services, in which order, loop protection
+``restart``  a controlled restart while it happens: stop, start and health-gate changes
 ``history``  what earlier run journals say: restart counts (restart-loop protection), outages
+
+Hung processes and ending them are ``runbook.processes``.
 """

@@ -33,6 +33,7 @@ from typing import Any
 from runbook.errors import ConfigError
 from runbook.inventory.model import Host
 from runbook.services.defaults import KINDS, OS_FAMILIES, defaults_for, kind_of
+from runbook.units import parse_duration
 from runbook.yamlsource import SourceMap
 
 MANAGERS = ("systemd", "sysv", "command")
@@ -186,7 +187,7 @@ def _duration(where: _Where, merged: Mapping[str, Any], key: str, default: float
     if key not in merged:
         return default
     try:
-        seconds = _parse_duration(merged[key])
+        seconds = parse_duration(merged[key])
     except ValueError as exc:
         raise where.error(str(exc), key) from None
     if seconds <= 0:
@@ -247,8 +248,3 @@ def _tcp_target(at: _Where, value: Any, address: str) -> str:
         raise at.error("must be a port number 1-65535", "tcp")
     return f"{host}:{port}"
 
-
-def _parse_duration(value: Any) -> float:
-    # Imported here: runbook.actions imports the actions that import this module.
-    from runbook.actions.params import parse_duration
-    return parse_duration(value)

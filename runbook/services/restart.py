@@ -1,14 +1,14 @@
 """A controlled restart while it happens: stop, start and health-gate changes that share one
 record of which services are up, so a failed gate can say exactly what is up and what is down.
 
-The changes are applied by ``runbook.coordinated`` strictly in order, stopping at the first
+The changes are applied by ``runbook.run.ordered`` strictly in order, stopping at the first
 one that raises. With ``on_gate_failure: stop`` a failed gate raises (nothing after it runs,
 so nothing depending on it is started); with ``continue`` it is recorded, every later start
 whose dependencies are not all up is skipped, and a last check fails the step.
 
 The customer's report reads one sentence per service, worded by its health gate ("Restarted
 php-fpm on web1 at 02:41; https://shop.example/ answers again."); the stop and the start
-before it are internal steps (``runbook.actions.base.INTERNAL``).
+before it are internal steps (``runbook.change.INTERNAL``).
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from runbook.actions.base import INTERNAL, Applied, Change, HostTask
+from runbook.change import INTERNAL, Applied, Change, Message
 from runbook.errors import ActionError, CommandFailed, CommandTimeout
-from runbook.facts.services import ServiceStatus, read_status, with_probes
 from runbook.services.control import start_command, stop_command
 from runbook.services.model import ServiceSpec
+from runbook.services.status import ServiceStatus, read_status, with_probes
+from runbook.task import HostTask
 
 STOP_POLL = 0.2
 
@@ -71,40 +71,32 @@ def _status(task: HostTask, spec: ServiceSpec, *, probes: bool) -> ServiceStatus
     return with_probes(status, spec, task.run) if probes else status
 
 
-def restarted_wording(spec: ServiceSpec, *, restarted: bool) -> dict[str, Any]:
-    """The report's message id and args once ``spec`` passed its gate: restarted (we stopped
-    it) or started (it was down), and what answers again, if a probe says so."""
+def restarted_message(spec: ServiceSpec, *, restarted: bool) -> Message:
+    """The report's message once ``spec`` passed its gate: restarted (we stopped it) or
+    started (it was down), and what answers again, if a probe says so: the HTTP probe's URL
+    (``check``), else the TCP probe's address (``port``)."""
     verb = "service_restarted" if restarted else "service_started"
-    check = _what_answers(spec)
-    if check is None:
-        return {"msg": verb, "args": {"service": spec.name}}
-    return {"msg": f"{verb}_healthy", "args": {"service": spec.name, "check": check}}
+    http = next((p.target for p in spec.probes if p.kind == "http"), None)
+    if http is not None:
+        return Message(f"{verb}_healthy", {"service": spec.name, "check": http})
+    tcp = next((p.target for p in spec.probes if p.kind == "tcp"), None)
+    if tcp is not None:
+        return Message(f"{verb}_port", {"service": spec.name, "port": tcp})
+    return Message(verb, {"service": spec.name})
 
 
 def not_restarted_wording(spec: ServiceSpec, state: RestartState, *, restarted: bool) -> Applied:
     """What the report says when ``spec`` was not started again or did not pass its gate
-    (``on_gate_failure: continue``); nothing if it was down before and is still down."""
+    (``on_gate_failure: continue``); nothing if it was down before and is still down.
+    ``needs`` lists the services it waits for as "host:service" keys."""
     if spec.key in state.skipped:
         if not restarted:
-            return Applied("no gate: not started", msg=INTERNAL)
+            return Applied("no gate: not started", message_id=INTERNAL)
         missing = [d for d in spec.depends_on if state.states.get(d, "up") != "up"]
-        return Applied("no gate: not started", msg="service_left_stopped", args={"needs": {
-            "de": ", ".join(f"{d.partition(':')[2]} auf {d.partition(':')[0]}" for d in missing),
-            "en": ", ".join(f"{d.partition(':')[2]} on {d.partition(':')[0]}" for d in missing)}})
+        return Applied("no gate: not started", message_id="service_left_stopped", args={"needs": missing})
     why = state.failed.get(spec.key, "")
     return Applied(f"FAILED: {why}" if why else None,
-                   msg="service_restart_failed" if restarted else "service_start_failed")
-
-
-def _what_answers(spec: ServiceSpec) -> str | dict[str, str] | None:
-    """The probe a customer recognises: the HTTP probe's URL, else the TCP port."""
-    for probe in spec.probes:
-        if probe.kind == "http":
-            return probe.target
-    for probe in spec.probes:
-        if probe.kind == "tcp":
-            return {"de": f"Port {probe.target}", "en": f"port {probe.target}"}
-    return None
+                   message_id="service_restart_failed" if restarted else "service_start_failed")
 
 
 def stop_change(spec: ServiceSpec, state: RestartState, *, restarting: bool = True) -> Change:
@@ -135,11 +127,14 @@ def stop_change(spec: ServiceSpec, state: RestartState, *, restarting: bool = Tr
         _event(task, spec, "stop", True, f"stopped after {took:.1f}s", pid=before.main_pid)
         return f"down after {took:.1f}s" + (f", was pid {before.main_pid}" if before.main_pid else "")
 
-    wording = {"msg": INTERNAL} if restarting else {"msg": "service_stopped", "args": {"service": spec.name}}
-    return Change(sentence=f"stop {spec.key}", apply=apply, details={"service": spec.key, "op": "stop", **wording})
+    message = Message(INTERNAL) if restarting else Message("service_stopped", {"service": spec.name})
+    return Change(sentence=f"stop {spec.key}", apply=apply, details={"service": spec.key, "op": "stop"},
+                  message=message)
 
 
 def start_change(spec: ServiceSpec, state: RestartState) -> Change:
+    """Start ``spec``, unless a service it depends on is down (then it is left stopped and
+    said so); a failed start command fails its gate."""
     def apply(task: HostTask) -> str:
         missing = [d for d in spec.depends_on if state.states.get(d, "up") != "up"]
         if missing:
@@ -159,7 +154,7 @@ def start_change(spec: ServiceSpec, state: RestartState) -> Change:
         return "start command succeeded"
 
     return Change(sentence=f"start {spec.key}", apply=apply,
-                  details={"service": spec.key, "op": "start", "msg": INTERNAL})
+                  details={"service": spec.key, "op": "start"}, message=Message(INTERNAL))
 
 
 def gate_change(spec: ServiceSpec, state: RestartState, settings: RestartSettings, *,
@@ -192,7 +187,7 @@ def gate_change(spec: ServiceSpec, state: RestartState, settings: RestartSetting
             time.sleep(settings.gate_interval)
 
     return Change(sentence=f"health gate {spec.key}", apply=apply,
-                  details={"service": spec.key, "op": "gate", **restarted_wording(spec, restarted=restarted)})
+                  details={"service": spec.key, "op": "gate"}, message=restarted_message(spec, restarted=restarted))
 
 
 def final_check(state: RestartState) -> Change:
@@ -202,7 +197,7 @@ def final_check(state: RestartState) -> Change:
             raise ActionError(f"health gate failed for {', '.join(state.failed)}. {state.summary()}")
         return state.summary()
 
-    return Change(sentence="check that every restarted service is up", apply=apply, details={"msg": INTERNAL})
+    return Change(sentence="check that every restarted service is up", apply=apply, message=Message(INTERNAL))
 
 
 def _gate_failed(state: RestartState, spec: ServiceSpec, why: str) -> str:

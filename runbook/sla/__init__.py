@@ -1,7 +1,8 @@
 """The SLA clock: a customer's contract, business days with public holidays, reaction deadlines.
 
 Pure logic, no I/O: ``contract`` reads and validates ``customer.contract`` of an inventory,
-``calendar`` knows business days and service hours, ``deadline`` counts reaction times.
+``calendar`` knows business days and service hours, ``deadline`` counts reaction times;
+``localtime`` turns local wall-clock times into real (UTC) ones and holds the holiday tables.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from runbook.sla.contract import (
     contract_from_mapping,
     default_contract,
     format_duration,
-    parse_duration,
+    parse_reaction_time,
 )
 from runbook.sla.deadline import ReactionDeadline, describe_reaction, reaction_deadline
 
@@ -42,7 +43,7 @@ __all__ = [
     "is_business_day",
     "is_holiday",
     "next_business_day",
-    "parse_duration",
+    "parse_reaction_time",
     "parse_time",
     "reaction_deadline",
     "service_window",

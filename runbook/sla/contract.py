@@ -17,7 +17,7 @@ Read from ``customer.contract`` of an inventory (every key optional)::
   ``17:00`` is read by YAML 1.1 as the number 1020 (base 60); it is taken back as 17:00.
 - ``holidays``: ``DE-BW`` (country-subdivision as the holidays package knows them), a country
   alone (``DE``: nationwide holidays only) or ``none``.
-- durations (see parse_duration): ``30m``, ``4h``, ``1h30m``; no days, since "a day" of
+- durations (see parse_reaction_time): ``30m``, ``4h``, ``1h30m``; no days, since "a day" of
   service hours is ambiguous (8 hours? 24?).
 - ``reaction``, when given, names all three categories: a contract that is silent about one
   must not get a promise invented by a default. Absent, it is {1: 4h, 2: 8h, 3: 16h}.
@@ -34,8 +34,9 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from runbook import units
 from runbook.errors import ConfigError
-from runbook.sla.calendar import as_local, normalise_holidays, parse_local
+from runbook.sla.localtime import as_local, normalise_holidays, parse_local
 from runbook.yamlsource import SourceMap
 
 CATEGORIES = (1, 2, 3)
@@ -128,11 +129,13 @@ def default_contract() -> Contract:
 
 # -- durations and days ------------------------------------------------------------------------
 
-def parse_duration(text: str) -> timedelta:
-    """A reaction time: hours and/or minutes, ``30m``, ``4h``, ``1h30m`` (``1h 30m`` too).
+def parse_reaction_time(text: str) -> timedelta:
+    """A reaction time: whole hours and/or minutes, ``30m``, ``4h``, ``1h30m`` (``1h 30m`` too).
 
-    Days (``2d``) are refused on purpose: reaction times count service hours, where a "day"
-    could mean 8 or 24 hours. Raises ValueError on anything else; ``0m`` is zero.
+    The value is ``runbook.units.parse_duration``'s; a contract only narrows the spelling:
+    a unit is required, and days (``2d``) are refused on purpose: reaction times count service
+    hours, where a "day" could mean 8 or 24 hours. Raises ValueError on anything else; ``0m``
+    is zero.
     """
     if not isinstance(text, str):
         raise ValueError(f"not a duration: {text!r} (give a unit, e.g. 4h or 30m)")
@@ -142,11 +145,11 @@ def parse_duration(text: str) -> timedelta:
             raise ValueError(f"days are ambiguous in service hours: {text!r} (write hours, "
                              "e.g. 16h)")
         raise ValueError(f"not a duration: {text!r} (e.g. 30m, 4h, 1h30m)")
-    return timedelta(hours=int(match["h"] or 0), minutes=int(match["m"] or 0))
+    return timedelta(seconds=units.parse_duration(text))
 
 
 def format_duration(value: timedelta) -> str:
-    """The inverse of parse_duration: ``1h30m``, ``4h``, ``45m`` (whole minutes)."""
+    """The inverse of parse_reaction_time: ``1h30m``, ``4h``, ``45m`` (whole minutes)."""
     minutes = int(value.total_seconds() // 60)
     hours, rest = divmod(minutes, 60)
     if hours and rest:
@@ -248,7 +251,7 @@ class _Reader:
             if category in result:  # 1 and "1" are different YAML keys
                 raise self.fail(f"category {category} given twice", value, name, where)
             try:
-                duration = parse_duration(text)
+                duration = parse_reaction_time(text)
             except ValueError as exc:
                 raise self.fail(str(exc), value, name, where) from None
             if duration <= timedelta(0):

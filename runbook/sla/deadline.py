@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from runbook.sla.calendar import UTC, require_aware, service_windows
+from runbook.sla.calendar import service_windows
 from runbook.sla.contract import CATEGORIES, Contract, format_duration
+from runbook.sla.localtime import UTC, require_aware
 
 Window = tuple[datetime, datetime]
 

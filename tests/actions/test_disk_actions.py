@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.actions.logs.loglab import events_of, log_root, run_steps, small_mount, write_inventory, write_log
 from tests.lab import Lab
+from tests.support.loglab import events_of, log_root, run_steps, small_mount, write_inventory, write_log
 
-pytestmark = pytest.mark.lab
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small filesystem needs root")
 
 

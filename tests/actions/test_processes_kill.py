@@ -16,7 +16,7 @@ import pytest
 
 from runbook.connection import ConnectOptions, connect
 from runbook.inventory import load_inventory
-from runbook.services.proc import (
+from runbook.processes.identity import (
     ProcessIdentity,
     identity_script,
     parse_identities,
@@ -53,6 +53,12 @@ def spawn() -> Iterator:
 
 def _sleeper(spawn, marker: str) -> subprocess.Popen[bytes]:
     return spawn(sys.executable, "-c", "import time; time.sleep(600)", marker)
+
+
+def _start_ticks(pid: int) -> int:
+    """Field 22 of /proc/PID/stat: when the process started, in clock ticks after boot."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rpartition(")")[2].split()[19])
 
 
 def _wait_cmdline(pid: int, marker: str) -> None:
@@ -109,10 +115,12 @@ def test_a_reused_pid_is_not_signalled(lab: Lab, tmp_path: Path, spawn) -> None:
     try:
         first = _sleeper(spawn, "lab-first")
         _wait_cmdline(first.pid, "lab-first")
-        # A later process: its start time must differ by at least one clock tick (10 ms). On a
-        # loaded machine a fixed short sleep was not enough (both started in the same tick).
-        time.sleep(0.3)
+        # A later process: its start time (in clock ticks) must differ from the first's, or the
+        # two are one process as far as the kernel's records go; start another until it does.
         second = _sleeper(spawn, "lab-second")
+        while _start_ticks(second.pid) == _start_ticks(first.pid):
+            second.kill()
+            second = _sleeper(spawn, "lab-second")
         _wait_cmdline(second.pid, "lab-second")
         ids, _, _ = parse_identities(conn.run(identity_script([first.pid, second.pid])).stdout)
         first.kill()

@@ -12,7 +12,7 @@ from runbook.connection import LocalConnection
 from runbook.connection.ssh import SSHConnection
 from runbook.errors import CommandFailed, CommandTimeout, Interrupted
 from tests.lab import Lab
-from tests.test_cli_run import processes_with, sleeps_with, unique_marker, wait_until
+from tests.support.processes import processes_with, sleeps_with, unique_marker, wait_until
 
 # Output on both streams, quoting, a pipe, a non-zero exit: what a read-only probe looks like.
 PROBES = [
@@ -36,7 +36,6 @@ def test_a_command_returns_output_and_exit_code() -> None:
     assert failed.value.exit_code == 2 and "disk full" in str(failed.value)
 
 
-@pytest.mark.lab
 def test_local_and_ssh_give_the_same_results(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     web1 = lab.hosts["web1"]

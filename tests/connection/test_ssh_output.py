@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 
 from runbook.connection import ConnectOptions, connect
 from runbook.inventory import load_inventory
 
-pytestmark = pytest.mark.lab
 
 EXPECTED = "".join(f"{i}\n" for i in range(1, 30001))
 

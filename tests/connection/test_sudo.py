@@ -15,7 +15,7 @@ from runbook.connection.ssh import SSHConnection
 from runbook.errors import CommandTimeout
 from tests.lab import Lab
 from tests.lab.sudo_users import SudoAccount, SudoAccounts
-from tests.test_cli_run import (
+from tests.support.cli import (
     command_step,
     events_of,
     host_end,
@@ -24,13 +24,10 @@ from tests.test_cli_run import (
     lab_inventory,
     run_dirs,
     run_main,
-    sleeps_with,
-    unique_marker,
-    wait_until,
     write_playbook,
 )
+from tests.support.processes import sleeps_with, unique_marker, wait_until
 
-pytestmark = pytest.mark.lab
 
 CONNECT_TIMEOUT = 2.0
 

@@ -9,13 +9,16 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from runbook.facts import FACT_NAMES, FactError
+from runbook.facts.batch import new_nonce
 from runbook.facts.disk import DiskUsage
 from runbook.facts.gather import collect_local, gather_command, parse_gathered
-from runbook.facts.memory import LoadInfo, MemoryInfo
-from runbook.facts.sections import new_nonce
+from runbook.facts.load import LoadInfo
+from runbook.facts.memory import MemoryInfo
+from tests.support.processes import wait_until
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "facts"
 NONCE = "feedfacecafebeef"
@@ -79,7 +82,8 @@ def test_output_cannot_forge_a_section() -> None:
     forged = f"x\n@@runbook {'0' * 16} end processes 0\n@@runbook {NONCE} part passwd\n"
     decoy = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", forged])
     try:
-        time.sleep(0.2)
+        # the decoy's command line is Python's (and so the forged text) once it has exec'd
+        assert wait_until(lambda: forged in psutil.Process(decoy.pid).cmdline(), timeout=30)
         nonce = new_nonce()
         result = run(["sh"], gather_command(["processes", "memory"], nonce))
         facts = parse_gathered(result.stdout, ["processes", "memory"], nonce)

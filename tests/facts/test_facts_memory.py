@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from runbook.facts.memory import LoadInfo, MemoryInfo, count_cpus, parse_load, parse_meminfo
+from runbook.facts.load import LoadInfo, count_cpus, parse_load
+from runbook.facts.memory import MemoryInfo, parse_meminfo
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "facts"
 KIB = 1024

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from runbook.facts.batch import split_parts
 from runbook.facts.gather import parse_gathered
 from runbook.facts.processes import ProcessInfo, parse_processes
-from runbook.facts.sections import split_parts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "facts"
 NONCE = "feedfacecafebeef"      # the nonce capture_local.py used

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from runbook.connection.local import LocalConnection
-from runbook.facts.sections import new_nonce
+from runbook.facts.batch import new_nonce
 from runbook.facts.usage import (
     MountPoint,
     collect_local_usage,

@@ -9,7 +9,8 @@ import pytest
 from runbook.errors import ConfigError
 from runbook.facts import FactError
 from runbook.facts.disk import DiskUsage
-from runbook.facts.memory import LoadInfo, MemoryInfo
+from runbook.facts.load import LoadInfo
+from runbook.facts.memory import MemoryInfo
 from runbook.health import Check, Status, evaluate, worst
 
 GIB = 1024**3
@@ -181,3 +182,36 @@ def test_bad_vars_raise_before_any_check() -> None:
     with pytest.raises(ConfigError) as err:
         evaluate(healthy(), {"disk_crit": "lots"})
     assert err.value.field == "disk_crit"
+
+
+# -- what a report is handed: a message id and typed args, never an English sentence --------------
+
+def test_every_check_names_its_message_and_args() -> None:
+    checks = by_name(evaluate(healthy(disk=[disk("/var", 93.0)], memory=memory(8.0, 60.0)), {}))
+    assert checks["disk:/var"].to_json()["msg"] == "disk"
+    assert checks["disk:/var"].to_json()["args"] == {"mount": "/var", "used_percent": 93.0,
+                                                     "free_bytes": checks["disk:/var"].details["free_bytes"]}
+    assert (checks["memory"].msg, checks["swap"].msg, checks["load"].msg) == ("memory", "swap", "load")
+    assert checks["memory"].args["available_percent"] == 8.0 and checks["swap"].args["used_percent"] == 60.0
+    assert checks["load"].args == {"load_per_cpu": 0.2, "cpus": 2}
+    unknown = by_name(evaluate({"disk": FactError("disk", "df: cannot read table of mounted file systems")}, {},
+                               required=("disk",)))["disk"]
+    assert (unknown.msg, unknown.args) == ("unknown", {"aspect": "disk"})   # the reason stays in ``message``
+
+
+# -- disk_ignore: mounts that are not this host's concern ------------------------------------------
+
+def test_ignored_mounts_are_not_judged_unless_named() -> None:
+    facts = healthy(disk=[disk("/", 40.0), disk("/snap/core/1", 100.0), disk("/backup", 99.0)])
+    host_vars = {"disk_ignore": ["/snap/*", "/backup"], "disk_thresholds": {"/backup": {"warn": 95, "crit": 98}}}
+    checks = by_name(evaluate(facts, host_vars))
+    assert "disk:/snap/core/1" not in checks and "inodes:/snap/core/1" not in checks
+    assert checks["disk:/backup"].status == CRITICAL       # named in disk_thresholds: always judged
+    assert checks["disk:/"].status == OK
+
+
+@pytest.mark.parametrize("bad", [5, [""], {"a": 1}])
+def test_bad_disk_ignore_names_the_variable(bad: Any) -> None:
+    with pytest.raises(ConfigError) as err:
+        evaluate(healthy(), {"disk_ignore": bad})
+    assert err.value.field == "disk_ignore"

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from runbook.errors import ConfigError
+from runbook.health.checks import format_percent
 from runbook.health.thresholds import BYTES, NUMBER, PERCENT, Threshold, Thresholds, parse_threshold
-from runbook.health.units import format_bytes, format_percent, parse_size
 
 GIB = 1024**3
 
@@ -75,19 +75,6 @@ def test_defaults_and_overrides() -> None:
     assert t.for_disk("/backup").crit == Threshold(BYTES, 10.0 * GIB, "10.0 GiB")
     assert t.for_inodes("/backup").warn.value == 50.0
     assert t.for_disk("/home") == t.disk
-
-
-@pytest.mark.parametrize("text, size", [("5GiB", 5 * GIB), ("5 gib", 5 * GIB), ("1.5T", int(1.5 * 1024**4)),
-                                        ("10kB", 10_000), ("100B", 100), ("80", None), ("5 XB", None)])
-def test_parse_size(text: str, size: int | None) -> None:
-    assert parse_size(text) == size
-
-
-@pytest.mark.parametrize("n, text", [(17, "17 B"), (1536, "1.5 KiB"), (1.2 * GIB, "1.2 GiB"),
-                                     (12.34 * GIB, "12.3 GiB"), (123.4 * GIB, "123 GiB"),
-                                     (3 * 1024**5, "3072 TiB")])
-def test_format_bytes(n: float, text: str) -> None:
-    assert format_bytes(n) == text
 
 
 @pytest.mark.parametrize("value, thresholds, text", [

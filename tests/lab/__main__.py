@@ -2,14 +2,16 @@
 
     python -m tests.lab up [--dir DIR] [--hosts web1,app1,db1,spare1 | --count N]
                            [--subnet 127.0.10] [--port 2222] [--slow-shell] [--stack]
+    python -m tests.lab up --count 1000 [--first 127.30.0.1] [--per-sshd 16] [--dir DIR]
     python -m tests.lab down --dir DIR
 
 ``up`` prints the inventory path and an ssh line to try, then waits for Ctrl-C or SIGTERM
 and stops everything. ``--stack`` also starts the real service stack (nginx on web1 ->
 gunicorn on app1 -> PostgreSQL on db1) and writes the on-call night's inventory directory
 (two customers, a dead host and a tarpit; see tests/lab/night.py), so the scenario tests'
-nights can be run by hand. ``down`` stops a lab that another process started, from its pid
-files.
+nights can be run by hand. With ``--first`` (or more than 249 hosts) the hosts are many
+addresses of a few sshd processes (``tests.lab.many``), from ``--first`` on, 16 per sshd.
+``down`` stops a lab that another process started, from its pid files.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from pathlib import Path
 from types import FrameType
 
 from tests.lab import processes
-from tests.lab.lab import DEFAULT_HOSTS, TARPIT_SCRIPT, Lab
+from tests.lab.lab import DEFAULT_HOSTS, TARPIT_SCRIPT, UNREACHABLE_OCTET, Lab
+from tests.lab.many import DEFAULT_FIRST, MAX_LISTEN, ManyHostsLab
 from tests.lab.processes import LabError
 from tests.lab.sshd import HostFiles
 
@@ -54,8 +57,15 @@ def host_names(hosts: str | None, count: int | None) -> list[str]:
 def up(args: argparse.Namespace) -> int:
     """Start a lab, tell the user how to reach it, and keep it until a signal arrives."""
     base = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="runbook-lab-"))
-    lab = Lab(base, host_names(args.hosts, args.count), subnet=args.subnet, port=args.port,
-              fast_shell=not args.slow_shell)
+    lab: Lab | ManyHostsLab
+    if args.first or (args.count or 0) >= UNREACHABLE_OCTET:
+        lab = ManyHostsLab(base, args.count or len(host_names(args.hosts, None)), first=args.first or DEFAULT_FIRST,
+                           port=args.port, per_sshd=args.per_sshd, fast_shell=not args.slow_shell)
+        where = f"{lab.first}-{lab.last}:{lab.port} ({len(lab.groups)} sshd processes)"
+    else:
+        names = host_names(args.hosts, args.count)
+        lab = Lab(base, names, subnet=args.subnet, port=args.port, fast_shell=not args.slow_shell)
+        where = f"{lab.subnet}.1-{len(names)}:{lab.port}"
     # Handlers go in before the first sshd starts: a SIGTERM during start must still stop it.
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _request_stop)
@@ -77,8 +87,7 @@ def up(args: argparse.Namespace) -> int:
         wrote_pid_file = True
         inventory = lab.write_inventory(lab.base_dir / "inventory.yml")
         first = next(iter(lab.hosts))
-        print(f"lab up: {len(lab.hosts)} hosts on {lab.subnet}.1-{len(lab.hosts)}:{lab.port} "
-              f"as {lab.user}, started in {took:.2f}s")
+        print(f"lab up: {len(lab.hosts)} hosts on {where} as {lab.user}, started in {took:.2f}s")
         print(f"inventory: {inventory}")
         if stack is not None:
             night = write_night(stack, lab.base_dir / "night")
@@ -149,6 +158,10 @@ def main(argv: list[str] | None = None) -> int:
                        default=",".join(DEFAULT_HOSTS))
     which.add_argument("--count", type=int, help="N hosts named h01..hNN")
     start.add_argument("--subnet", default="127.0.10", help="first three octets (127.x.y)")
+    start.add_argument("--first", help="first address of a many-hosts lab (default "
+                       f"{DEFAULT_FIRST} when --count is {UNREACHABLE_OCTET} or more)")
+    start.add_argument("--per-sshd", type=int, default=MAX_LISTEN,
+                       help="hosts (listen addresses) per sshd in a many-hosts lab (default %(default)s)")
     start.add_argument("--port", type=int, default=2222)
     start.add_argument("--slow-shell", action="store_true",
                        help="do not set SHLVL=1, so bash reads ~/.bashrc for every command")

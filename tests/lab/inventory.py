@@ -15,6 +15,8 @@ DEFAULT_ROLE = "web"
 # Inventory names of the two hosts that cannot be reached; no lab host may be named so.
 DOWN_HOST = "down1"
 TARPIT_HOST = "tarpit1"
+#: load per CPU that no loaded CI machine reaches
+CALM_LOAD = {"load_warn": 1000, "load_crit": 2000}
 
 HEADER = """\
 # Written by tests.lab for the loopback SSH lab. Every host is a real OpenSSH sshd on its own
@@ -54,7 +56,10 @@ def build_inventory(*, user: str, port: int, identity_file: Path, known_hosts: P
             "identity_file": str(identity_file),
             "known_hosts": str(known_hosts),
             "connect_timeout": 3,
-            "vars": dict(extra_vars or {}),
+            # Every lab host is this machine, whose load other tests (and other sessions) drive:
+            # thresholds no load reaches, so a lab host never turns WARNING on it. The load
+            # check itself is tested in tests/health; a test may still set its own.
+            "vars": {**CALM_LOAD, **(extra_vars or {})},
         },
         "hosts": entries,
     }

@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,12 +103,7 @@ class Lab:
         """
         if self._sshd or self._tarpit:
             raise LabError(f"the lab in {self.base_dir} is already running")
-        try:
-            self._start()
-        except BaseException:
-            # Also on KeyboardInterrupt/SIGTERM: never leave a half-started lab behind.
-            self.stop()
-            raise
+        start_or_stop(self._start, self.stop)
         return self
 
     def _start(self) -> None:
@@ -244,14 +239,7 @@ class Lab:
         of it (a ControlMaster there would, for one, hide a changed host key).
         """
         host = self._require(name)
-        return [
-            "ssh", "-i", str(self.client_key),
-            "-o", f"UserKnownHostsFile={self.known_hosts}",
-            "-o", "StrictHostKeyChecking=yes",
-            "-o", "BatchMode=yes",
-            "-F", "none", "-o", "IdentitiesOnly=yes",
-            "-p", str(host.port), f"{self.user}@{host.address}",
-        ]
+        return sshd.client_argv(self.client_key, self.known_hosts, self.user, host.address, host.port)
 
     def write_inventory(self, path: Path, *, include_bad: bool = True,
                         extra_vars: Mapping[str, Any] | None = None) -> Path:
@@ -282,6 +270,16 @@ class Lab:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def start_or_stop(start: Callable[[], None], stop: Callable[[], None]) -> None:
+    """``start()``; if it fails, ``stop()`` what it started, also on KeyboardInterrupt/SIGTERM:
+    never leave a half-started lab behind."""
+    try:
+        start()
+    except BaseException:
+        stop()
+        raise
 
 
 def _check_names(names: Sequence[str]) -> None:

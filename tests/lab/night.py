@@ -3,7 +3,9 @@ customer in the same inventory directory, and the hosts that cannot be reached.
 
     <dir>/shop.yml   customer "Shop GmbH" (slug shop): web1 (nginx) -> app1 (gunicorn)
                      -> db1 (PostgreSQL), down1 (nothing listens), tarpit1 (never speaks SSH);
-                     a contract with permanent on-call, an operator and a signature
+                     a contract with permanent on-call, an operator and a signature; web1's
+                     shop URL is probed by every health check, and the shop application's own
+                     logs (``var/log/shop``, empty until a test writes there) are a log set
     <dir>/acme.yml   customer "ACME GmbH" (slug acme): acme-web1, the lab's spare1
 
 Every host's log sets are rooted in its own lab tree (``log_root``), so the shipped role
@@ -29,7 +31,16 @@ ACME_HOST = "acme-web1"
 
 #: Lab hosts share this machine's CPUs with the whole test suite: a load threshold a busy CI
 #: machine reaches would turn them WARNING for reasons that have nothing to do with the night.
-CALM_LOAD = {"load_warn": 1000, "load_crit": 2000}
+#: They share its mount table too: the small filesystems other tests mount under /tmp (their
+#: own labs) are no lab host's disks. A night that gives a host a disk of its own names it in
+#: that host's ``disk_thresholds``, which are always judged.
+CALM_LOAD = {"load_warn": 1000, "load_crit": 2000, "disk_ignore": ["/tmp/*"]}
+
+
+#: Who is on call for the shop, and how the service provider signs its reports.
+OPERATOR = {"name": "Eva Berger", "email": "eva.berger@service.example", "phone": "+49 711 4000-21"}
+SIGNATURE = {"company": "Muster IT-Service GmbH", "team": "Betrieb und Bereitschaft",
+             "on_call": {"phone": "+49 711 4000-0", "email": "bereitschaft@service.example"}}
 
 
 def shop_document(stack: LabStack, base: Mapping[str, Any]) -> dict[str, Any]:
@@ -48,6 +59,14 @@ def shop_document(stack: LabStack, base: Mapping[str, Any]) -> dict[str, Any]:
     hosts["db1"]["vars"]["log_sets"] = {
         "postgresql": {"globs": ["var/lib/postgresql/log/postgresql*.log"], "service": "postgresql",
                        "roots": ["var/lib/postgresql/log"]}}
+    for name in ("web1", "db1"):
+        # The lab shares this machine's process table: the default rules would report every
+        # zombie or stopped process on the machine against every host. Only its own tree's count.
+        hosts[name]["vars"]["hung_rules"] = [{"state": "T", "pattern": f"hosts/{name}/"},
+                                             {"state": "Z", "pattern": f"hosts/{name}/"}]
+    hosts["web1"]["http_checks"] = [{"url": stack.urls["web"], "status": 200, "timeout": 2}]
+    hosts["web1"]["vars"]["log_sets"] = {
+        "shop": {"globs": ["var/log/shop/*.log"], "keep": 3, "max_age": "14d", "roots": ["var/log/shop"]}}
     for name in (DOWN_HOST, TARPIT_HOST):
         hosts[name] = dict(base["hosts"][name], roles=["web"])
     return {
@@ -66,6 +85,8 @@ def shop_document(stack: LabStack, base: Mapping[str, Any]) -> dict[str, Any]:
                 "on_call": {"mode": "permanent", "reaction": {1: "1h"}},
             },
         },
+        "operator": OPERATOR,
+        "signature": SIGNATURE,
         "defaults": {**base["defaults"], "vars": {**base["defaults"].get("vars", {}), **CALM_LOAD}},
         "hosts": hosts,
     }

@@ -363,11 +363,12 @@ class LabStack:
 def run_playbook(inventory: Path, text: str, runs: Path, *, check: bool = False, yes: bool = True,
                  limit: str | None = None, confirm: Any = None) -> tuple[Any, list[dict[str, Any]]]:
     """Run playbook ``text`` through the real engine; (RunResult, the journal's events)."""
-    from runbook.engine import RunOptions
     from runbook.inventory import load_inventory
     from runbook.journal import read_events
+    from runbook.paths import Paths
     from runbook.playbook import load_playbook
-    from runbook.session import Paths, plan_hosts, start_run
+    from runbook.run.options import RunOptions
+    from runbook.run.start import plan_hosts, start_run
 
     book = load_playbook(runs.parent / "playbook.yml", text=text)
     inv = load_inventory([inventory])

@@ -96,15 +96,17 @@ def known_hosts_line(address: str, port: int, public_key: str) -> str:
     return f"{where} {public_key}"
 
 
-def render_config(files: HostFiles, address: str, port: int, *, host_key: Path,
+def render_config(files: HostFiles, address: str | Sequence[str], port: int, *, host_key: Path,
                   fast_shell: bool) -> str:
-    """The sshd_config for one lab host.
+    """The sshd_config for one lab host, or for several that share one sshd (``address`` a
+    list: one ListenAddress each, at most 16 as sshd allows).
 
     Every path is absolute: sshd re-executes itself for each connection and checks paths
     again there.
     """
+    addresses = [address] if isinstance(address, str) else list(address)
     lines = [
-        f"ListenAddress {address}:{port}",
+        *(f"ListenAddress {a}:{port}" for a in addresses),
         f"HostKey {host_key}",
         f"PidFile {files.pid_file}",
         f"AuthorizedKeysFile {files.authorized_keys}",
@@ -141,3 +143,16 @@ def render_config(files: HostFiles, address: str, port: int, *, host_key: Path,
 def sshd_argv(files: HostFiles) -> list[str]:
     """The command line of a lab sshd: in the foreground, logging to its own file."""
     return [SSHD, "-D", "-E", str(files.log), "-f", str(files.config)]
+
+
+def client_argv(client_key: Path, known_hosts: Path, user: str, address: str, port: int) -> list[str]:
+    """The OpenSSH client command line for one lab host, strict about its host key; append
+    the remote command."""
+    return [
+        "ssh", "-i", str(client_key),
+        "-o", f"UserKnownHostsFile={known_hosts}",
+        "-o", "StrictHostKeyChecking=yes",
+        "-o", "BatchMode=yes",
+        "-F", "none", "-o", "IdentitiesOnly=yes",
+        "-p", str(port), f"{user}@{address}",
+    ]

@@ -82,7 +82,7 @@ def journal(runs_dir: Path, run_id: str, clock: Clock, *, kind: str, playbook: s
             incident: str | None = "ACME-412", user: str = "mmueller",
             customers: dict[str, str] | None = None, host_customer: dict[str, str] | None = None,
             ) -> Iterator[Journal]:
-    """A journal with its run.start (as runbook.session writes it) and, on exit, run.end.
+    """A journal with its run.start (as runbook.run.start writes it) and, on exit, run.end.
 
     ``customers`` maps slugs to names (default ACME only), ``host_customer`` hosts to slugs.
     """

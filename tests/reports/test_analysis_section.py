@@ -44,14 +44,14 @@ def test_each_log_set_shows_its_most_frequent_patterns(tmp_path: Path) -> None:
     assert (count, severity) == (3, "error") and template.startswith("upstream timed out")
     assert first == local(2, 5, 1)
 
-    html = render_next_day(report, "de", "html")
+    assert "<th>Zeilenmuster</th>" not in render_next_day(report, "de", "html")   # the table is for us
+    html = render_next_day(report, "de", "html", audience="internal")
     assert "<th>Zeilenmuster</th>" in html and "<th>Anzahl</th>" in html
     assert "25.11.2026, 02:05 Uhr" in html          # the pattern's first time, in Berlin time
     assert "<script" not in html and "<img" not in html
     assert "&lt;script&gt;alert(&lt;n&gt;)&lt;/script&gt;" in html
 
-    md = render_next_day(report, "en", "markdown")
-    assert "| Count | Severity | Line pattern | First seen | Last seen |" in md
+    md = render_next_day(report, "en", "markdown", audience="internal")
     rendered = MarkdownIt("commonmark", {"html": True}).enable("table").render(md)
     assert "<script" not in rendered and "<img" not in rendered
 
@@ -78,9 +78,23 @@ def test_the_log_timeline_puts_every_hosts_errors_in_one_order(tmp_path: Path) -
     assert ("db1", "first") in {(h, k) for _, h, k in rows}
     md = render_next_day(report, "de", "markdown")
     section = md[md.index("## Logs aller Systeme im Zeitverlauf"):]
-    assert "| 25.11.2026 02:05:00 | db1 | postgresql.log | Fehler | Einträge: 1, davon Fehlermeldungen: 1 |" in section
+    assert "| 02:05:00 | db1 | postgresql.log | Fehler | Einträge: 1, davon Fehlermeldungen: 1 |" in section
     assert "| 02:05:00 | web1 | error.log | Fehler | Einträge: 3, davon Fehlermeldungen: 3 |" in section
     assert "| 02:05:30 | db1 | postgresql.log | Fehler | erstmals: relation" in section
     html = render_next_day(report, "en", "html")
     assert "Logs of all servers over time" in html and "first seen: upstream timed out" in html
     assert "<script" not in html
+    # the likely cause reads the same timeline: first error per host, the database first at a tie
+    assert [(s.host, s.log) for s in report.cause.steps] == [("db1", "postgresql.log"), ("web1", "error.log")]
+    assert "The first errors in the logs, in order: db1 at 02:05 and web1 at 02:05." in " ".join(html.split())
+
+
+def test_when_only_the_logs_point_somewhere_the_advice_says_where(tmp_path: Path) -> None:
+    """No finding explains the fault by itself: the assessment and the advice name the host
+    whose logs showed the first errors."""
+    report = build_report([analysis_run(tmp_path)], None)
+    assert report.cause.assessment is not None and report.cause.assessment.id == "cause.logs"
+    assert [r.id for r in report.recommendations] == ["rec.first_errors"]
+    text = " ".join(render_next_day(report, "de", "markdown").split())
+    assert "Nach unserer Einschätzung begann die Störung am Webserver web1" in text
+    assert "Die ersten Fehler zeigten sich in den Logs von web1" in text

@@ -1,6 +1,6 @@
 """Real measures in the customer's language: every changing action names a catalogue sentence
-for what it did, so the immediate report says it in German or English -- once per directory,
-mount or service, never as the action's English line ("Auf web1 um 02:41 Uhr: rotate ...").
+for what it did, so the next-day report's list of measures says it in German or English --
+once per directory, mount or service, never as the action's English line ("Auf web1: rotate ...").
 
 Each action runs for real on the SSH lab (and the real service stack) where that is cheap;
 the report is then built from the run's journal, as the CLI does. Variants a lab run does not
@@ -27,13 +27,13 @@ import psutil
 import pytest
 from aiosmtpd.controller import Controller
 
-from runbook.actions.base import Change
-from runbook.actions.notify import notice_wording
-from runbook.actions.processes import ended_wording
-from runbook.engine import change_record
+from runbook.actions.notify import notice_message
+from runbook.actions.processes import ended_message
+from runbook.change import Change
 from runbook.facts.processes import ProcessInfo
 from runbook.journal import parse_ts
-from runbook.reports import build_report, render_immediate
+from runbook.reports import build_report, render_next_day
+from runbook.reports.render import markdown_text
 from runbook.reports.i18n import format_bytes
 from runbook.reports.messages import DE, EN
 from runbook.services.model import Probe, ServiceSpec
@@ -45,32 +45,36 @@ from runbook.services.restart import (
     start_change,
     stop_change,
 )
-from tests.actions.logs.loglab import log_root, run_steps, write_inventory, write_log
 from tests.lab import Lab
 from tests.lab.services import DB_PORT, LabStack, run_playbook
 from tests.reports.journals import Clock, journal, local
-from tests.reports.test_mail import Inbox, free_port
+from tests.support.loglab import log_root, run_steps, write_inventory, write_log
+from tests.support.smtp import Inbox, free_port
 
-pytestmark = pytest.mark.lab
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # How a report frames an action's own sentence when it has no catalogue sentence for it.
-FRAMED = {"de": re.compile(r"Auf \S+ um \d\d:\d\d Uhr:"), "en": re.compile(r"On \S+ at \d\d:\d\d:")}
+FRAMED = {"de": re.compile(r"\| Auf \S+: "), "en": re.compile(r"\| On \S+: ")}
 
 
 @dataclass(frozen=True)
 class Told:
-    """The immediate text report in both languages (lines joined: sentences wrap), and how
-    many measures it tells."""
+    """The next-day report (Markdown) in both languages, and how many measures it tells."""
 
     texts: dict[str, str]
     measures: int
+    planned: int = 0
 
 
-def reports(run_dirs: list[Path]) -> Told:
+def reports(run_dirs: list[Path], *, include_planned: bool = False) -> Told:
     report = build_report(run_dirs, None, customer="Lab GmbH", timezone="Europe/Berlin")
-    return Told({lang: " ".join(render_immediate(report, lang, "text").split()) for lang in ("de", "en")},
-                sum(len(h.measures) for h in report.hosts))
+    return Told({lang: render_next_day(report, lang, "markdown", include_planned=include_planned)
+                 for lang in ("de", "en")}, len(report.measures), len(report.planned))
+
+
+def row(time: str, sentence: str) -> str:
+    """A measure as the next-day report's table lists it (Markdown, as rendered)."""
+    return f"| {time} | {markdown_text(sentence)} |"
 
 
 def hhmm(events: list[dict[str, Any]], host: str, step: int = 0) -> str:
@@ -85,13 +89,13 @@ def action_sentences(events: list[dict[str, Any]]) -> list[str]:
             for e in events if e["event"] == "host.end" and e["outcome"] == "changed" for c in e["changes"]]
 
 
-def assert_worded(told: Told, events: list[dict[str, Any]], expected: dict[str, list[str]]) -> None:
-    """Each expected sentence is in its report and they are all its measures; no action's
-    English line and no free-text frame in either."""
+def assert_worded(told: Told, events: list[dict[str, Any]], expected: dict[str, list[tuple[str, str]]]) -> None:
+    """Each expected (time, sentence) is a row of its report's measures and they are all its
+    measures; no action's English line and no free-text frame in either."""
     for lang, sentences in expected.items():
         text = told.texts[lang]
-        for sentence in sentences:
-            assert sentence in text, f"{sentence!r} not in:\n{text}"
+        for at, sentence in sentences:
+            assert row(at, sentence) in text, f"{row(at, sentence)!r} not in:\n{text}"
         assert told.measures == len(sentences), text
         assert not FRAMED[lang].search(text), text
     for sentence in action_sentences(events):
@@ -127,17 +131,16 @@ def test_archive_clean_and_rotate_are_told_once_per_directory(lab: Lab, tmp_path
     archived, deleted, rotated = (hhmm(events, "web1", step) for step in range(3))
     told = reports([tmp_path / "runs" / result.run_id])
     assert_worded(told, events, {
-        "de": [(f"4 Logdateien aus {nginx} auf web1 um {archived} Uhr archiviert "
-                f"({format_bytes(artifact['bytes'], 'de')}, Prüfsumme kontrolliert)."),
-               (f"Eine archivierte Logdatei in {nginx} auf web1 um {deleted} Uhr gelöscht, nachdem das Archiv "
-                f"geprüft war; {format_bytes(freed, 'de')} frei geworden."),
+        "de": [(archived, f"4 Logdateien aus {nginx} auf web1 gesichert "
+                          f"({format_bytes(artifact['bytes'], 'de')}, Prüfsummen kontrolliert)."),
+               (deleted, f"Eine gesicherte alte Logdatei in {nginx} auf web1 gelöscht; "
+                         f"{format_bytes(freed, 'de')} frei geworden."),
                # access.log and error.log: two sets, one directory, one sentence
-               f"2 Logdateien in {nginx} auf web1 um {rotated} Uhr rotiert."],
-        "en": [(f"Archived 4 log files from {nginx} on web1 at {archived} "
-                f"({format_bytes(artifact['bytes'], 'en')}, checksum verified)."),
-               (f"Deleted one archived log file in {nginx} on web1 at {deleted} after checking the archive; "
-                f"{format_bytes(freed, 'en')} freed."),
-               f"Rotated 2 log files in {nginx} on web1 at {rotated}."],
+               (rotated, f"2 Logdateien in {nginx} auf web1 rotiert.")],
+        "en": [(archived, f"Secured 4 log files from {nginx} on web1 "
+                          f"({format_bytes(artifact['bytes'], 'en')}, checksums verified)."),
+               (deleted, f"Deleted one secured old log file in {nginx} on web1; {format_bytes(freed, 'en')} freed."),
+               (rotated, f"Rotated 2 log files in {nginx} on web1.")],
     })
 
 
@@ -154,10 +157,10 @@ def test_cleaning_without_an_archive_says_so(lab: Lab, tmp_path: Path) -> None:
     assert result.outcomes[0].outcome == "changed" and not any(f.exists() for f in old)
     at = hhmm(events, "web1")
     assert_worded(reports([tmp_path / "runs" / result.run_id]), events, {
-        "de": [(f"2 alte Logdateien in {nginx} auf web1 um {at} Uhr gelöscht, ohne sie vorher zu archivieren; "
-                f"{format_bytes(freed, 'de')} frei geworden.")],
-        "en": [(f"Deleted 2 old log files in {nginx} on web1 at {at} without archiving them first; "
-                f"{format_bytes(freed, 'en')} freed.")],
+        "de": [(at, f"2 alte Logdateien in {nginx} auf web1 gelöscht, ohne sie vorher zu sichern; "
+                    f"{format_bytes(freed, 'de')} frei geworden.")],
+        "en": [(at, f"Deleted 2 old log files in {nginx} on web1 without securing them first; "
+                    f"{format_bytes(freed, 'en')} freed.")],
     })
 
 
@@ -173,13 +176,16 @@ def test_a_check_run_tells_the_plan_in_the_customers_language(lab: Lab, tmp_path
 
     assert result.outcomes[0].outcome == "changed" and all(f.exists() for f in old)  # planned, not done
     at = hhmm(events, "web1")
-    told = reports([tmp_path / "runs" / result.run_id])
-    assert (f"Nur geplant, nicht ausgeführt (Probelauf): 2 alte Logdateien in {nginx} auf web1 um {at} Uhr "
-            f"gelöscht, ohne sie vorher zu archivieren; {format_bytes(freed, 'de')} frei geworden.") in told.texts["de"]
-    assert (f"Planned only, not carried out (check mode): Deleted 2 old log files in {nginx} on web1 at {at} "
-            f"without archiving them first; {format_bytes(freed, 'en')} freed.") in told.texts["en"]
+    told = reports([tmp_path / "runs" / result.run_id], include_planned=True)
+    assert (told.measures, told.planned) == (0, 1)   # a check run never did anything
+    assert markdown_text(f"{at} 2 alte Logdateien in {nginx} auf web1 ungesichert löschen "
+                         f"({format_bytes(freed, 'de')})") in told.texts["de"]
+    assert markdown_text(f"{at} delete 2 old log files in {nginx} on web1 without securing them "
+                         f"({format_bytes(freed, 'en')})") in told.texts["en"]
+    assert "Geplant, nicht ausgeführt (Probelauf)" in told.texts["de"]
     for sentence in action_sentences(events):
         assert sentence not in told.texts["de"], sentence
+    assert "löschen" not in reports([tmp_path / "runs" / result.run_id]).texts["de"]
 
 
 @pytest.mark.skipif(shutil.which("logrotate") is None and not Path("/usr/sbin/logrotate").exists(),
@@ -200,8 +206,8 @@ def test_a_rotation_by_the_hosts_logrotate_is_told_too(lab: Lab, tmp_path: Path)
     assert (nginx / "access.log.1.gz").exists()
     at = hhmm(events, "web1")
     assert_worded(reports([tmp_path / "runs" / result.run_id]), events, {
-        "de": [f"Eine Logdatei in {nginx} auf web1 um {at} Uhr rotiert."],
-        "en": [f"Rotated one log file in {nginx} on web1 at {at}."],
+        "de": [(at, f"Eine Logdatei in {nginx} auf web1 rotiert.")],
+        "en": [(at, f"Rotated one log file in {nginx} on web1.")],
     })
 
 
@@ -236,14 +242,16 @@ def test_releasing_deleted_logs_is_told_once_per_mount(lab: Lab, tmp_path: Path,
     freed = sum(t["allocated"] for t in outcome.data["truncate"])
     at = hhmm(events, "web1")
     assert_worded(reports([tmp_path / "runs" / result.run_id]), events, {
-        "de": [f"{format_bytes(freed, 'de')} auf {mount} (web1) um {at} Uhr freigegeben."],
-        "en": [f"Freed {format_bytes(freed, 'en')} on {mount} on web1 at {at}."],
+        "de": [(at, f"Auf {mount} (web1) den Platz gelöschter, noch geöffneter Logdateien freigegeben: "
+                    f"{format_bytes(freed, 'de')}.")],
+        "en": [(at, f"Released the space of deleted but still open log files on {mount} (web1): "
+                    f"{format_bytes(freed, 'en')}.")],
     })
 
 
 # -- processes.kill --------------------------------------------------------------------------------------
 
-def test_ending_a_process_names_it_and_its_pid(lab: Lab, tmp_path: Path) -> None:
+def test_ending_a_process_names_it_but_not_its_pid(lab: Lab, tmp_path: Path) -> None:
     marker = f"lab-job-{uuid.uuid4().hex[:8]}"
     job = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", marker],
                            stdin=subprocess.DEVNULL, start_new_session=True)
@@ -263,10 +271,12 @@ def test_ending_a_process_names_it_and_its_pid(lab: Lab, tmp_path: Path) -> None
             job.kill()
         job.wait()
     at = hhmm(events, "spare1")
-    assert_worded(reports([tmp_path / "runs" / result.run_id]), events, {
-        "de": [f"Den Prozess {name} (PID {job.pid}) auf spare1 um {at} Uhr beendet."],
-        "en": [f"Ended the process {name} (PID {job.pid}) on spare1 at {at}."],
+    told = reports([tmp_path / "runs" / result.run_id])
+    assert_worded(told, events, {
+        "de": [(at, f"Den Prozess „{name}“ auf spare1 beendet.")],
+        "en": [(at, f"Ended the process “{name}” on spare1.")],
     })
+    assert str(job.pid) not in told.texts["de"] and "PID" not in told.texts["en"]
 
 
 # -- notify.hoster ---------------------------------------------------------------------------------------
@@ -297,8 +307,8 @@ def test_a_notice_only_written_is_prepared_not_sent(lab: Lab, tmp_path: Path) ->
     assert list(runs.glob("*/artifacts/down1/hoster-notice-*.eml"))
     at = hhmm(events, "down1")
     assert_worded(reports([runs / result.run_id]), events, {
-        "de": [f"Um {at} Uhr eine Störungsmeldung zu down1 für den Hosting-Provider Lab Hosting vorbereitet."],
-        "en": [f"Prepared a fault notice about down1 for the hosting provider Lab Hosting at {at}."],
+        "de": [(at, "Eine Störungsmeldung zu down1 für den Hosting-Provider Lab Hosting vorbereitet.")],
+        "en": [(at, "Prepared a fault notice about down1 for the hosting provider Lab Hosting.")],
     })
 
 
@@ -308,8 +318,8 @@ def test_a_notice_sent_by_smtp_informed_the_provider(lab: Lab, tmp_path: Path, s
     assert result.last_for("down1").outcome == "changed" and len(smtp.messages) == 1
     at = hhmm(events, "down1")
     assert_worded(reports([runs / result.run_id]), events, {
-        "de": [f"Den Hosting-Provider Lab Hosting um {at} Uhr über down1 informiert."],
-        "en": [f"Informed the hosting provider Lab Hosting about down1 at {at}."],
+        "de": [(at, "Den Hosting-Provider Lab Hosting über down1 informiert.")],
+        "en": [(at, "Informed the hosting provider Lab Hosting about down1.")],
     })
 
 
@@ -328,12 +338,12 @@ def test_a_restart_is_one_sentence_per_service_saying_what_answers_again(stack: 
     web, app, db = (hhmm(events, h) for h in ("web1", "app1", "db1"))
     port = f"{stack.db.address}:{DB_PORT}"
     assert_worded(reports([runs / result.run_id]), events, {
-        "de": [f"nginx auf web1 um {web} Uhr neu gestartet; {stack.urls['web']} antwortet wieder.",
-               f"gunicorn auf app1 um {app} Uhr neu gestartet; {stack.urls['app']} antwortet wieder.",
-               f"postgresql auf db1 um {db} Uhr neu gestartet; Port {port} antwortet wieder."],
-        "en": [f"Restarted nginx on web1 at {web}; {stack.urls['web']} answers again.",
-               f"Restarted gunicorn on app1 at {app}; {stack.urls['app']} answers again.",
-               f"Restarted postgresql on db1 at {db}; port {port} answers again."],
+        "de": [(web, f"nginx auf web1 neu gestartet; {stack.urls['web']} antwortet wieder."),
+               (app, f"gunicorn auf app1 neu gestartet; {stack.urls['app']} antwortet wieder."),
+               (db, f"postgresql auf db1 neu gestartet; Port {port} antwortet wieder.")],
+        "en": [(web, f"Restarted nginx on web1; {stack.urls['web']} answers again."),
+               (app, f"Restarted gunicorn on app1; {stack.urls['app']} answers again."),
+               (db, f"Restarted postgresql on db1; port {port} answers again.")],
     })
 
 
@@ -349,12 +359,12 @@ def test_a_restart_that_could_not_finish_says_what_is_not_running(stack: LabStac
     assert outcomes == {"web1": "failed", "app1": "changed", "db1": "changed"}, outcomes
     app, db = hhmm(events, "app1"), hhmm(events, "db1")
     assert_worded(reports([runs / result.run_id]), events, {
-        "de": [f"postgresql auf db1 um {db} Uhr neu gestartet; der Dienst läuft aber noch nicht einwandfrei.",
-               (f"gunicorn auf app1 um {app} Uhr angehalten und nicht wieder gestartet, weil nicht alle Dienste "
-                "laufen, die er braucht (postgresql auf db1).")],
-        "en": [f"Restarted postgresql on db1 at {db}, but it does not work properly yet.",
-               (f"Stopped gunicorn on app1 at {app} and did not start it again, because not all services it needs "
-                "are running (postgresql on db1).")],
+        "de": [(db, "postgresql auf db1 neu gestartet; der Dienst läuft aber noch nicht einwandfrei."),
+               (app, "gunicorn auf app1 angehalten und nicht wieder gestartet, weil nicht alle Dienste "
+                     "laufen, die er braucht (postgresql auf db1).")],
+        "en": [(db, "Restarted postgresql on db1, but it does not work properly yet."),
+               (app, "Stopped gunicorn on app1 and did not start it again, because not all services it needs "
+                     "are running (postgresql on db1).")],
     })
 
 
@@ -370,18 +380,18 @@ def test_records_of_other_outcomes_are_worded_and_internal_steps_left_out(tmp_pa
     failed = RestartState({fpm.key: "down"}, policy="continue", failed={fpm.key: "start command failed"})
     hung = ProcessInfo(pid=4242, ppid=1, user="www-data", state="D", name="php-fpm8.2", args=("php-fpm",),
                        command="php-fpm: pool www")
-    kill = Change("end pid 4242 (php-fpm: pool www): hung", details=ended_wording(hung, hung=True))
+    kill = Change("end pid 4242 (php-fpm: pool www): hung", message=ended_message(hung, hung=True))
     notify = Change("notify Lab Hosting <noc@lab.example>: web2 unreachable (tcp)",
-                    details=notice_wording("Lab Hosting", "smtp"))
+                    message=notice_message("Lab Hosting", "smtp"))
     gate_fpm = gate_change(fpm, state, settings, restarted=False)
     records = {
-        "web1": [change_record(stop_change(cron, state, restarting=False), "stop web1:cron"),   # stopped only
-                 change_record(start_change(fpm, state), "start web1:php-fpm"),             # internal
-                 change_record(gate_fpm, "health gate web1:php-fpm"),                       # was down: started
-                 change_record(kill, kill.sentence)],
-        "web2": [change_record(notify, notify.sentence)],
-        "web3": [change_record(gate_fpm, "health gate web1:php-fpm",
-                               not_restarted_wording(fpm, failed, restarted=False))],
+        "web1": [stop_change(cron, state, restarting=False).journal_record("stop web1:cron"),   # stopped only
+                 start_change(fpm, state).journal_record("start web1:php-fpm"),             # internal
+                 gate_fpm.journal_record("health gate web1:php-fpm"),                       # was down: started
+                 kill.journal_record(kill.sentence)],
+        "web2": [notify.journal_record(notify.sentence)],
+        "web3": [gate_fpm.journal_record("health gate web1:php-fpm",
+                                         not_restarted_wording(fpm, failed, restarted=False))],
     }
     clock = Clock()
     clock.at(local(2, 41))
@@ -395,19 +405,23 @@ def test_records_of_other_outcomes_are_worded_and_internal_steps_left_out(tmp_pa
         j.write("step.end", step=0, counts={"changed": len(records)})
     events = [{"event": "host.end", "outcome": "changed", "changes": c} for c in records.values()]
     assert_worded(reports([tmp_path / "20261125T014100Z-0d04"]), events, {
-        "de": ["cron auf web1 um 02:41 Uhr angehalten.",
-               "php-fpm auf web1 um 02:41 Uhr gestartet; https://shop.example/ antwortet wieder.",
-               "Den hängenden Prozess php-fpm8.2 (PID 4242) auf web1 um 02:41 Uhr beendet.",
-               "Den Hosting-Provider Lab Hosting um 02:41 Uhr über web2 informiert.",
-               "Um 02:41 Uhr versucht, php-fpm auf web3 zu starten; der Dienst läuft aber noch nicht einwandfrei."],
-        "en": ["Stopped cron on web1 at 02:41.",
-               "Started php-fpm on web1 at 02:41; https://shop.example/ answers again.",
-               "Ended the hung process php-fpm8.2 (PID 4242) on web1 at 02:41.",
-               "Informed the hosting provider Lab Hosting about web2 at 02:41.",
-               "Tried to start php-fpm on web3 at 02:41, but it does not work properly yet."],
+        "de": [("02:41", "cron auf web1 angehalten."),
+               ("02:41", "php-fpm auf web1 gestartet; https://shop.example/ antwortet wieder."),
+               ("02:41", "Den hängenden Prozess „php-fpm8.2“ auf web1 beendet."),
+               ("02:41", "Den Hosting-Provider Lab Hosting über web2 informiert."),
+               ("02:41", "Versucht, php-fpm auf web3 zu starten; der Dienst läuft aber noch nicht einwandfrei.")],
+        "en": [("02:41", "Stopped cron on web1."),
+               ("02:41", "Started php-fpm on web1; https://shop.example/ answers again."),
+               ("02:41", "Ended the hung process “php-fpm8.2” on web1."),
+               ("02:41", "Informed the hosting provider Lab Hosting about web2."),
+               ("02:41", "Tried to start php-fpm on web3, but it does not work properly yet.")],
     })
 
 
-def test_every_german_measure_sentence_says_uhr() -> None:
-    measures = [k for k in EN if k.startswith("measure.") and "{time}" in EN[k]]
-    assert [k for k in measures if "{time} Uhr" not in DE[k]] == []
+def test_every_measure_has_a_plan_and_no_measure_tells_a_pid() -> None:
+    """A check run words each change as what would be done; a PID is never the customer's business."""
+    # what only the outcome of an apply says (it failed, it was left stopped) is never a plan
+    outcomes = {"measure.service_left_stopped", "measure.service_restart_failed", "measure.service_start_failed"}
+    measures = [k for k in EN if k.startswith("measure.") and k != "measure.text" and k not in outcomes]
+    assert [k for k in measures if "plan." + k.removeprefix("measure.") not in EN] == []
+    assert [k for k in EN if "{pid}" in EN[k] or "{pid}" in DE[k]] == []

@@ -2,7 +2,7 @@
 
 One night on the SSH lab, every step a ``runbook`` subprocess: an incident is opened (its
 summary carries markup), a sweep finds every reachable host CRITICAL (judged with a 2 % disk
-limit, so that the two sweeps differ) and down1/tarpit1 unreachable, a playbook on web1
+limit on /, so that the two sweeps differ) and down1/tarpit1 unreachable, a playbook on web1
 analyses, archives, cleans and rotates real nginx logs (one log line and one log file name carry
 markup), and a second sweep with the normal limits finds the reachable hosts OK. Then the
 immediate report (de/en x text/Markdown/HTML), the next-day report (de/en x HTML/Markdown),
@@ -40,11 +40,11 @@ from markdown_it import MarkdownIt
 from runbook.journal import parse_ts, read_events
 from runbook.reports.i18n import format_bytes
 from tests.lab import Lab
-from tests.reports.test_hostile import CSP, chromium_dom, needs_chromium, title_of
-from tests.reports.test_mail import Inbox, free_port
-from tests.test_cli_run import runbook_cli
+from tests.support.chromium import CSP, chromium_dom, title_of
+from tests.support.cli import runbook_cli
+from tests.support.smtp import Inbox, free_port
+from tests.support.sweep import DEFAULT_DISK, extra_vars, judge_only
 
-pytestmark = pytest.mark.lab
 
 BERLIN = ZoneInfo("Europe/Berlin")
 INCIDENT = "LAB-1"
@@ -231,7 +231,8 @@ def _night(lab: Lab, base: Path) -> Night:
     reports = base / "reports"
     inventory = base / "inventory.yml"
     # The lab machine's load is whatever the rest of the suite makes it: not this test's subject.
-    lab.write_inventory(inventory, extra_vars={"load_warn": 50, "load_crit": 100})
+    # What other tests mount under /tmp (their own labs) is no lab host's disk.
+    lab.write_inventory(inventory, extra_vars={"load_warn": 50, "load_crit": 100, "disk_ignore": ["/tmp/*"]})
     document = yaml.safe_load(inventory.read_text())
     web1 = document["hosts"]["web1"]["vars"]
     log_root = Path(web1["lab_root"]) / base.name      # this module's own logs on web1
@@ -253,11 +254,12 @@ def _night(lab: Lab, base: Path) -> Night:
         assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]   # CRITICAL: down1, tarpit1
         return json.loads(done.stdout)
 
-    first = sweep("-e", "disk_warn=1", "-e", "disk_crit=2")
+    # The lab is this machine: judge / alone, never a mount another test session filled meanwhile.
+    first = sweep(*extra_vars(judge_only({"/": {**DEFAULT_DISK, "warn": 1, "crit": 2}})))
     ran = runbook_cli("run", playbook, "-i", inventory, "-l", "web1", "--incident", INCIDENT, "--yes", "--json",
                       "--reports-dir", reports)
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
-    last = sweep()
+    last = sweep(*extra_vars(judge_only({"/": DEFAULT_DISK})))
     return Night(reports, inventory, nginx, received, _deadline(inventory, received), first,
                 json.loads(ran.stdout), last)
 
@@ -290,8 +292,8 @@ def changes_on_web1(night: Night) -> list[tuple[datetime, Any]]:
             for change in e.get("changes") or ()]
 
 
-def measure_sentences(night: Night, lang: str) -> list[str]:
-    """What the reports say web1's changes did, as the catalogue words them."""
+def measure_sentences(night: Night, lang: str) -> list[tuple[str, str]]:
+    """What the reports say web1's changes did, as the catalogue words them, with their times."""
     steps = {e["step"]: e for e in night.events(night.run["run_id"])
              if e.get("event") == "host.end" and e.get("host") == "web1" and e.get("outcome") == "changed"}
     archived, deleted, rotated = (parse_ts(steps[step]["ts"]).astimezone(BERLIN).strftime("%H:%M")
@@ -299,15 +301,12 @@ def measure_sentences(night: Night, lang: str) -> list[str]:
     [archive] = [e for e in night.events(night.run["run_id"]) if e.get("event") == "artifact"]
     size, freed = format_bytes(archive["bytes"], lang), format_bytes(steps[2]["data"]["deleted_bytes"], lang)
     if lang == "de":
-        return [f"5 Logdateien aus {night.nginx} auf web1 um {archived} Uhr archiviert ({size}, "
-                "Prüfsumme kontrolliert).",
-                f"2 archivierte Logdateien in {night.nginx} auf web1 um {deleted} Uhr gelöscht, nachdem das Archiv "
-                f"geprüft war; {freed} frei geworden.",
-                f"2 Logdateien in {night.nginx} auf web1 um {rotated} Uhr rotiert."]
-    return [f"Archived 5 log files from {night.nginx} on web1 at {archived} ({size}, checksum verified).",
-            f"Deleted 2 archived log files in {night.nginx} on web1 at {deleted} after checking the archive; "
-            f"{freed} freed.",
-            f"Rotated 2 log files in {night.nginx} on web1 at {rotated}."]
+        return [(archived, f"5 Logdateien aus {night.nginx} auf web1 gesichert ({size}, Prüfsummen kontrolliert)."),
+                (deleted, f"2 gesicherte alte Logdateien in {night.nginx} auf web1 gelöscht; {freed} frei geworden."),
+                (rotated, f"2 Logdateien in {night.nginx} auf web1 rotiert.")]
+    return [(archived, f"Secured 5 log files from {night.nginx} on web1 ({size}, checksums verified)."),
+            (deleted, f"Deleted 2 secured old log files in {night.nginx} on web1; {freed} freed."),
+            (rotated, f"Rotated 2 log files in {night.nginx} on web1.")]
 
 
 def sweep_start(night: Night, sweep: dict[str, Any]) -> datetime:
@@ -355,53 +354,48 @@ def test_immediate_report_tells_the_customer_what_happened(night: Night, rendere
     assert (f"Kunde: {CUSTOMER}" if de else f"Customer: {CUSTOMER}") in text
     # what was reported, and when (German dates and "Uhr")
     received = when(night.received, lang)
-    assert (f"Eine Störung der Kategorie 1 ging am {received} über JIRA bei uns ein." if de
-            else f"A category 1 fault was reported on {received} via JIRA.") in text
-    assert (f"Ihre Meldung: „{SUMMARY}“" if de else f"Your report: “{SUMMARY}”") in text
+    assert (f"Ihre Meldung: {received} über JIRA, Kategorie 1: „{SUMMARY}“" if de
+            else f"Your report: {received} via JIRA, category 1: “{SUMMARY}”") in text
     # the SLA verdict: work started with the first run of the incident, before the deadline
-    started = re.escape(when(sweep_start(night, night.first_sweep), lang))
+    started = re.escape(when(sweep_start(night, night.first_sweep), lang).split(", ")[1])
     deadline = re.escape(when(night.deadline, lang))
-    verdict = (rf"Mit der Arbeit haben wir am {started} begonnen, [^.]+ vor Ablauf der Reaktionsfrist "
-               rf"\({deadline}, gerechnet in Servicezeiten\)\. Die vereinbarte Reaktionszeit wurde eingehalten\."
-               if de else
-               rf"We started work on {started}, [^.]+ before the reaction deadline \({deadline}, counted in "
-               rf"service hours\)\. The agreed reaction time was met\.")
+    verdict = (rf"Reaktion: Beginn {started}, [^(]+ vor Ablauf der Reaktionsfrist \({deadline}\) – eingehalten\."
+               if de else rf"Reaction: started {started}, [^(]+ before the reaction deadline \({deadline}\) – met\.")
     assert re.search(verdict, text), text
-    # every measure on web1 in the report's language, once per directory, at the time the
-    # journal says: the archive, the 2 old logs deleted, the 2 live logs rotated
+    # every measure on web1, counted as the journal's real changes (one per directory): the
+    # archive, the 2 old logs deleted, the 2 live logs rotated
     changes = changes_on_web1(night)
-    assert len(changes) == 5                      # archive, delete 2 old logs, rotate 2 logs
-    if fmt == "text":
-        assert text.count("Maßnahme: " if de else "Done: ") == 3
-    for sentence in measure_sentences(night, lang):
+    assert len([c for _, c in changes if c.get("msg") != "internal"]) == 3
+    assert ("Maßnahmen (3)" if de else "Measures (3)") in text
+    for sentence in (("Logs auf web1 gesichert (5 Dateien, Prüfsummen kontrolliert).",
+                      "Gesicherte alte Logs auf web1 gelöscht (2 Dateien,", "Logs auf web1 rotiert (2 Dateien).")
+                     if de else ("Secured the logs on web1 (5 files, checksums verified).",
+                                 "Deleted secured old logs on web1 (2 files,", "Rotated the logs on web1 (2 files).")):
         assert sentence in text, sentence
     for _, change in changes:                     # the actions' own English lines are not shown
         assert " ".join(change["sentence"].split()) not in text
     # what was found: the unreachable hosts by name, and the first sweep's disk verdict
-    assert re.search(r"down1 war nicht erreichbar \(Netzwerkverbindung: TCP connect to [\d.]+:2222 failed: "
-                     r"Connection refused\)" if de else
-                     r"down1 could not be reached \(network connection: TCP connect to [\d.]+:2222 failed: "
-                     r"Connection refused\)", text), text
-    assert ("tarpit1 war nicht erreichbar (SSH: " if de else "tarpit1 could not be reached (SSH: ") in text
-    assert re.search(r"Kritisch: /: \d+(,\d)? % belegt" if de else r"Critical: /: \d+(\.\d)?% used", text), text
-    # the current state, from the LAST sweep (whose hosts are OK again)
+    assert ("down1 und tarpit1: nicht erreichbar" if de else "down1 and tarpit1: not reachable") in text
+    assert re.search(r"app1, db1 und spare1: / zu \d+(,\d)? % belegt" if de
+                     else r"app1, db1 and spare1: / \d+(\.\d)?% full", text), text
+    # web1's disk was worked on: its finding is told as its before/after line
+    assert re.search(r"/ auf web1: \d+ % → \d+ % belegt" if de else r"/ on web1: \d+% → \d+% used", text), text
+    # the state now, from the LAST sweep (whose hosts are OK again)
     last = host_statuses(night.last_sweep)
-    current = text[text.index("Aktueller Zustand" if de else "Current state"):]
-    checked = max(parse_ts(e["ts"]) for e in night.events(night.last_sweep["run_id"])
-                  if e["event"] == "host.end")
-    assert (f"So sah es der Prüflauf um {de_time(checked)}:" if de
-            else f"As seen by the sweep at {en_time(checked)}:") in current
-    unreachable = "Nicht erreichbar" if de else "Unreachable"
-    assert f"down1: {unreachable}" in current and f"tarpit1: {unreachable}" in current
+    result = text[text.index("Ergebnis" if de else "Result"):]
+    checked = max(parse_ts(e["ts"]) for e in night.events(night.last_sweep["run_id"]) if e["event"] == "host.end")
     ok = [h for h in ("web1", "app1", "db1", "spare1") if last[h] == "OK"]
     assert ok == ["web1", "app1", "db1", "spare1"], last     # the lab's hosts are healthy
-    assert ("web1, app1, db1 und spare1: OK" if de else "web1, app1, db1 and spare1: OK") in current
-    assert "Kritisch" not in current and "Critical" not in current
+    assert (f"web1, app1, db1 und spare1: in Ordnung (zuletzt geprüft {checked.astimezone(BERLIN):%H:%M} Uhr)."
+            if de else f"web1, app1, db1 and spare1: OK (last checked at {checked.astimezone(BERLIN):%H:%M}).") \
+        in result
+    assert "Kritisch" not in result and "Critical" not in result
     # what follows, and when the detailed report comes
-    assert ("An down1 und tarpit1 arbeiten wir weiter" if de else "We keep working on down1 and tarpit1") in current
+    assert ("down1 und tarpit1 sind weiterhin nicht erreichbar; wir bleiben daran." if de
+            else "down1 and tarpit1 still cannot be reached; we stay on it.") in result
     due = due_day(next_business_day(night.received), lang)
     assert (f"Den ausführlichen Bericht erhalten Sie am {due}." if de
-            else f"You will receive the detailed report on {due}.") in current
+            else f"You will receive the detailed report on {due}.") in result
 
 
 def test_immediate_markup_is_escaped_where_it_would_be_markup(rendered: Rendered) -> None:
@@ -424,36 +418,40 @@ def test_next_day_report_has_the_whole_night(night: Night, rendered: Rendered, l
     de = lang == "de"
     assert text.startswith(TITLES[("next-day", lang)]), text[:200]
     received = when(night.received, lang)
-    assert (f"Am {received} haben Sie eine Störung der Kategorie 1 gemeldet: „{SUMMARY}“." if de
-            else f"On {received} you reported a category 1 fault: “{SUMMARY}”.") in text
+    assert (f"Am {received} meldeten Sie über JIRA eine Störung der Kategorie 1. Ihre Beschreibung: „{SUMMARY}“"
+            if de else f"On {received} you reported a category 1 fault via JIRA. Your description: “{SUMMARY}”") \
+        in text
     assert ("Die vereinbarte Reaktionszeit wurde eingehalten." if de else "The agreed reaction time was met.") in text
     assert when(night.deadline, lang) in text
-    # the three runs, by id, with the playbook's name
-    for run_id in (night.first_sweep["run_id"], night.run["run_id"], night.last_sweep["run_id"]):
-        assert run_id in text
-    assert "Secure and rotate the nginx logs" in text
-    for sentence in measure_sentences(night, lang):
-        assert sentence in text, sentence
-    assert ("nicht erreichbar" if de else "could not be reached") in text
-    assert f"{night.nginx}/error.log" in text and ERROR_PATTERN in text   # the hostile line's pattern
-    assert f"{night.nginx}/{HOSTILE_LOG}" in text                             # a hostile file name
-    assert "logs-" in text and ".tar.gz" in text           # the archive, with its checksum
+    for at, sentence in measure_sentences(night, lang):
+        assert f"{at} {sentence}" in text, sentence
+    assert ("nicht erreichbar (keine Netzwerkverbindung)" if de else "not reachable (no network connection)") in text
+    assert ERROR_PATTERN in text                          # the hostile line's pattern, in the log timeline
+    assert (f"web1: 5 Logdateien aus {night.nginx} gesichert" if de
+            else f"web1: secured 5 log files from {night.nginx}") in text
+    # what the engine did, and our machine's side, is not the customer's
+    for internal in (night.first_sweep["run_id"], night.run["run_id"], night.last_sweep["run_id"],
+                     "Secure and rotate the nginx logs", "logs-", ".tar.gz", str(night.reports)):
+        assert internal not in text, internal
     # the state from the LAST sweep: the first one found web1 CRITICAL (its 2 % disk limit)
-    assert ("noch nicht in Ordnung: down1 und tarpit1" if de else "not OK yet: down1 and tarpit1") in text
-    assert ("web1 – aktuell: OK" if de else "web1 – now: OK") in text
-    assert ("tarpit1 – aktuell: Nicht erreichbar" if de else "tarpit1 – now: Unreachable") in text
-    assert re.search(r"disk:/ Kritisch /: \d+(,\d)? % belegt" if de else r"disk:/ Critical /: \d+(\.\d)?% used",
-                     text), text                          # the first sweep's finding, in its table
+    assert re.search(r"Kritisch: / zu \d+(,\d)? % belegt" if de else r"Critical: / \d+(\.\d)?% full", text), text
+    assert ("down1 und tarpit1 sind weiterhin nicht erreichbar" if de else "down1 and tarpit1 still cannot be reached") \
+        in text
     assert "\x00" not in rendered[("next-day", lang, fmt)]  # command output with NULs (find -print0)
+    internal = readable(night.report("next-day", lang, fmt, "--audience", "internal"), fmt)
+    assert night.run["run_id"] in internal and "Secure and rotate the nginx logs" in internal
+    assert f"{night.nginx}/{HOSTILE_LOG}" in internal       # a hostile file name, in the analyses
 
 
-def test_next_day_html_escapes_log_lines_and_file_names(rendered: Rendered) -> None:
+def test_next_day_html_escapes_log_lines_and_file_names(night: Night, rendered: Rendered) -> None:
     for lang in ("de", "en"):
-        html = rendered[("next-day", lang, "html")]
-        assert "<script" not in html.lower() and "<img" not in html.lower()
-        assert "upstream timed out &#34;&gt;&lt;img src=x onerror=document.title=&#39;&lt;q&gt;&#39;&gt;" in html
-        assert "shop&#34;&gt;&lt;img src=x onerror=document.title=&#39;PWNED&#39;&gt;-access.log" in html
-        assert "&lt;script&gt;alert(1)&lt;/script&gt; Shop down" in html
+        for html in (rendered[("next-day", lang, "html")],
+                     night.report("next-day", lang, "html", "--audience", "internal")):
+            assert "<script" not in html.lower() and "<img" not in html.lower()
+            assert "upstream timed out &#34;&gt;&lt;img src=x onerror=document.title=&#39;&lt;q&gt;&#39;&gt;" in html
+            assert "&lt;script&gt;alert(1)&lt;/script&gt; Shop down" in html
+        internal = night.report("next-day", lang, "html", "--audience", "internal")
+        assert "shop&#34;&gt;&lt;img src=x onerror=document.title=&#39;PWNED&#39;&gt;-access.log" in internal
 
 
 # -- rebuilt from the journals ---------------------------------------------------------------------------------
@@ -475,8 +473,8 @@ def test_the_same_journals_give_byte_identical_reports_later_and_elsewhere(night
 
 # -- in a real browser -------------------------------------------------------------------------------------------
 
-@needs_chromium
-def test_chromium_renders_every_html_report_and_runs_nothing_hostile(rendered: Rendered, tmp_path: Path) -> None:
+def test_chromium_renders_every_html_report_and_runs_nothing_hostile(chromium: str, rendered: Rendered,
+                                                                    tmp_path: Path) -> None:
     pages = []
     for kind in ("immediate", "next-day"):
         for lang in ("de", "en"):
@@ -488,7 +486,7 @@ def test_chromium_renders_every_html_report_and_runs_nothing_hostile(rendered: R
                 page.write_text(page_html, encoding="utf-8")
                 pages.append((kind, lang, page))
     with ThreadPoolExecutor(max_workers=4) as pool:
-        doms = list(pool.map(lambda p: chromium_dom(p[2], tmp_path / f"profile-{p[2].stem}"), pages))
+        doms = list(pool.map(lambda p: chromium_dom(chromium, p[2], tmp_path / f"profile-{p[2].stem}"), pages))
     for (kind, lang, page), dom in zip(pages, doms):
         name = page.stem
         title = TITLES[(kind, lang)]
@@ -500,7 +498,6 @@ def test_chromium_renders_every_html_report_and_runs_nothing_hostile(rendered: R
         assert SUMMARY in shown, name                      # the summary, as the text it was
         assert "Shop down" in shown and "LAB-1" in shown
         if kind == "next-day":
-            assert HOSTILE_LOG in shown, name              # the rotated file's name, as text
             assert ERROR_PATTERN in shown, name            # the hostile log line's pattern, as text
             assert "<svg" in dom, name                      # the before/after charts are there
 
@@ -542,11 +539,15 @@ def test_report_mail_arrives_at_the_loopback_smtp_server(night: Night, rendered:
     assert msg.get_content_type() == "text/plain" and msg.get_content_charset() == "utf-8"
     body = msg.get_content().replace("\r\n", "\n")
     assert body.rstrip("\n") == rendered[("immediate", "de", "text")].rstrip("\n")   # the German report
-    for umlaut in ("Störung", "Maßnahme", "ausführlichen", "Prüflauf", "„<script>alert(1)</script> Shop down“"):
+    for umlaut in ("Störung", "Maßnahmen", "ausführlichen", "geprüft", "„<script>alert(1)</script> Shop down“"):
         assert umlaut in body
+    # the incident remembers it: the next-day report's timeline says when, and to whom
+    sent = readable(night.report("next-day", "de", "markdown"), "markdown")
+    assert re.search(r"\d\d:\d\d Sofortbericht an ops@lab.example gesendet", sent), sent
 
 
-def test_eml_holds_the_next_day_report_as_html(night: Night, rendered: Rendered, tmp_path: Path) -> None:
+def test_eml_holds_the_next_day_report_as_html(night: Night, tmp_path: Path) -> None:
+    now = night.report("next-day", "de", "html")   # as of now: the immediate report mailed above is in it
     eml = tmp_path / "LAB-1-next-day.eml"
     out = night.cli("report", "next-day", "--incident", INCIDENT, "-i", night.inventory, "--eml", eml)
     assert out == ""
@@ -555,7 +556,7 @@ def test_eml_holds_the_next_day_report_as_html(night: Night, rendered: Rendered,
     assert msg.get_content_type() == "multipart/alternative"
     html = msg.get_body(("html",))
     assert html is not None
-    assert html.get_content().replace("\r\n", "\n") == rendered[("next-day", "de", "html")]
+    assert html.get_content().replace("\r\n", "\n") == now
     plain = msg.get_body(("plain",))
     assert plain is not None and "HTML" in plain.get_content()
 
@@ -572,6 +573,6 @@ def test_daily_overview_lists_the_days_sweeps(night: Night) -> None:
     n = len(todays)
     for host in ("down1", "tarpit1"):
         assert f"{host}: Nicht erreichbar (Prüfläufe: {n}, Nicht erreichbar: {n})" in text
-        assert f"{host} / reachability: Nicht erreichbar" in text
+        assert f"{host}: Nicht erreichbar, " in text and "nicht erreichbar (" in text
     if starts["first"] in todays:      # the first sweep's 2 % disk limit: the day's worst for web1
-        assert f"web1: Kritisch (Prüfläufe: {n})" in text and "web1 / disk:/: Kritisch" in text
+        assert f"web1: Kritisch (Prüfläufe: {n})" in text and re.search(r"web1: Kritisch, [\d:–]+ \(1×\) / zu", text)

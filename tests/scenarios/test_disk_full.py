@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.actions.logs.loglab import small_mount, tree, write_log
+from tests.support.loglab import small_mount, tree, write_log
 from tests.lab.services import LabStack, http_get
 from tests.scenarios.conftest import Night, outcomes
 

@@ -9,11 +9,12 @@ import pytest
 
 from runbook.errors import ConfigError
 from runbook.facts.processes import ProcessInfo
-from runbook.facts.services import ServiceStatus, parse_status
 from runbook.inventory import load_inventory
-from runbook.services.hung import detect, parse_rules
+from runbook.processes.hung import detect, parse_rules
+from runbook.processes.identity import parse_identities
+from runbook.processes.sampling import parse_sample
 from runbook.services.model import ServiceSpec
-from runbook.services.proc import parse_identities, parse_sample
+from runbook.services.status import ServiceStatus, parse_status
 
 # Two /proc/PID/stat snapshots as `cat /proc/[0-9]*/stat` prints them: 4100 is stuck in D,
 # 4200 burns CPU (150 ticks in 1.5 s at 100 Hz = 100 %), 4300 has ") (" in its name.
@@ -64,7 +65,7 @@ def test_d_state_is_reported_with_what_would_help_and_cpu_hog_is_found(tmp_path:
 
 
 def test_age_rule_and_zombie_with_its_parent() -> None:
-    from runbook.services.hung import HungRule
+    from runbook.processes.hung import HungRule
     rules = [HungRule("backup", "max_age", action="kill", pattern="backup", max_age=6 * 3600,
                       reason="the nightly backup is still running"),
              HungRule("zombies", "state", state="Z")]

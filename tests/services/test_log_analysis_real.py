@@ -22,14 +22,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from runbook.analysis import analyze_paths
 from tests.lab.services import DB_PORT, PG_USER, WEB_PORT, LabStack, http_get
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.lab
 
 # How much of each kind of trouble the test makes. Small, distinct numbers: a count that
 # lands on the wrong row cannot pass by accident.

@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from runbook.connection.local import LocalConnection
-from runbook.facts.services import read_status
 from runbook.services.control import start_command, status_command, stop_command
 from runbook.services.model import ServiceSpec
+from runbook.services.status import read_status
 
 
 def test_status_reads_pid_file_liveness_and_start_time(tmp_path: Path) -> None:

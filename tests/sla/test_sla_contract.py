@@ -8,7 +8,7 @@ from datetime import time, timedelta
 import pytest
 
 from runbook.errors import ConfigError
-from runbook.sla import Contract, contract_from_mapping, parse_duration, parse_time
+from runbook.sla import Contract, contract_from_mapping, parse_reaction_time, parse_time
 from runbook.yamlsource import parse_yaml
 
 FILE = "inventory/acme.yml"
@@ -110,8 +110,8 @@ def test_json_round_trip(contract: Contract) -> None:
     ("90m", timedelta(minutes=90)),
     ("0m", timedelta(0)),
 ])
-def test_parse_duration(text: str, expected: timedelta) -> None:
-    assert parse_duration(text) == expected
+def test_parse_reaction_time(text: str, expected: timedelta) -> None:
+    assert parse_reaction_time(text) == expected
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -124,9 +124,9 @@ def test_parse_duration(text: str, expected: timedelta) -> None:
     ("-1h", "not a duration"),
     (4, "give a unit"),
 ])
-def test_parse_duration_refuses(text: str, message: str) -> None:
+def test_parse_reaction_time_refuses(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        parse_duration(text)
+        parse_reaction_time(text)
 
 
 # Each body starts on line 5 of the inventory (customer, name, language, contract come first).

@@ -16,15 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runbook.actions.base import Action, HostTask, Plan
-from runbook.actions.logs.archive import ARTIFACT_KIND
-from runbook.actions.logs.common import host_log_sets, list_log_files
+from runbook.actions.base import HostAction
+from runbook.actions.logs.common import host_log_sets
 from runbook.analysis import Analysis, analyze_paths
 from runbook.analysis.remote import NO_PYTHON_EXIT, bundle, remote_command
+from runbook.change import Outcome, Plan
 from runbook.errors import ActionError
-from runbook.facts.logfiles import LogFile
 from runbook.journal import read_events
-from runbook.logsets import LogSet
+from runbook.logs.archive.secure import ARTIFACT_KIND
+from runbook.logs.files import LogFile, list_log_files
+from runbook.logs.sets import LogSet
+from runbook.task import HostTask
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class AnalyzeParams:
     top: int = 10
 
 
-class LogsAnalyzeAction(Action):
+class LogsAnalyzeAction(HostAction):
     """Analyse log sets on the host (errors per minute, 5xx rate, fingerprints, slow requests).
 
     Falls back to this run's ``logs.archive`` copy, analysed locally, when the host has no
@@ -82,7 +84,7 @@ class LogsAnalyzeAction(Action):
         merged = _merge(results)
         data = {"analysis": merged, "mode": mode, "bytes_read": read, "bytes_received": received,
                 "sets": [s.name for s in sets]}
-        return Plan(data=data, message=_summary(merged, mode))
+        return Plan(Outcome.OK, data=data, message=_summary(merged, mode))
 
 
 def _merge(results: list[dict[str, Any]]) -> dict[str, Any]:

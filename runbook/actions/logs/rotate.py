@@ -2,7 +2,7 @@
 
 Per set: where the host has logrotate and the set's ``logrotate_config`` exists there, run
 ``logrotate -f [-s STATE] CONFIG`` (the host's own rules, state file respected). Otherwise the
-built-in rotation (``runbook.actions.logs.rotation``: logrotate's semantics, planned here,
+built-in rotation (``runbook.logs.rotation``: logrotate's semantics, planned here,
 applied as plain shell commands) rotates each live log of the set with the set's ``rotate``
 options -- by default ``copytruncate`` (no reload command needed, the writer keeps its file),
 ``compress``, ``delaycompress``, ``notifempty``, ``missingok`` and ``rotate: <keep>`` -- or,
@@ -23,16 +23,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from runbook.actions.base import INTERNAL, Action, Change, HostTask, Plan
-from runbook.actions.logs.common import (
-    DfEvidence,
-    directories_in_words,
-    evidence_of,
-    host_log_sets,
-    last_of_each,
-    list_log_files,
-)
-from runbook.actions.logs.rotation import (
+from runbook.actions.base import HostAction
+from runbook.actions.logs.common import directories_in_words, host_log_sets, last_of_each
+from runbook.change import INTERNAL, Change, Message, Outcome, Plan
+from runbook.connection.shell import join, quote
+from runbook.errors import ActionError, ConfigError
+from runbook.health.evidence import DfEvidence
+from runbook.logs.files import list_log_files
+from runbook.logs.rotation import (
     RotationOptions,
     existing_scheme,
     parse_state,
@@ -41,10 +39,9 @@ from runbook.actions.logs.rotation import (
     show_path,
     state_command,
 )
-from runbook.actions.logs.rotation_shell import rotated_wording
-from runbook.connection.shell import join, quote
-from runbook.errors import ActionError, ConfigError
-from runbook.logsets import LogSet
+from runbook.logs.rotation.shell import rotated_message
+from runbook.logs.sets import LogSet
+from runbook.task import HostTask
 
 # A non-login SSH session's PATH often lacks the sbin directories where logrotate lives.
 _SBIN = 'export PATH="$PATH:/usr/sbin:/sbin"; '
@@ -63,7 +60,7 @@ class RotateParams:
     state: str | None = None
 
 
-class LogsRotateAction(Action):
+class LogsRotateAction(HostAction):
     """Force a rotation: `logrotate -f -s STATE CONFIG` where the host has it, else built-in.
 
     Params: ``sets`` (default all), ``method`` (auto | logrotate | builtin), ``state``
@@ -74,7 +71,6 @@ class LogsRotateAction(Action):
     name = "logs.rotate"
     Params = RotateParams
     confirm = True
-    changes_things = True
 
     def plan(self, task: HostTask, params: RotateParams) -> Plan:
         sets = host_log_sets(task, list(params.sets))
@@ -105,9 +101,9 @@ class LogsRotateAction(Action):
             data["sets"].update({name: entry for name in names})
             logs = [f.path for f in files if f.log_set in names and not f.rotated and f.kind == "file"]
             # No live log listed: logrotate has nothing of these sets to rotate, nothing to tell.
-            wording = rotated_wording(directories_in_words(logs), len(logs)) if logs else {"msg": INTERNAL}
+            message = rotated_message(directories_in_words(logs), len(logs)) if logs else Message(INTERNAL)
             changes.append(Change(f"rotate {', '.join(names)} with logrotate -f {config}",
-                                  apply=evidence.commands([command]), details={**entry, **wording}))
+                                  apply=evidence.commands([command]), details=entry, message=message))
         now = _host_now(task) if builtin else None
         rotations: list[tuple[str, str, list[str]]] = []     # log, sentence, commands
         for log_set in builtin:
@@ -127,17 +123,16 @@ class LogsRotateAction(Action):
         directories = [posixpath.dirname(log) for log, _, _ in rotations]
         counts = Counter(directories)
         for (_, sentence, commands), directory, last in zip(rotations, directories, last_of_each(directories)):
-            wording = rotated_wording(directory, counts[directory]) if last else {"msg": INTERNAL}
-            changes.append(Change(sentence, apply=evidence.commands(commands),
-                                  details={"commands": commands, **wording}))
+            message = rotated_message(directory, counts[directory]) if last else Message(INTERNAL)
+            changes.append(Change(sentence, apply=evidence.commands(commands), details={"commands": commands},
+                                  message=message))
         if not changes:
-            return Plan(data=data, message="nothing to rotate")
-        return Plan(changes=tuple(changes), data=data,
+            return Plan(Outcome.OK, data=data, message="nothing to rotate")
+        return Plan(Outcome.CHANGED, changes=tuple(changes), data=data, state=evidence,
                     message=f"rotate {len(changes)} log(s)/set(s) of {', '.join(s.name for s in sets)}")
 
     def after(self, task: HostTask, params: RotateParams, plan: Plan, applied: list[str]) -> Mapping[str, Any]:
-        evidence = evidence_of(plan)
-        return evidence.finish(task) if evidence is not None else {}
+        return plan.state.finish(task) if isinstance(plan.state, DfEvidence) else {}
 
 
 def builtin_options(log_set: LogSet, scheme: Mapping[str, Any] | None = None) -> RotationOptions:

@@ -14,7 +14,6 @@ import pytest
 from runbook.analysis import analyze_paths
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "logs"
-pytestmark = pytest.mark.lab
 
 
 def _run(playbook: Path, inventory: Path, runs: Path, *extra: str) -> dict:

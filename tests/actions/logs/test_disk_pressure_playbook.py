@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from runbook.journal import read_events
-from tests.actions.logs.loglab import events_of, log_root, small_mount, tree, write_inventory, write_log
 from tests.lab import Lab
+from tests.support.loglab import events_of, log_root, small_mount, tree, write_inventory, write_log
+from tests.support.sweep import DEFAULT_DISK, judge_only
 
-pytestmark = pytest.mark.lab
 PLAYBOOK = Path(__file__).resolve().parents[3] / "playbooks" / "disk-pressure.yml"
 
 
@@ -32,8 +32,11 @@ def old_gz(path: Path, size: int, age_days: float) -> None:
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small ext4 filesystem needs root")
 def test_disk_pressure_frees_space_and_the_journal_shows_it(lab: Lab, tmp_path: Path) -> None:
-    inventory = write_inventory(lab, tmp_path / "inv.yml", tmp_path.name)
     nginx = log_root(lab, "web1", tmp_path.name) / "var/log/nginx"
+    # The lab host is this machine: judge only / and the test's own log mount, never a mount
+    # another test session filled meanwhile.
+    inventory = write_inventory(lab, tmp_path / "inv.yml", tmp_path.name,
+                                **judge_only({"/": DEFAULT_DISK, str(nginx): DEFAULT_DISK}))
     try:
         with small_mount(nginx, 16 * 1024):
             write_log(nginx / "access.log", 400_000)

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.actions.logs.loglab import events_of, fill, log_root, run_steps, small_mount, write_inventory, write_log
 from tests.lab import Lab
+from tests.support.loglab import events_of, fill, log_root, run_steps, small_mount, write_inventory, write_log
 
-pytestmark = pytest.mark.lab
 
 HOSTILE = ("we ird name-access.log", "quo'te\"s-access.log", "$(touch CANARY)-access.log",
            "new\nline-access.log", "-rf-access.log")

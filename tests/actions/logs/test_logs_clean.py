@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.actions.logs.loglab import events_of, log_root, run_steps, tree, write_inventory, write_log
 from tests.lab import Lab
+from tests.support.loglab import events_of, log_root, run_steps, tree, write_inventory, write_log
 
-pytestmark = pytest.mark.lab
 
 HOSTILE = ("sp ace", "quo'te\"s", "$(touch CANARY)", "new\nline", "-rf")
 ARCHIVE = {"action": "logs.archive", "params": {}}

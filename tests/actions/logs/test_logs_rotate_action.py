@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.actions.logs.loglab import events_of, log_root, run_steps, tree, write_inventory, write_log
 from tests.lab import Lab
+from tests.support.loglab import events_of, log_root, run_steps, tree, write_inventory, write_log
 
-pytestmark = pytest.mark.lab
 needs_logrotate = pytest.mark.skipif(shutil.which("logrotate") is None and not Path("/usr/sbin/logrotate").exists(),
                                      reason="logrotate is not installed on this machine")
 

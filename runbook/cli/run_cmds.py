@@ -1,0 +1,114 @@
+"""`runbook run`, `runbook check`, `runbook actions`."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from runbook.actions import ACTIONS
+from runbook.actions.params import describe
+from runbook.cli import app, options as opt
+from runbook.cli.context import CliContext, confirm_step, env_sudo_password, stop_on_signals
+from runbook.cli.exitcodes import ExitCode, for_run
+from runbook.cli.render import print_outcome, print_summary
+from runbook.connection import ConnectOptions
+from runbook.limits import require_open_files
+from runbook.inventory import load_inventory, parse_extra_vars
+from runbook.playbook import load_playbook
+from runbook.run.options import RunOptions
+from runbook.run.start import plan_hosts, start_run
+
+
+def sudo_password(ask: bool) -> str | None:
+    if ask:
+        return getpass.getpass("sudo password (used for every host, never stored): ")
+    return env_sudo_password()
+
+
+@app.command()
+def run(
+    playbook: Path = typer.Argument(..., help="Playbook YAML file."),
+    inventory: opt.InventoryList = opt.Inventories,
+    limit: Optional[str] = opt.Limit,
+    extra_var: opt.StrList = opt.ExtraVars,
+    forks: int = opt.Forks,
+    check: bool = opt.Check,
+    yes: bool = opt.Yes,
+    accept_new_host_keys: bool = opt.AcceptNew,
+    ask_sudo_pass: bool = opt.AskSudo,
+    connect_timeout: Optional[float] = opt.ConnectTimeout,
+    incident: Optional[str] = opt.Incident,
+    as_json: bool = opt.Json,
+    reports_dir: Optional[Path] = opt.ReportsDir,
+    runs_dir: Optional[Path] = opt.RunsDir,
+) -> int:
+    """Run a playbook over the inventory's hosts; every event goes to the run journal."""
+    require_open_files(forks)
+    ctx = CliContext.create(reports_dir, runs_dir)
+    inv = load_inventory(inventory, parse_extra_vars(extra_var or []), contracts=False)
+    book = load_playbook(playbook)
+    hosts = plan_hosts(inv, book, limit)
+    options = RunOptions(check=check, assume_yes=yes, forks=forks,
+                         connect=ConnectOptions(accept_new_host_keys, sudo_password(ask_sudo_pass), connect_timeout))
+    engine = start_run(inv, hosts, book, ctx.paths, options, incident=incident, confirm=confirm_step(ctx),
+                       on_outcome=None if as_json else (lambda o: print_outcome(ctx.err, o)))
+    if incident and engine.incident is None:
+        ctx.err.print(f"[yellow]note:[/] incident {escape(incident)} is not open under {escape(str(ctx.paths.reports))}: "
+                      "templates see `incident` as empty (none)", highlight=False)
+    with stop_on_signals(engine, ctx):
+        result = engine.run()
+    if as_json:
+        ctx.out.print_json(json.dumps({
+            "run_id": result.run_id, "status": result.status, "counts": result.counts(),
+            "journal": str(engine.journal.path),
+            "results": [{"host": o.host, "step": o.step, "step_name": o.step_name, "outcome": o.outcome,
+                         "message": o.message, "changes": list(o.changes), "data": dict(o.data),
+                         "error": o.error} for o in result.outcomes]}, default=str))
+    else:
+        print_summary(ctx.out, result, str(engine.journal.run_dir))
+    return for_run(result.status, result.counts())
+
+
+@app.command()
+def check(
+    playbook: Path = typer.Argument(..., help="Playbook YAML file."),
+    inventory: opt.OptInventoryList = opt.OptInventories,
+    limit: Optional[str] = opt.Limit,
+    extra_var: opt.StrList = opt.ExtraVars,
+) -> int:
+    """Validate a playbook (and, with -i, its templates for every targeted host). Contacts no host."""
+    book = load_playbook(playbook)
+    where = ""
+    if inventory:
+        inv = load_inventory(inventory, parse_extra_vars(extra_var or []))
+        hosts = plan_hosts(inv, book, limit)
+        where = f" for {len(hosts)} host(s)"
+    print(f"{playbook}: OK: {book.name!r}, {len(book.steps)} step(s){where}")
+    return ExitCode.OK
+
+
+@app.command()
+def actions(as_json: bool = opt.Json) -> int:
+    """List every action with its one-line doc and params."""
+    rows = [(name, cls.summary(), describe(cls.Params), cls.confirm) for name, cls in sorted(ACTIONS.items())]
+    if as_json:
+        print(json.dumps([{"action": n, "summary": s, "confirm": c,
+                           "params": [{"name": p, "type": t, "default": d} for p, t, d in ps]}
+                          for n, s, ps, c in rows], indent=2))
+        return ExitCode.OK
+    ctx = CliContext.create()
+    table = Table(title="actions")
+    table.add_column("action", style="bold")
+    table.add_column("what it does", overflow="fold")
+    table.add_column("params", overflow="fold")
+    for name, summary, params, confirm in rows:
+        table.add_row(name + (" (asks)" if confirm else ""), summary,
+                      "\n".join(f"{p}: {t} = {d}" for p, t, d in params))
+    ctx.out.print(table)
+    return ExitCode.OK

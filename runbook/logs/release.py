@@ -1,0 +1,86 @@
+"""Releasing the space of deleted-but-open logs: a log deleted while its writer still holds it
+is truncated through ``/proc/PID/fd/N``, re-checked on the host right before; any other
+deleted file (a database's temp file, an application's data) is never touched, and the plan
+names the service (or process) whose restart would free it.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from runbook.change import INTERNAL, Applied, Message
+from runbook.errors import ActionError
+from runbook.facts.batch import new_nonce
+from runbook.facts.usage import DeletedFile, deleted_command, parse_deleted
+from runbook.logs.sets import glob_base, log_sets_for
+from runbook.task import HostTask
+
+
+def deleted_open_files(task: HostTask) -> list[DeletedFile]:
+    """Every deleted file a process still holds open on the host (one command)."""
+    nonce = new_nonce()
+    result = task.run(deleted_command(nonce))
+    try:
+        return parse_deleted(result.stdout, nonce)
+    except ValueError as exc:
+        raise ActionError(f"{task.host.name}: cannot list deleted open files: {exc}") from None
+
+
+def is_log_like(path: str, roots: Sequence[str]) -> bool:
+    """Truncating is only for logs: files that were inside a log set's roots (or the
+    directories of its globs). A name that merely looks like a log elsewhere does not count:
+    a deleted database or application file must never be truncated under its process."""
+    return any(path.startswith(root.rstrip("/") + "/") for root in roots)
+
+
+def truncate_command(file: DeletedFile) -> str:
+    """Re-check that the fd still points to the same deleted file, then truncate through it.
+    Only numbers go into this line (pid, fd, device, inode)."""
+    holder = file.holders[0]
+    fd = f"/proc/{int(holder.pid)}/fd/{int(holder.fd)}"
+    return (f"if [ \"$(stat -L -c '%d:%i:%h' {fd} 2>/dev/null)\" = '{int(file.device)}:{int(file.inode)}:0' ]; "
+            f"then truncate --no-create --size=0 {fd} && echo truncated; "
+            "else echo 'not truncated: the fd no longer holds that deleted file'; fi")
+
+
+def freed_message(mount: str, files: Sequence[DeletedFile]) -> Message:
+    """The report's message for truncating ``files`` on ``mount``."""
+    return Message("space_freed", {"mount": mount, "freed_bytes": sum(d.allocated for d in files)})
+
+
+def mount_of(file: DeletedFile) -> str:
+    """The mount a deleted file was on (its directory when the mount table did not say)."""
+    return file.mount or posixpath.dirname(file.path)
+
+
+def truncator(file: DeletedFile, truncated: set[tuple[int, int]], group: Sequence[DeletedFile] = ()
+              ) -> Callable[[HostTask], str | Applied | None]:
+    """Truncate ``file``, noting it in ``truncated``. On the last file of a mount, ``group``
+    holds that mount's files: the report then counts the space of those really truncated."""
+    def apply(task: HostTask) -> str | Applied | None:
+        result = task.run(truncate_command(file), check=True)
+        outcome = (result.stdout.strip().splitlines() or ["no answer"])[-1]
+        if outcome == "truncated":
+            truncated.add((file.device, file.inode))
+        note = None if outcome == "truncated" else outcome.upper()
+        if not group:
+            return note
+        done = [d for d in group if (d.device, d.inode) in truncated]
+        return Applied(note, message_id=None if done else INTERNAL, args=freed_message(mount_of(file), done).args)
+    return apply
+
+
+def restart_entry(file: DeletedFile) -> dict[str, Any]:
+    """What the plan says of a deleted file that is not truncated: who to restart to free it."""
+    holder = file.holders[0]
+    return {"path": file.path, "bytes": file.allocated, "pid": holder.pid, "process": holder.process,
+            "service": holder.service, "holders": len(file.holders)}
+
+
+def log_roots(task: HostTask) -> list[str]:
+    """Where the host's log sets live: their roots and the directories of their globs."""
+    sets = log_sets_for(task.vars, task.host.roles)
+    roots = {r for s in sets.values() for r in s.roots}
+    return sorted(roots | {glob_base(g)[0] for s in sets.values() for g in s.globs})

@@ -1,0 +1,110 @@
+"""One action's view of one host in one step: its connection, vars and journal.
+
+The engine makes one ``HostTask`` per host and step and hands it to the action, and through
+the action to the domain code (a restart, a kill, an archive): everything that runs a command
+on a host or writes to the run's journal takes a task, so every command lands in the journal.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from runbook.connection.base import CommandResult, Connection
+from runbook.errors import CommandFailed, CommandTimeout, ConnectError, Interrupted
+from runbook.inventory.model import Host, Inventory
+from runbook.journal import Journal
+
+
+class HostTask:
+    """One action's view of one host in one step: its connection, vars and journal.
+
+    Every command goes through ``run``/``stream`` so it lands in the journal with its exit
+    code, duration and (truncated) output.
+    """
+
+    def __init__(self, *, host: Host, connect: Callable[[], Connection], journal: Journal, step: int,
+                 vars: Mapping[str, Any], timeout: float, check: bool, clock: Callable[[], datetime],
+                 inventory: Inventory | None = None) -> None:
+        self.host = host
+        self._connect = connect
+        self._conn: Connection | None = None
+        self.journal = journal
+        self.step = step
+        self.vars = vars
+        self.timeout = timeout
+        self.check = check
+        self.clock = clock
+        self.inventory = inventory
+
+    @property
+    def conn(self) -> Connection:
+        """The host's connection, opened on first use (raises ConnectError naming the layer)."""
+        if self._conn is None:
+            self._conn = self._connect()
+        return self._conn
+
+    @property
+    def artifacts_dir(self) -> Path:
+        """This host's folder of the run's artifacts (archives, analyses), made on first use."""
+        path = self.journal.artifacts_dir / self.host.name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def run(self, command: str, *, sudo: bool | None = None, timeout: float | None = None,
+            check: bool = False, stdin: bytes | None = None) -> CommandResult:
+        """Run ``command`` on the host and journal it; ``check``: raise CommandFailed on exit != 0.
+        ``sudo`` and ``timeout`` default to the host's and the step's."""
+        sudo = self.host.sudo if sudo is None else sudo
+        timeout = self.timeout if timeout is None else timeout
+        conn = self.conn
+        with self._recorded_if_cut_short(command):
+            result = conn.run(command, sudo=sudo, timeout=timeout, stdin=stdin)
+        self.journal.command(step=self.step, host=self.host.name, command=command, exit_code=result.exit_code,
+                             duration=result.duration, stdout=result.stdout, stderr=result.stderr)
+        if check and not result.ok:
+            raise CommandFailed(self.host.name, command, result.exit_code, result.stdout + result.stderr)
+        return result
+
+    def stream(self, command: str, sink: BinaryIO, *, sudo: bool | None = None,
+               timeout: float | None = None, stdin: bytes | None = None) -> CommandResult:
+        """Like ``run``, with stdout streamed to ``sink`` as it arrives (the command is journalled, not its output)."""
+        sudo = self.host.sudo if sudo is None else sudo
+        timeout = self.timeout if timeout is None else timeout
+        conn = self.conn
+        with self._recorded_if_cut_short(command):
+            result = conn.stream(command, sink, sudo=sudo, timeout=timeout, stdin=stdin)
+        self.journal.command(step=self.step, host=self.host.name, command=command, exit_code=result.exit_code,
+                             duration=result.duration, stdout="", stderr=result.stderr)
+        return result
+
+    @contextmanager
+    def _recorded_if_cut_short(self, command: str) -> Iterator[None]:
+        """Journal a command that never came back: when a restart was cut short by Ctrl-C or a
+        lost connection, that it was sent is what the next engineer most needs to know. (A
+        command the interrupt stopped before it started is not journalled: it never ran.)"""
+        started = time.monotonic()
+        try:
+            yield
+        except (CommandTimeout, Interrupted, ConnectError) as exc:
+            if not isinstance(exc, Interrupted) or exc.while_running:
+                why = ("timeout" if isinstance(exc, CommandTimeout) else
+                       "interrupted" if isinstance(exc, Interrupted) else "connection lost")
+                self.journal.command(step=self.step, host=self.host.name, command=command, exit_code=None,
+                                     duration=time.monotonic() - started, stdout="", stderr=str(exc),
+                                     timed_out=isinstance(exc, CommandTimeout), cut_short=why)
+            raise
+
+    def evidence(self, phase: str, kind: str, data: Any) -> None:
+        """Journal what the host looked like ``phase`` ("before"/"after") a change."""
+        self.journal.write("evidence", step=self.step, host=self.host.name, phase=phase, kind=kind, data=data)
+
+    def artifact(self, kind: str, path: Path, *, size: int, sha256: str, manifest: Any = None) -> None:
+        """Journal a file this step wrote into the run's artifacts."""
+        self.journal.write("artifact", step=self.step, host=self.host.name, kind=kind,
+                           path=str(path.relative_to(self.journal.run_dir)), bytes=size, sha256=sha256,
+                           manifest=manifest)
