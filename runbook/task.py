@@ -29,12 +29,15 @@ class HostTask:
 
     def __init__(self, *, host: Host, connect: Callable[[], Connection], journal: Journal, step: int,
                  vars: Mapping[str, Any], timeout: float, check: bool, clock: Callable[[], datetime],
-                 inventory: Inventory | None = None) -> None:
+                 inventory: Inventory | None = None, step_name: str = "", read_only: bool = False) -> None:
         self.host = host
         self._connect = connect
         self._conn: Connection | None = None
         self.journal = journal
         self.step = step
+        #: the playbook's name for the step, and whether the step says it only reads
+        self.step_name = step_name
+        self.read_only = read_only
         self.vars = vars
         self.timeout = timeout
         self.check = check

@@ -203,7 +203,7 @@ def test_runbook_actions_lists_command_with_its_params(capsys: pytest.CaptureFix
     assert code == 0, err
     actions = {a["action"]: a for a in json.loads(out)}
     command = actions["command"]
-    assert "read-only" in command["summary"]
+    assert "shown, not run, in check mode" in command["summary"]
     params = {p["name"]: (p["type"], p["default"]) for p in command["params"]}
     assert params == {"cmd": ("str", "required"), "sudo": ("bool", "False"), "expect_exit": ("int", "0")}
 

@@ -1,37 +1,88 @@
-"""The ``command`` action: run a read-only command and record its output."""
+"""The ``command`` action: run a shell command on each host and record its output.
+
+A command may change anything, so it is planned, not run: ``--check`` shows the command line
+and runs nothing, and a step that says ``confirm: true`` asks before it runs. A step that only
+reads says ``check_mode: run``: then the command runs at once, in check mode too, and its
+output is the step's result (diagnostics: ``uname -r``, ``df -h /var``).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from runbook.actions.base import HostAction
-from runbook.change import Outcome, Plan
+from runbook.change import Applied, Change, Message, Outcome, Plan
+from runbook.connection.base import CommandResult
+from runbook.errors import ActionError
 from runbook.task import HostTask
+
+STDOUT_CHARS = 4000
+STDERR_CHARS = 2000
 
 
 @dataclass(frozen=True)
 class CommandParams:
-    """cmd: the shell command line to run (it should only read); sudo: run it as root."""
+    """cmd: the shell command line to run; sudo: run it as root; expect_exit: the exit code
+    that means success."""
 
     cmd: str
     sudo: bool = False
     expect_exit: int = 0
 
 
+@dataclass
+class _Ran:
+    """What the applied command printed, for ``after`` (the step's result and ``register``)."""
+
+    result: dict[str, Any] = field(default_factory=dict)
+
+
 class CommandAction(HostAction):
-    """Run a read-only shell command and record its output (fails when the exit code differs from expect_exit).
+    """Run a shell command and record its output (shown, not run, in check mode unless the step says `check_mode: run`).
 
     Params: ``cmd`` (the command line), ``sudo`` (default false), ``expect_exit`` (default 0).
+    A different exit code fails the host, with the last line the command printed.
     """
 
     name = "command"
     Params = CommandParams
 
     def plan(self, task: HostTask, params: CommandParams) -> Plan:
-        result = task.run(params.cmd, sudo=params.sudo or None)
-        data = {"exit_code": result.exit_code, "stdout": result.stdout[-4000:], "stderr": result.stderr[-2000:]}
-        first = (result.stdout.strip().splitlines() or [""])[0][:120]
-        if result.exit_code != params.expect_exit:
-            tail = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:] or [""]
-            return Plan(Outcome.FAILED, data=data, message=f"exit {result.exit_code}: {tail[0][:160]}")
-        return Plan(Outcome.OK, data=data, message=first)
+        if task.read_only:
+            result = task.run(params.cmd, sudo=params.sudo or None)
+            data = _output(result)
+            if result.exit_code != params.expect_exit:
+                return Plan(Outcome.FAILED, data=data, message=_failure(result))
+            return Plan(Outcome.OK, data=data, message=_first_line(result))
+        ran = _Ran()
+
+        def apply(t: HostTask) -> Applied:
+            result = t.run(params.cmd, sudo=params.sudo or None)
+            ran.result = _output(result)
+            if result.exit_code != params.expect_exit:
+                raise ActionError(f"{t.host.name}: {_failure(result)}")
+            return Applied(_first_line(result) or None)
+
+        change = Change(f"run: {params.cmd}", apply=apply, sudo=params.sudo or None,
+                        message=Message("command_run", {"step": task.step_name}))
+        return Plan(Outcome.CHANGED, changes=(change,), message=f"run: {params.cmd}", state=ran)
+
+    def after(self, task: HostTask, params: CommandParams, plan: Plan, applied: list[str]) -> dict[str, Any]:
+        ran = plan.state
+        return dict(ran.result) if isinstance(ran, _Ran) else {}
+
+
+def _output(result: CommandResult) -> dict[str, Any]:
+    return {"exit_code": result.exit_code, "stdout": result.stdout[-STDOUT_CHARS:],
+            "stderr": result.stderr[-STDERR_CHARS:]}
+
+
+def _first_line(result: CommandResult) -> str:
+    return (result.stdout.strip().splitlines() or [""])[0][:120]
+
+
+def _failure(result: CommandResult) -> str:
+    """Why it failed: the exit code and the last line it printed (stderr first)."""
+    tail = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:] or [""]
+    return f"exit {result.exit_code}: {tail[0][:160]}"

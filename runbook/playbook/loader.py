@@ -18,7 +18,12 @@ from runbook.units import parse_duration
 from runbook.yamlsource import SourceMap, parse_yaml
 
 PLAYBOOK_KEYS = {"name", "description", "targets", "steps"}
-STEP_KEYS = {"name", "action", "params", "when", "on_failure", "confirm", "timeout", "register", "serial"}
+STEP_KEYS = {"name", "action", "params", "when", "on_failure", "confirm", "timeout", "register", "serial",
+             "check_mode"}
+#: Actions whose steps may say ``check_mode: run``: they change nothing unless the command
+#: they are given does. Every other action plans in check mode already and changes nothing
+#: there, so for them the key could only mean "change things in a dry run", which never is.
+CHECK_MODE_RUN_ACTIONS = ("command",)
 REGISTER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -123,11 +128,30 @@ def _step(index: int, spec: Any, parent: SourceMap, file: str) -> Step:
     serial = spec.get("serial", False)
     if not isinstance(serial, bool):
         raise spec.error("must be true or false", key="serial", field=f"{where}.serial")
+    read_only = _read_only(spec, action, where)
     name = spec.get("name") or action
     return Step(index=index, name=str(name), action=action, params=params,
                 when=None if when is None else str(when), on_failure=on_failure, confirm=confirm,
                 timeout=timeout, register=register, serial=serial, file=file, line=spec.line,
-                when_line=spec.line_of("when") if when is not None else None)
+                when_line=spec.line_of("when") if when is not None else None, read_only=read_only)
+
+
+def _read_only(spec: SourceMap, action: str, where: str) -> bool:
+    """``check_mode: run`` (Ansible's ``check_mode: false`` is read the same): the step only
+    reads, so it runs in check mode too and never asks."""
+    if "check_mode" not in spec:
+        return False
+    value = spec.get("check_mode")
+    if value not in ("run", False):
+        raise spec.error("must be 'run' (the step only reads: run it in check mode too)", key="check_mode",
+                         field=f"{where}.check_mode")
+    if action not in CHECK_MODE_RUN_ACTIONS:
+        raise spec.error(f"only a command step can say it only reads; {action} plans in check mode and "
+                         "changes nothing there", key="check_mode", field=f"{where}.check_mode")
+    if spec.get("confirm") is True:
+        raise spec.error("a step that only reads has nothing to confirm", key="check_mode",
+                         field=f"{where}.check_mode")
+    return True
 
 
 def check_against_hosts(playbook: Playbook, hosts: Iterable[Host]) -> None:

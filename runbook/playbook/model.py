@@ -14,6 +14,8 @@ class Step:
     already running finish); "continue" goes on. ``confirm``: ask before applying changes
     (None = the action's default). ``register``: the name under which each host's result
     data is available to later steps' ``when`` and templates. ``serial``: one host at a time.
+    ``read_only`` (``check_mode: run``): a command step that only reads; it runs in check mode
+    too, and never asks. Any other command is shown in check mode, not run.
     """
 
     index: int
@@ -29,6 +31,7 @@ class Step:
     file: str
     line: int
     when_line: int | None = None  # where ``when:`` is written, for errors in the condition
+    read_only: bool = False
 
 
 @dataclass(frozen=True)

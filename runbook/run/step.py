@@ -163,7 +163,8 @@ class StepContext:
                               field=f"steps[{step.index}].params.{exc.field}") from None
         task = HostTask(host=host, connect=lambda: self.run_hosts.connection(host), journal=self.journal,
                         step=step.index, vars=context, timeout=step.timeout or host.command_timeout,
-                        check=self.options.check, clock=self._clock, inventory=self._inventory)
+                        check=self.options.check, clock=self._clock, inventory=self._inventory,
+                        step_name=step.name, read_only=step.read_only)
         return Prepared(task, params)
 
     def mark_unreachable(self, name: str, exc: ConnectError) -> None:

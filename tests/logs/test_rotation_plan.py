@@ -274,6 +274,8 @@ def test_the_engine_gets_one_change_per_operation() -> None:
 @pytest.mark.parametrize("names, scheme", [
     ([], None),
     (["error.log", "access.log.bak"], None),
+    (["access.log.1"], None),              # delaycompress leaves .1 plain too: nothing to go by
+    (["access.log-20240505"], None),
     (["access.log.1", "access.log.2", "access.log.3"], {"dateext": False, "compress": False, "delaycompress": False}),
     (["access.log.1", "access.log.2.gz", "access.log.3.gz"],
      {"dateext": False, "compress": True, "delaycompress": True}),

@@ -89,9 +89,14 @@ def write_playbook(path: Path, *steps: Mapping[str, Any], name: str = "Test play
 
 
 def command_step(cmd: str, **extra: Any) -> dict[str, Any]:
+    """A command step that only reads (``check_mode: run``): the suite's probe of the engine's
+    mechanics. ``check_mode=None`` makes it a command that may change things (shown, not run,
+    in check mode; a change in a real run)."""
     step: dict[str, Any] = {"name": extra.pop("name", cmd[:40]), "action": "command",
-                            "params": {"cmd": cmd}}
+                            "params": {"cmd": cmd}, "check_mode": "run"}
     step.update(extra)
+    if step["check_mode"] is None:
+        del step["check_mode"]
     return step
 
 

@@ -97,7 +97,8 @@ def existing_scheme(base: str, existing: Sequence[RotatedFile]) -> dict[str, Any
     """The rotation scheme ``base``'s rotated siblings show, as logrotate options:
     ``dateext``, ``compress``, ``delaycompress`` and (for bzip2, xz, ...) ``compresscmd`` and
     ``compressext``. The newest rotations decide (a host that switched from plain to
-    compressed logs continues compressed). None when there is no rotated sibling to go by.
+    compressed logs continues compressed). None when there is nothing to go by: no rotated
+    sibling, or only one plain newest generation (``log.1``), which delaycompress leaves too.
 
     log.1 log.2 log.3          -> plain numbered
     log.1 log.2.gz log.3.gz    -> compress + delaycompress
@@ -122,6 +123,8 @@ def existing_scheme(base: str, existing: Sequence[RotatedFile]) -> dict[str, Any
         scheme = {"dateext": True}
     else:
         return None
+    if ordered == [""]:
+        return None             # log.1 alone: plain numbering and delaycompress both leave it so
     newest, older = ordered[0], [ext for ext in ordered[1:] if ext]
     if newest:
         ext = newest

@@ -144,6 +144,7 @@ DE: dict[str, str] = {
     "action.command": "Befehl",
     # Maßnahmen (durchgeführt)
     "measure.text": "Auf {host}: {text}",
+    "measure.command_run": "Auf {host} den Arbeitsschritt „{step}“ ausgeführt.",
     "measure.service_restarted": "{service} auf {host} neu gestartet.",
     "measure.service_restarted_healthy": "{service} auf {host} neu gestartet; {check} antwortet wieder.",
     "measure.service_restarted_port": "{service} auf {host} neu gestartet; Port {port} antwortet wieder.",
@@ -182,6 +183,7 @@ DE: dict[str, str] = {
                                        "vorbereitet.",
     # Maßnahmen (nur geplant)
     "plan.text": "Auf {host}: {text}",
+    "plan.command_run": "auf {host} den Arbeitsschritt „{step}“ ausführen",
     "plan.service_restarted": "{service} auf {host} neu starten",
     "plan.service_restarted_healthy": "{service} auf {host} neu starten und prüfen, ob {check} wieder antwortet",
     "plan.service_restarted_port": "{service} auf {host} neu starten und prüfen, ob Port {port} wieder antwortet",
