@@ -24,6 +24,7 @@ from runbook.errors import ConfigError
 from runbook.health import Status, Thresholds
 from runbook.health.monitoring import to_json, to_nagios
 from runbook.health.verdict import Sweep, load_sweep
+from runbook.hostvars import HostVars
 from runbook.inventory import Inventory, load_inventory, parse_extra_vars
 from runbook.limits import require_open_files
 from runbook.paths import Paths
@@ -110,7 +111,7 @@ def send_alerts(ctx: CliContext, inv: Inventory, done: Sweep, targets: Mapping[s
     from runbook.sweeps.alert_mail import alert_after_sweep, network_outages
     from runbook.sweeps.alerts import AlertPolicy
 
-    policies = {h.name: AlertPolicy.from_vars(h.name, inv.hosts[h.name].vars) for h in done.hosts}
+    policies = {h.name: AlertPolicy.from_vars(HostVars.of(inv.hosts[h.name])) for h in done.hosts}
     delivered = alert_after_sweep(done, targets, policies, ctx.clock(), journal=journal)
     for item in delivered:
         if item.error is not None:
