@@ -157,8 +157,8 @@ def glob_base(glob: str) -> tuple[str, int]:
 
 
 def log_sets_for(vars: Mapping[str, Any], roles: Sequence[str]) -> dict[str, LogSet]:
-    """The host's log sets: role defaults merged under ``vars["log_sets"]``, resolved against
-    ``vars["log_root"]``. Raises ConfigError naming the variable and line of a mistake."""
+    """The host's log sets: the role defaults merged under its ``log_sets`` var, resolved
+    against its ``log_root``. Raises ConfigError naming the variable and line of a mistake."""
     vars = HostVars.over(vars)
     return _log_sets(vars.source(LOG_SETS), vars, roles)
 

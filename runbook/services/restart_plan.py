@@ -43,8 +43,8 @@ def _restart_loop(at: Located, vars: HostVars) -> RestartLoop:
                        window.duration() if window.value is not None else parse_duration(DEFAULT_LOOP["window"]))
 
 
-RESTART_LOOP: HostVar[RestartLoop] = HostVar("restart_loop", "{max: 3, window: 1h}", DEFAULT_LOOP,
-                                             "runbook.services.model", _restart_loop)
+RESTART_LOOP: HostVar[RestartLoop] = HostVar("restart_loop", "{max: 3, window: 1h}", DEFAULT_LOOP, __name__,
+                                             _restart_loop)
 
 
 @dataclass(frozen=True)
