@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 
 from runbook.connection.base import CommandResult, Connection
 from runbook.errors import CommandFailed, CommandTimeout, ConnectError, Interrupted
+from runbook.hostvars import HostVars
 from runbook.inventory.model import Host, Inventory
 from runbook.journal import Journal
 
@@ -24,7 +25,8 @@ class HostTask:
     """One action's view of one host in one step: its connection, vars and journal.
 
     Every command goes through ``run``/``stream`` so it lands in the journal with its exit
-    code, duration and (truncated) output.
+    code, duration and (truncated) output. ``vars`` are the step's: the host's vars and what
+    earlier steps registered; ``vars.read(VAR)`` reads a declared host var (``runbook.hostvars``).
     """
 
     def __init__(self, *, host: Host, connect: Callable[[], Connection], journal: Journal, step: int,
@@ -38,7 +40,7 @@ class HostTask:
         #: the playbook's name for the step, and whether the step says it only reads
         self.step_name = step_name
         self.read_only = read_only
-        self.vars = vars
+        self.vars = HostVars.of(host, vars)
         self.timeout = timeout
         self.check = check
         self.clock = clock

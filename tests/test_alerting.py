@@ -14,6 +14,7 @@ from runbook.sweeps.alert_mail import hours_note
 from runbook.sweeps.alerts import AlertPolicy, decide
 from runbook.errors import ConfigError
 from runbook.sweeps.history import CheckPoint
+from runbook.hostvars import HostVars
 from runbook.inventory import load_inventory
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
@@ -50,7 +51,7 @@ def test_worse_and_better_while_it_stays_a_problem() -> None:
 def test_a_persisting_problem_is_repeated_after_alert_repeat() -> None:
     hourly = sweep_sequence(["CRITICAL"] * 10, every=timedelta(hours=1))
     assert hourly == [["problem"], [], [], [], ["repeat"], [], [], [], ["repeat"], []]
-    policy = AlertPolicy.from_vars("web1", {"alert_repeat": "2h"})
+    policy = AlertPolicy.from_vars({"alert_repeat": "2h"})
     assert sweep_sequence(["CRITICAL"] * 5, every=timedelta(hours=1), policy=policy) == [
         ["problem"], [], ["repeat"], [], ["repeat"]]
 
@@ -84,11 +85,17 @@ def test_a_check_gone_from_a_reached_host_is_forgotten_silently() -> None:
     assert alerts == [] and "web1|disk:/mnt" not in state
 
 
-def test_bad_alert_vars_name_the_host_and_var() -> None:
-    with pytest.raises(ConfigError, match="host web1: vars.alert_flap_changes"):
-        AlertPolicy.from_vars("web1", {"alert_flap_changes": "often"})
-    with pytest.raises(ConfigError, match="host web1: vars.alert_"):
-        AlertPolicy.from_vars("web1", {"alert_repeat": "soon"})
+def test_bad_alert_vars_name_the_file_line_and_var(tmp_path: Path) -> None:
+    path = tmp_path / "acme.yml"
+    path.write_text("customer: {name: ACME}\ndefaults:\n  vars:\n    alert_repeat: soon\n"
+                    "hosts:\n  web1:\n    vars: {alert_flap_changes: often}\n")
+    web1 = load_inventory([path]).hosts["web1"]
+    with pytest.raises(ConfigError) as caught:
+        AlertPolicy.from_vars(HostVars.of(web1))
+    assert str(caught.value).startswith(f"{path}:4: vars.alert_repeat: not a duration")
+    with pytest.raises(ConfigError) as caught:
+        AlertPolicy.from_vars(HostVars.of(web1, {**web1.vars, "alert_repeat": "2h"}))
+    assert str(caught.value).startswith(f"{path}:7: vars.alert_flap_changes: must be a whole number >= 1")
 
 
 def customer_with(tmp_path: Path, contract: dict) -> object:

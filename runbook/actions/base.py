@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Generic
 
 from runbook.change import Plan, RunPlan, State
+from runbook.hostvars import HostVar
 from runbook.task import HostTask
 
 
@@ -26,12 +27,15 @@ class Action:
     """Base of all actions. Subclasses set ``name``, ``Params`` and implement their protocol.
 
     ``confirm`` says whether applying asks the operator first (unless ``--yes``); a
-    playbook step may override it.
+    playbook step may override it. ``host_vars`` are the host vars it reads (each declared
+    where it is documented, ``runbook.hostvars``): ``runbook check`` reads them for every
+    targeted host before any host is contacted.
     """
 
     name: ClassVar[str]
     Params: ClassVar[type]
     confirm: ClassVar[bool] = False
+    host_vars: ClassVar[tuple[HostVar[Any], ...]] = ()
     #: False for actions that work without the host's SSH connection (probes from here,
     #: journals): the engine plans them even for hosts an earlier step found unreachable.
     needs_connection: ClassVar[bool] = True

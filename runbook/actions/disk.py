@@ -16,6 +16,8 @@ from runbook.errors import ActionError
 from runbook.facts.batch import new_nonce
 from runbook.facts.usage import DeletedFile, parse_usage, usage_command
 from runbook.health.evidence import DfEvidence, df, mounts_over
+from runbook.health.thresholds import THRESHOLD_VARS
+from runbook.logs.sets import LOG_SET_VARS
 from runbook.logs.release import (
     deleted_open_files,
     freed_message,
@@ -58,6 +60,7 @@ class DiskUsageAction(HostAction):
 
     name = "disk.usage"
     Params = UsageParams
+    host_vars = THRESHOLD_VARS
 
     def plan(self, task: HostTask, params: UsageParams) -> Plan:
         targets = (df(task, list(params.mounts)) if params.mounts
@@ -131,6 +134,7 @@ class ReleaseDeletedAction(HostAction):
 
     name = "disk.release_deleted"
     Params = ReleaseParams
+    host_vars = THRESHOLD_VARS + LOG_SET_VARS
     confirm = True
 
     def plan(self, task: HostTask, params: ReleaseParams) -> Plan:

@@ -14,7 +14,7 @@ from runbook.facts.gather import collect_local, gather_command, new_nonce, parse
 from runbook.facts.reachability import ProbeResult, probe_inventory
 from runbook.health import Check, Status, evaluate, worst
 from runbook.health.checks import REQUIRED_FACTS
-from runbook.health.thresholds import Thresholds
+from runbook.health.thresholds import THRESHOLD_VARS, Thresholds
 from runbook.task import HostTask
 
 #: layers at which the host itself does not answer (the hosting provider's business), as
@@ -73,6 +73,7 @@ class HealthCheckAction(HostAction):
 
     name = "health.check"
     Params = HealthParams
+    host_vars = THRESHOLD_VARS
 
     def plan(self, task: HostTask, params: HealthParams) -> Plan:
         probes = self._probes(task) if params.probes else []

@@ -32,10 +32,11 @@ from runbook.facts.reachability import (
     probe_inventory,
     probe_tcp,
 )
+from runbook.hostvars import HostVar, HostVars, Located
 from runbook.inventory.model import Customer, Host
 from runbook.journal import iso, parse_ts, read_events
 from runbook.services.history import NotificationLog, outage, reached_since
-from runbook.services.model import host_services
+from runbook.services.model import SERVICE_VARS, host_services
 from runbook.task import HostTask
 
 STATE_FILE = Path("state") / "hoster-notifications.json"
@@ -106,6 +107,16 @@ def still_working(task: HostTask, timeout: float) -> list[ProbeResult]:
     return results
 
 
+def _optional_text(at: Located, vars: HostVars) -> str | None:
+    return None if at.value is None else at.text()
+
+
+HOSTER_REFERENCE: HostVar[str | None] = HostVar("hoster_reference", "our customer number at the hosting provider",
+                                                None, __name__, _optional_text)
+HOSTER_SERVER_ID: HostVar[str | None] = HostVar("hoster_server_id", "the provider's id of the server", None,
+                                                __name__, _optional_text)
+
+
 class NotifyHosterAction(HostAction):
     """Draft and send (SMTP or .eml) a notice to the hosting provider for a host down at the network level.
 
@@ -121,6 +132,7 @@ class NotifyHosterAction(HostAction):
 
     name = "notify.hoster"
     Params = NotifyParams
+    host_vars = SERVICE_VARS + (HOSTER_REFERENCE, HOSTER_SERVER_ID)
     confirm = True
     needs_connection = False
 
@@ -189,12 +201,12 @@ def _incident(task: HostTask) -> str | None:
 
 def _draft(language: str, host: Host, customer: Customer | None, failing: list[LayerCheck],
            layers: list[LayerCheck], since: datetime, working: list[ProbeResult], incident: str | None,
-           vars: Any) -> tuple[str, str]:
+           vars: HostVars) -> tuple[str, str]:
     zone = customer.contract.timezone if customer is not None and customer.contract is not None else None
     local = since.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if zone else ""
     when = f"{local} ({since.strftime('%Y-%m-%d %H:%M')} UTC)" if local else f"{since.strftime('%Y-%m-%d %H:%M')} UTC"
-    ref = vars.get("hoster_reference") or (customer.name if customer else "")
-    server = vars.get("hoster_server_id")
+    ref = vars.read(HOSTER_REFERENCE) or (customer.name if customer else "")
+    server = vars.read(HOSTER_SERVER_ID)
     answering = [p for p in working if p.ok]
     silent = [p for p in working if not p.ok]
     de = language == "de"

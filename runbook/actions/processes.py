@@ -20,7 +20,9 @@ from runbook.change import Change, Outcome, Plan
 from runbook.errors import ConfigError
 from runbook.processes.ending import ended_message, ender
 from runbook.processes.identity import identity_script, parse_identities
-from runbook.processes.survey import find_hung, survey
+from runbook.processes.hung import HUNG_RULES
+from runbook.processes.survey import PROTECTED_PROCESSES, find_hung, survey
+from runbook.services.model import SERVICE_VARS
 from runbook.task import HostTask
 
 
@@ -44,6 +46,7 @@ class ProcessesHungAction(HostAction):
 
     name = "processes.hung"
     Params = HungParams
+    host_vars = (HUNG_RULES, PROTECTED_PROCESSES) + SERVICE_VARS
 
     def plan(self, task: HostTask, params: HungParams) -> Plan:
         look = survey(task)
@@ -84,6 +87,7 @@ class ProcessesKillAction(HostAction):
 
     name = "processes.kill"
     Params = KillParams
+    host_vars = (HUNG_RULES, PROTECTED_PROCESSES) + SERVICE_VARS
     confirm = True
 
     def plan(self, task: HostTask, params: KillParams) -> Plan:

@@ -14,9 +14,9 @@ from runbook.actions.base import HostAction, RunAction
 from runbook.actions.params import Duration
 from runbook.change import Outcome, Plan, RunPlan
 from runbook.errors import ConfigError
-from runbook.services.model import ServiceSpec, host_services
+from runbook.services.model import SERVICE_VARS, ServiceSpec, host_services
 from runbook.services.restart import RestartSettings
-from runbook.services.restart_plan import Restart, RestartRequest, plan_restart, restart_result
+from runbook.services.restart_plan import RESTART_LOOP, Restart, RestartRequest, plan_restart, restart_result
 from runbook.services.status import ServiceStatus, read_status, with_probes
 from runbook.task import HostTask
 
@@ -40,6 +40,7 @@ class ServicesStatusAction(HostAction):
 
     name = "services.status"
     Params = StatusParams
+    host_vars = SERVICE_VARS
 
     def plan(self, task: HostTask, params: StatusParams) -> Plan:
         specs = _select(host_services(task.host, task.vars), params.services, task.host.name)
@@ -104,6 +105,7 @@ class ServicesRestartAction(RunAction[Restart]):
 
     name = "services.restart"
     Params = RestartParams
+    host_vars = SERVICE_VARS + (RESTART_LOOP,)
     confirm = True
 
     def plan_run(self, tasks: Mapping[str, HostTask], params: Mapping[str, RestartParams]) -> RunPlan[Restart]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import getpass
 import json
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Optional
 
@@ -19,8 +21,9 @@ from runbook.cli.exitcodes import ExitCode, for_run
 from runbook.cli.render import print_outcome, print_summary
 from runbook.connection import ConnectOptions
 from runbook.limits import require_open_files
-from runbook.inventory import load_inventory, parse_extra_vars
+from runbook.inventory import Host, load_inventory, parse_extra_vars
 from runbook.playbook import load_playbook
+from runbook.playbook.hostvars import misspelt_vars, vars_read_by
 from runbook.run.options import RunOptions
 from runbook.run.start import plan_hosts, start_run
 
@@ -54,6 +57,7 @@ def run(
     inv = load_inventory(inventory, parse_extra_vars(extra_var or []), contracts=False)
     book = load_playbook(playbook)
     hosts = plan_hosts(inv, book, limit)
+    warn_misspelt(hosts)
     options = RunOptions(check=check, assume_yes=yes, forks=forks,
                          connect=ConnectOptions(accept_new_host_keys, sudo_password(ask_sudo_pass), connect_timeout))
     engine = start_run(inv, hosts, book, ctx.paths, options, incident=incident, confirm=confirm_step(ctx),
@@ -82,33 +86,50 @@ def check(
     limit: Optional[str] = opt.Limit,
     extra_var: opt.StrList = opt.ExtraVars,
 ) -> int:
-    """Validate a playbook (and, with -i, its templates for every targeted host). Contacts no host."""
+    """Validate a playbook (and, with -i, its templates and every host var its actions read, for
+    every targeted host; warns about var names close to one runbook reads). Contacts no host."""
     book = load_playbook(playbook)
     where = ""
     if inventory:
         inv = load_inventory(inventory, parse_extra_vars(extra_var or []))
         hosts = plan_hosts(inv, book, limit)
-        where = f" for {len(hosts)} host(s)"
+        warn_misspelt(hosts)
+        where = f" for {len(hosts)} host(s), {len(vars_read_by(book))} host var(s) read"
     print(f"{playbook}: OK: {book.name!r}, {len(book.steps)} step(s){where}")
     return ExitCode.OK
+
+
+def _paired(names: Sequence[str]) -> list[str]:
+    """``disk_warn, disk_crit`` as ``disk_warn/crit``: the threshold pairs take one line less each."""
+    return [f"{n}/crit" if n.endswith("_warn") and n[:-4] + "crit" in names else n
+            for n in names if not (n.endswith("_crit") and n[:-4] + "warn" in names)]
+
+
+def warn_misspelt(hosts: Sequence[Host]) -> None:
+    """Var names no part of runbook reads but close to one it does, on stderr; the command
+    goes on (the user's own vars for templates are allowed)."""
+    for found in misspelt_vars(hosts):
+        print(f"runbook: warning: {found}", file=sys.stderr)
 
 
 @app.command()
 def actions(as_json: bool = opt.Json) -> int:
     """List every action with its one-line doc and params."""
-    rows = [(name, cls.summary(), describe(cls.Params), cls.confirm) for name, cls in sorted(ACTIONS.items())]
+    rows = [(name, cls.summary(), describe(cls.Params), cls.confirm, [v.name for v in cls.host_vars])
+            for name, cls in sorted(ACTIONS.items())]
     if as_json:
         print(json.dumps([{"action": n, "summary": s, "confirm": c,
-                           "params": [{"name": p, "type": t, "default": d} for p, t, d in ps]}
-                          for n, s, ps, c in rows], indent=2))
+                           "params": [{"name": p, "type": t, "default": d} for p, t, d in ps], "host_vars": hv}
+                          for n, s, ps, c, hv in rows], indent=2))
         return ExitCode.OK
     ctx = CliContext.create()
     table = Table(title="actions")
     table.add_column("action", style="bold")
     table.add_column("what it does", overflow="fold")
     table.add_column("params", overflow="fold")
-    for name, summary, params, confirm in rows:
-        table.add_row(name + (" (asks)" if confirm else ""), summary,
+    for name, summary, params, confirm, host_vars in rows:
+        reads = f"\n[dim]host vars: {', '.join(_paired(host_vars))}[/]" if host_vars else ""
+        table.add_row(name + (" (asks)" if confirm else ""), escape(summary) + reads,
                       "\n".join(f"{p}: {t} = {d}" for p, t, d in params))
     ctx.out.print(table)
     return ExitCode.OK

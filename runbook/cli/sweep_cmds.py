@@ -21,9 +21,10 @@ from runbook.cli.context import CliContext, stop_on_signals
 from runbook.cli.exitcodes import ExitCode
 from runbook.connection import ConnectOptions
 from runbook.errors import ConfigError
-from runbook.health import Status, Thresholds
+from runbook.health import Status
 from runbook.health.monitoring import to_json, to_nagios
 from runbook.health.verdict import Sweep, load_sweep
+from runbook.hostvars import HostVars
 from runbook.inventory import Inventory, load_inventory, parse_extra_vars
 from runbook.limits import require_open_files
 from runbook.paths import Paths
@@ -66,9 +67,9 @@ def sweep(
     inv = load_inventory(inventory or [shipped("inventory/local.yml")], parse_extra_vars(extra_var or []),
                          contracts=False)
     book = load_playbook(shipped("playbooks/health-check.yml"))
+    # plan_hosts reads every host's threshold vars: a bad one stops the sweep before any host is
+    # contacted (exit 78), rather than a per-host UNKNOWN that another host's CRITICAL hides in cron.
     hosts = plan_hosts(inv, book, limit)
-    for host in hosts:
-        _check_thresholds(host.name, host.vars)
     if alert_to and not alert:
         raise ConfigError("--alert-to needs --alert", field="--alert-to")
     targets: Mapping[str, AlertTarget] = {}
@@ -110,7 +111,7 @@ def send_alerts(ctx: CliContext, inv: Inventory, done: Sweep, targets: Mapping[s
     from runbook.sweeps.alert_mail import alert_after_sweep, network_outages
     from runbook.sweeps.alerts import AlertPolicy
 
-    policies = {h.name: AlertPolicy.from_vars(h.name, inv.hosts[h.name].vars) for h in done.hosts}
+    policies = {h.name: AlertPolicy.from_vars(HostVars.of(inv.hosts[h.name])) for h in done.hosts}
     delivered = alert_after_sweep(done, targets, policies, ctx.clock(), journal=journal)
     for item in delivered:
         if item.error is not None:
@@ -144,15 +145,6 @@ def print_forecasts(ctx: CliContext, hosts: set[str]) -> None:
     for f in forecasts(records(recent, hosts)):
         if f.due_within(SOON, now):
             ctx.out.print(f"[yellow]forecast[/] {escape(f.sentence(now))}", highlight=False)
-
-
-def _check_thresholds(host: str, host_vars: Mapping[str, Any]) -> None:
-    """A bad threshold var is a configuration error, found before any host is contacted: as
-    a per-host UNKNOWN it would exit 3, or hide behind another host's CRITICAL, in cron."""
-    try:
-        Thresholds.from_vars(host_vars)
-    except ConfigError as exc:
-        raise ConfigError(str(exc), field=f"host {host}") from None
 
 
 def _progress(ctx: CliContext, total: int, *, quiet: bool) -> Any:

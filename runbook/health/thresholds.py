@@ -42,8 +42,9 @@ Syntax
 - WARNING must not be beyond CRITICAL (``disk_warn: 95`` with ``disk_crit: 90`` is an error)
   when both are of the same kind. A null value means "the default".
 
-Anything else raises ``runbook.errors.ConfigError`` naming the variable, e.g.
-``disk_thresholds./var.warn: bad threshold '85 percent': ...``.
+Anything else raises ``runbook.errors.ConfigError`` naming the file, line and variable
+(each var is declared here as a ``runbook.hostvars.HostVar``; ``THRESHOLD_VARS`` lists them), e.g.
+``inventory/acme.yml:12: vars.disk_thresholds./var.warn: bad threshold '85 percent': ...``.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runbook.errors import ConfigError
+from runbook.hostvars import HostVar, HostVars, Located
 from runbook.units import format_bytes, parse_size
 
 PERCENT = "percent"
@@ -117,45 +119,28 @@ class Thresholds:
 
     @classmethod
     def from_vars(cls, host_vars: Mapping[str, Any]) -> Thresholds:
-        """Parse the threshold variables of one host's merged vars; ConfigError if bad."""
-        def pair(prefix: str, kinds: tuple[str, ...], lower_is_worse: bool = False) -> Pair:
-            warn = _parse(_get(host_vars, f"{prefix}_warn"), f"{prefix}_warn", kinds)
-            crit = _parse(_get(host_vars, f"{prefix}_crit"), f"{prefix}_crit", kinds)
-            _check_order(warn, crit, f"{prefix}_warn", f"{prefix}_crit", lower_is_worse)
-            return Pair(warn, crit)
-
-        disk = pair("disk", (PERCENT, BYTES))
-        inode = pair("inode", (PERCENT,))
-        disk_by_mount, inode_by_mount = _mount_overrides(
-            host_vars.get("disk_thresholds"), disk, inode)
-        ignore = host_vars.get("disk_ignore") or []
-        if isinstance(ignore, str):
-            ignore = [ignore]
-        if not isinstance(ignore, list) or not all(isinstance(p, str) and p for p in ignore):
-            raise ConfigError(f"must be a list of mount point globs, not {ignore!r}", field="disk_ignore")
-        return cls(disk=disk, inode=inode,
-                   mem_available=pair("mem_available", (PERCENT, BYTES), lower_is_worse=True),
-                   swap=pair("swap", (PERCENT,)), load=pair("load", (NUMBER,)),
-                   disk_by_mount=disk_by_mount, inode_by_mount=inode_by_mount, ignore=tuple(ignore))
+        """Parse the threshold variables of one host's merged vars; ConfigError if bad (at
+        the var's file and line when ``host_vars`` knows them, see ``runbook.hostvars``)."""
+        vars = HostVars.over(host_vars)
+        disk_by_mount, inode_by_mount = vars.read(DISK_THRESHOLDS)
+        return cls(disk=_pair(vars, "disk"), inode=_pair(vars, "inode"), mem_available=_pair(vars, "mem_available"),
+                   swap=_pair(vars, "swap"), load=_pair(vars, "load"), disk_by_mount=disk_by_mount,
+                   inode_by_mount=inode_by_mount, ignore=tuple(vars.read(DISK_IGNORE)))
 
 
 def parse_threshold(raw: Any, field_name: str, kinds: tuple[str, ...]) -> Threshold:
     """One threshold value of the given allowed kinds; ConfigError naming ``field_name``."""
-    return _parse(raw, field_name, kinds)
+    return _parse(Located(raw, None, None, field_name), kinds)
 
 
-def _get(host_vars: Mapping[str, Any], name: str) -> Any:
-    value = host_vars.get(name)
-    return DEFAULTS[name] if value is None else value
-
-
-def _parse(raw: Any, field_name: str, kinds: tuple[str, ...]) -> Threshold:
+def _parse(at: Located, kinds: tuple[str, ...]) -> Threshold:
+    raw = at.value
     expected = {PERCENT: 'a percentage like 80 or "80%"', BYTES: 'a size like "5GiB"',
                 NUMBER: "a number of tasks per CPU like 2 or 1.5"}
     hint = " or ".join(expected[k] for k in kinds)
 
     def bad(why: str = "") -> ConfigError:
-        return ConfigError(f"bad threshold {raw!r}: {why or 'expected ' + hint}", field=field_name)
+        return at.error(f"bad threshold {raw!r}: {why or 'expected ' + hint}")
 
     # YAML turns "yes"/"on" into booleans, which are ints in Python: refuse them explicitly.
     if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
@@ -183,50 +168,97 @@ def _parse(raw: Any, field_name: str, kinds: tuple[str, ...]) -> Threshold:
     raise bad()
 
 
-def _check_order(warn: Threshold, crit: Threshold, warn_name: str, crit_name: str,
+def _check_order(warn: Threshold, crit: Threshold, warn_at: Located, crit_at: Located,
                  lower_is_worse: bool) -> None:
+    """WARNING must not lie beyond CRITICAL. The one of the two that was set is named (the
+    warning one when both were)."""
     # Free space and available memory are bad when LOW, so there warn must be the larger.
     if warn.kind != crit.kind:
         return
     lower = lower_is_worse or warn.kind == BYTES
-    if (warn.value < crit.value) if lower else (warn.value > crit.value):
-        relation = "below" if lower else "above"
-        raise ConfigError(f"warning threshold {warn.spec} is {relation} the critical one "
-                          f"({crit_name} = {crit.spec})", field=warn_name)
+    if not ((warn.value < crit.value) if lower else (warn.value > crit.value)):
+        return
+    warn_name, crit_name = warn_at.field.rpartition(".")[2], crit_at.field.rpartition(".")[2]
+    if warn_at.value is not None or crit_at.value is None:
+        raise warn_at.error(f"warning threshold {warn.spec} is {'below' if lower else 'above'} the critical one "
+                            f"({crit_name} = {crit.spec}{_elsewhere(crit_at, warn_at)})")
+    raise crit_at.error(f"critical threshold {crit.spec} is {'above' if lower else 'below'} the warning one "
+                        f"({warn_name} = {warn.spec})")
 
 
-def _mount_overrides(raw: Any, disk: Pair, inode: Pair) -> tuple[dict[str, Pair], dict[str, Pair]]:
-    if raw is None:
-        return {}, {}
-    if not isinstance(raw, Mapping):
-        raise ConfigError("expected a mapping of mount point to {warn, crit}",
-                          field="disk_thresholds")
+def _elsewhere(other: Located, here: Located) -> str:
+    """Where ``other`` was set, when that is not where ``here`` was (a host's own disk_crit
+    under the defaults' disk_warn): both places may need a look."""
+    if other.value is None or other.file is None or (other.file, other.line) == (here.file, here.line):
+        return ""
+    return f", set at {other.file}" + (f":{other.line}" if other.line else "")
+
+
+#: the allowed kinds of each check's thresholds, and whether a lower value is the worse one
+_CHECKS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "disk": ((PERCENT, BYTES), False), "inode": ((PERCENT,), False), "mem_available": ((PERCENT, BYTES), True),
+    "swap": ((PERCENT,), False), "load": ((NUMBER,), False)}
+_SHAPES = {(PERCENT, BYTES): 'a percentage like 80 or "80%", or a size like "5GiB"',
+           (PERCENT,): 'a percentage like 80 or "80%"', (NUMBER,): "a load per CPU like 2 or 1.5"}
+
+
+def _warn_var(check: str) -> HostVar[Threshold]:
+    kinds = _CHECKS[check][0]
+    return HostVar(f"{check}_warn", _SHAPES[kinds], DEFAULTS[f"{check}_warn"], __name__,
+                   lambda at, vars: _parse(at, kinds))
+
+
+def _crit_var(check: str) -> HostVar[Threshold]:
+    """The critical threshold; reading it checks it against the warning one."""
+    kinds, lower_is_worse = _CHECKS[check]
+
+    def parse(at: Located, vars: HostVars) -> Threshold:
+        crit = _parse(at, kinds)
+        warn_var = WARN_VARS[check]
+        _check_order(vars.read(warn_var), crit, vars.located(warn_var.name), at, lower_is_worse)
+        return crit
+
+    return HostVar(f"{check}_crit", _SHAPES[kinds], DEFAULTS[f"{check}_crit"], __name__, parse)
+
+
+WARN_VARS: dict[str, HostVar[Threshold]] = {check: _warn_var(check) for check in _CHECKS}
+CRIT_VARS: dict[str, HostVar[Threshold]] = {check: _crit_var(check) for check in _CHECKS}
+
+
+def _pair(vars: HostVars, check: str) -> Pair:
+    return Pair(vars.read(WARN_VARS[check]), vars.read(CRIT_VARS[check]))
+
+
+def _mount_overrides(at: Located, vars: HostVars) -> tuple[dict[str, Pair], dict[str, Pair]]:
+    at.mapping("a mapping of mount point to {warn, crit}")
+    disk, inode = _pair(vars, "disk"), _pair(vars, "inode")
     disk_by_mount: dict[str, Pair] = {}
     inode_by_mount: dict[str, Pair] = {}
-    for mount, spec in raw.items():
-        where = f"disk_thresholds.{mount}"
+    for mount, spec in at.members():
         if not isinstance(mount, str) or not mount.startswith("/"):
-            raise ConfigError(f"mount point must be an absolute path, got {mount!r}",
-                              field="disk_thresholds")
-        if not isinstance(spec, Mapping):
-            raise ConfigError("expected {warn, crit, inode_warn, inode_crit}", field=where)
-        unknown = sorted(set(map(str, spec)) - set(_MOUNT_KEYS))
-        if unknown:
-            raise ConfigError(f"unknown key(s) {', '.join(unknown)}; allowed: "
-                              f"{', '.join(_MOUNT_KEYS)}", field=where)
+            raise spec.error(f"mount point must be an absolute path, got {mount!r}")
+        spec.mapping("a mapping like {warn: 85, crit: 95, inode_warn: 80, inode_crit: 90}")
+        spec.keys_among(_MOUNT_KEYS)
 
-        d = Pair(_override(spec, where, "warn", disk.warn, (PERCENT, BYTES)),
-                 _override(spec, where, "crit", disk.crit, (PERCENT, BYTES)))
-        i = Pair(_override(spec, where, "inode_warn", inode.warn, (PERCENT,)),
-                 _override(spec, where, "inode_crit", inode.crit, (PERCENT,)))
-        _check_order(d.warn, d.crit, f"{where}.warn", f"{where}.crit", False)
-        _check_order(i.warn, i.crit, f"{where}.inode_warn", f"{where}.inode_crit", False)
+        def override(key: str, default: Threshold, kinds: tuple[str, ...]) -> Threshold:
+            value = spec.member(key)
+            return default if value.value is None else _parse(value, kinds)
+
+        d = Pair(override("warn", disk.warn, (PERCENT, BYTES)), override("crit", disk.crit, (PERCENT, BYTES)))
+        i = Pair(override("inode_warn", inode.warn, (PERCENT,)), override("inode_crit", inode.crit, (PERCENT,)))
+        _check_order(d.warn, d.crit, spec.member("warn"), spec.member("crit"), False)
+        _check_order(i.warn, i.crit, spec.member("inode_warn"), spec.member("inode_crit"), False)
         disk_by_mount[mount] = d
         inode_by_mount[mount] = i
     return disk_by_mount, inode_by_mount
 
 
-def _override(spec: Mapping[str, Any], where: str, key: str, default: Threshold,
-              kinds: tuple[str, ...]) -> Threshold:
-    value = spec.get(key)
-    return default if value is None else _parse(value, f"{where}.{key}", kinds)
+DISK_THRESHOLDS: HostVar[tuple[dict[str, Pair], dict[str, Pair]]] = HostVar(
+    "disk_thresholds", "per mount point: {warn, crit, inode_warn, inode_crit}", {}, __name__, _mount_overrides)
+DISK_IGNORE: HostVar[list[str]] = HostVar(
+    "disk_ignore", 'mount point globs that are not the host\'s concern, like ["/snap/*"]', [], __name__,
+    lambda at, vars: [g.value for g in at.strings("a list of mount point globs")])
+
+#: every threshold var, as the actions that judge mounts, memory and load declare them
+THRESHOLD_VARS: tuple[HostVar[Any], ...] = (*(var for check in _CHECKS for var in (WARN_VARS[check], CRIT_VARS[check])),
+                                            DISK_THRESHOLDS, DISK_IGNORE)

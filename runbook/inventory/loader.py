@@ -18,7 +18,7 @@ from typing import Any
 import paramiko
 
 from runbook.errors import ConfigError
-from runbook.inventory.model import Customer, Host, HosterContact, Inventory
+from runbook.inventory.model import Customer, Host, HosterContact, Inventory, VarOrigin
 from runbook.inventory.people import person_from_yaml, signature_from_yaml
 from runbook.yamlsource import SourceMap, expect_map, load_yaml
 
@@ -100,11 +100,11 @@ def _load_file(file: Path, extra_vars: Mapping[str, Any]) -> tuple[Customer, lis
     defaults = expect_map(data.get("defaults"), data, "defaults", name)
     _check_keys(defaults, DEFAULTS_KEYS, "defaults")
     roles = expect_map(data.get("roles"), data, "roles", name)
-    role_vars: dict[str, Mapping[str, Any]] = {}
+    role_vars: dict[str, SourceMap] = {}
     for role, spec in roles.items():
         spec = expect_map(spec, roles, role, name)
         _check_keys(spec, ROLE_KEYS, f"roles.{role}")
-        role_vars[role] = dict(expect_map(spec.get("vars"), spec, "vars", name))
+        role_vars[role] = expect_map(spec.get("vars"), spec, "vars", name)
     hosts_map = data.get("hosts")
     if hosts_map is None:
         raise data.error("missing: an inventory needs at least one host", key="hosts" if "hosts" in data else None,
@@ -207,7 +207,7 @@ def _setting(key: str, spec: SourceMap, defaults: SourceMap, host: str) -> tuple
     return BUILTIN.get(key), False
 
 
-def _host(name: str, spec: SourceMap, line: int, defaults: SourceMap, role_vars: Mapping[str, Mapping],
+def _host(name: str, spec: SourceMap, line: int, defaults: SourceMap, role_vars: Mapping[str, SourceMap],
           extra_vars: Mapping[str, Any], customer: Customer, ssh_config: paramiko.SSHConfig | None,
           file: str) -> Host:
     if not NAME_RE.match(name):
@@ -218,11 +218,18 @@ def _host(name: str, spec: SourceMap, line: int, defaults: SourceMap, role_vars:
         roles = [roles]
     if not isinstance(roles, list) or not all(isinstance(r, str) and NAME_RE.match(r) for r in roles):
         raise spec.error("must be a list of role names", key="roles", field=f"hosts.{name}.roles")
-    merged: dict[str, Any] = dict(expect_map(defaults.get("vars"), defaults, "vars", file))
-    for role in roles:
-        merged.update(role_vars.get(role, {}))
-    merged.update(expect_map(spec.get("vars"), spec, "vars", file))
-    merged.update(extra_vars)
+    merged: dict[str, Any] = {}
+    origins: dict[str, VarOrigin] = {}
+    layers = [(expect_map(defaults.get("vars"), defaults, "vars", file), "defaults.vars")]
+    layers += [(role_vars[role], f"roles.{role}.vars") for role in roles if role in role_vars]
+    layers.append((expect_map(spec.get("vars"), spec, "vars", file), f"hosts.{name}.vars"))
+    for layer, path in layers:
+        for key, value in layer.items():
+            merged[key] = value
+            origins[key] = VarOrigin(layer.file, layer.line_of(key), path)
+    for key, value in extra_vars.items():
+        merged[key] = value
+        origins[key] = VarOrigin(None, None, "-e")
     s = {key: _setting(key, spec, defaults, name) for key in CONNECTION_KEYS - {"ssh_config"}}
     connection = s["connection"][0]
     address = s["address"][0] or name
@@ -260,7 +267,7 @@ def _host(name: str, spec: SourceMap, line: int, defaults: SourceMap, role_vars:
         known_hosts=os.path.expanduser(s["known_hosts"][0]), jump=jump, sudo=s["sudo"][0],
         connect_timeout=s["connect_timeout"][0], command_timeout=s["command_timeout"][0],
         roles=tuple(roles), vars=merged, file=file, line=line, service_ports=tuple(ports),
-        http_checks=tuple(checks),
+        http_checks=tuple(checks), var_origins=origins,
     )
 
 

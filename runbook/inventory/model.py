@@ -55,6 +55,17 @@ class Customer:
 
 
 @dataclass(frozen=True)
+class VarOrigin:
+    """Where a host var was set: the file and line of its key, and which ``vars`` mapping of
+    the file holds it ("hosts.web1.vars", "roles.db.vars", "defaults.vars"; "-e" for the
+    command line, which has no file)."""
+
+    file: str | None
+    line: int | None
+    path: str
+
+
+@dataclass(frozen=True)
 class Host:
     """One server, resolved: connection settings, roles and merged vars.
 
@@ -80,6 +91,8 @@ class Host:
     line: int
     service_ports: tuple[int, ...] = ()
     http_checks: tuple[Mapping[str, Any], ...] = ()
+    #: where each of ``vars`` was set, so a mistake in one names its own file and line
+    var_origins: Mapping[str, VarOrigin] = field(default_factory=dict, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         from runbook.journal import redact

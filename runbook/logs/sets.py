@@ -38,8 +38,8 @@ from typing import Any
 from runbook.analysis.formats import ALIASES
 from runbook.analysis.formats import FORMATS as ANALYSIS_FORMATS
 from runbook.errors import ConfigError
+from runbook.hostvars import HostVar, HostVars, Located
 from runbook.logs.rotation.options import RotationOptions
-from runbook.units import parse_duration
 
 #: Every name the analyzer knows (canonical and aliases), and ``auto``.
 FORMATS = tuple(sorted(set(ANALYSIS_FORMATS) | set(ALIASES))) + ("auto",)
@@ -157,124 +157,122 @@ def glob_base(glob: str) -> tuple[str, int]:
 
 
 def log_sets_for(vars: Mapping[str, Any], roles: Sequence[str]) -> dict[str, LogSet]:
-    """The host's log sets: role defaults merged under ``vars["log_sets"]``, resolved against
-    ``vars["log_root"]``. Raises ConfigError naming the variable and line of a mistake."""
-    raw = vars.get("log_sets")
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, Mapping):
-        raise _error(raw, None, "log_sets", f"must be a mapping of set name to settings, not "
-                     f"{type(raw).__name__}")
-    log_root = _log_root(vars.get("log_root", "/"))
-    merged: dict[str, tuple[dict[str, Any], Any]] = {}
-    if vars.get("log_set_defaults", True) is not False:
+    """The host's log sets: the role defaults merged under its ``log_sets`` var, resolved
+    against its ``log_root``. Raises ConfigError naming the variable and line of a mistake."""
+    vars = HostVars.over(vars)
+    return _log_sets(vars.source(LOG_SETS), vars, roles)
+
+
+def _log_sets(at: Located, vars: HostVars, roles: Sequence[str]) -> dict[str, LogSet]:
+    at.mapping("a mapping of set name to settings")
+    log_root = vars.read(LOG_ROOT)
+    merged: dict[str, tuple[dict[str, Any], Located]] = {}
+    if vars.read(LOG_SET_DEFAULTS):
         for role in roles:
             for name, spec in ROLE_DEFAULTS.get(role, {}).items():
-                merged[name] = (dict(spec), None)
-    for name, spec in raw.items():
-        field = f"log_sets.{name}"
+                merged[name] = (dict(spec), Located(spec, None, None, f"{at.field}.{name}"))
+    for name, entry in at.members():
         if not isinstance(name, str) or not _NAME.match(name):
-            raise _error(raw, name, field, "set names are letters, digits, '.', '-' or '_'")
-        if spec is None or spec is False:
+            raise entry.error("set names are letters, digits, '.', '-' or '_'")
+        if entry.value is None or entry.value is False:
             merged.pop(name, None)
             continue
-        if not isinstance(spec, Mapping):
-            raise _error(raw, name, field, f"must be a mapping, not {type(spec).__name__}")
-        for key in spec:
-            if key not in SET_KEYS:
-                raise _error(spec, key, f"{field}.{key}",
-                             f"unknown key (expected one of: {', '.join(sorted(SET_KEYS))})")
-        base = merged.get(name, ({}, None))[0]
-        merged[name] = ({**base, **dict(spec)}, spec)
-    return {name: _build(name, spec, source, raw, log_root) for name, (spec, source) in merged.items()}
+        entry.mapping()
+        entry.keys_among(SET_KEYS)
+        base = merged.get(name, ({}, entry))[0]
+        merged[name] = ({**base, **dict(entry.value)}, entry)
+    return {name: _build(name, spec, entry, log_root) for name, (spec, entry) in merged.items()}
 
 
-def _build(name: str, spec: Mapping[str, Any], source: Any, parent: Any, log_root: str) -> LogSet:
-    field = f"log_sets.{name}"
+def _build(name: str, spec: Mapping[str, Any], at: Located, log_root: str) -> LogSet:
+    def setting(key: str) -> Located:
+        """A key the set gives itself, at its line; one of the role default's, at the set's."""
+        if isinstance(at.value, Mapping) and key in at.value:
+            return at.member(key)
+        return Located(spec.get(key), at.file, at.line, f"{at.field}.{key}")
 
-    def fail(key: str | None, message: str) -> ConfigError:
-        where = source if source is not None and key in (source or {}) else parent
-        return _error(where, key if where is source else name, f"{field}.{key}" if key else field,
-                      message)
-
-    globs = _strings(spec.get("globs"), "globs", fail)
+    globs = [_resolve(g, log_root) for g in _paths(setting("globs"))]
     if not globs:
-        raise fail("globs", "a log set needs at least one glob")
-    globs = [_resolve(g, log_root, "globs", fail) for g in globs]
+        raise setting("globs").error("a log set needs at least one glob")
     fmt = spec.get("format", "auto")
     if fmt not in FORMATS:
-        raise fail("format", f"must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        raise setting("format").error(f"must be one of {', '.join(FORMATS)}, not {fmt!r}")
     service = spec.get("service")
     if service is not None and (not isinstance(service, str) or not _NAME.match(service)):
-        raise fail("service", f"must be a service name, not {service!r}")
-    keep = spec.get("keep", DEFAULT_KEEP)
-    if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
-        raise fail("keep", f"must be a whole number >= 0, not {keep!r}")
+        raise setting("service").error(f"must be a service name, not {service!r}")
+    keep = setting("keep").count(0) if spec.get("keep") is not None else DEFAULT_KEEP
     max_age: float | None = DEFAULT_MAX_AGE
     if "max_age" in spec:
-        try:
-            max_age = None if spec["max_age"] is None else parse_duration(spec["max_age"])
-        except ValueError as exc:
-            raise fail("max_age", str(exc)) from None
-    roots_raw = spec.get("roots")
-    if roots_raw is None:
+        max_age = None if spec["max_age"] is None else setting("max_age").duration()
+    if spec.get("roots") is None:
         roots = sorted({glob_base(g)[0] for g in globs})
     else:
-        roots = [_resolve(r, log_root, "roots", fail) for r in _strings(roots_raw, "roots", fail)]
+        roots = [_resolve(r, log_root) for r in _paths(setting("roots"))]
     for root in roots:
         if _WILDCARD.search(root):
-            raise fail("roots", f"a root is a directory, not a glob: {root!r}")
+            raise setting("roots").error(f"a root is a directory, not a glob: {root!r}")
         if root.count("/") < 2:
-            raise fail("roots", f"{root!r} is too wide to delete logs in: name the log directory")
+            raise setting("roots").error(f"{root!r} is too wide to delete logs in: name the log directory")
     config = spec.get("logrotate_config")
     if config is not None:
-        if not isinstance(config, str):
-            raise fail("logrotate_config", f"must be a path, not {config!r}")
-        config = _resolve(config, log_root, "logrotate_config", fail)
+        config = _resolve(setting("logrotate_config"), log_root)
     rotate = spec.get("rotate")
     if rotate is not None:
-        if not isinstance(rotate, Mapping):
-            raise fail("rotate", f"must be a mapping of rotation options, not {type(rotate).__name__}")
-        where = source if source is not None and "rotate" in source else parent
-        line = where.line_of("rotate" if where is source else name) if hasattr(where, "line_of") else None
-        RotationOptions.from_mapping({"rotate": keep, **dict(rotate)}, file=getattr(where, "file", None),
-                                     line=line)
+        where = setting("rotate")
+        where.mapping("a mapping of rotation options")
+        try:
+            RotationOptions.from_mapping({"rotate": keep, **dict(rotate)})
+        except ConfigError as exc:
+            raise where.member(exc.field).error(exc.message) if exc.field else where.error(exc.message) from None
     return LogSet(name=name, globs=tuple(globs), format=fmt, service=service, keep=keep,
                   max_age=max_age, roots=tuple(roots), logrotate_config=config,
                   rotate=dict(rotate) if rotate is not None else None)
 
 
-def _log_root(value: Any) -> str:
+def log_path(path: str, vars: Mapping[str, Any], *, field: str) -> str:
+    """``path`` (a step's param) as the log actions use it: absolute, under the host's
+    ``log_root`` when relative; ConfigError naming ``field`` for a path that climbs out."""
+    return _resolve(Located(path, None, None, field), HostVars.over(vars).read(LOG_ROOT))
+
+
+def _log_root(at: Located, vars: HostVars) -> str:
+    value = at.value
     if not isinstance(value, str) or not value.startswith("/") or "\0" in value:
-        raise ConfigError(f"must be an absolute directory, not {value!r}", field="log_root")
+        raise at.error(f"must be an absolute directory, not {value!r}")
     return posixpath.normpath(value)
 
 
-def _strings(value: Any, key: str, fail: Any) -> list[str]:
-    if isinstance(value, str):
-        value = [value]
-    if value is None:
-        return []
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
-        raise fail(key, "must be a list of paths")
-    return list(value)
+def _logrotate_state(at: Located, vars: HostVars) -> str | None:
+    return None if at.value is None else _resolve(at, vars.read(LOG_ROOT))
 
 
-def _resolve(path: str, log_root: str, key: str, fail: Any) -> str:
+def _paths(at: Located) -> list[Located]:
+    """A path or a list of paths, each located (a missing value is none)."""
+    return [] if at.value is None else at.strings("a list of paths")
+
+
+def _resolve(at: Located, log_root: str) -> str:
     """An absolute, normalised path: relative ones are taken below ``log_root``. ``..`` and
     NUL are refused outright, so no configured path can climb out of where it points."""
+    path = at.text()
     if "\0" in path or ".." in path.split("/"):
-        raise fail(key, f"{path!r}: '..' and NUL are not allowed in log paths")
+        raise at.error(f"{path!r}: '..' and NUL are not allowed in log paths")
     full = path if path.startswith("/") else posixpath.join(log_root, path)
     full = posixpath.normpath(full)
     if full == "/" or full.startswith("//"):
-        raise fail(key, f"{path!r} is not a usable log path")
+        raise at.error(f"{path!r} is not a usable log path")
     return full
 
 
-def _error(where: Any, key: Any, field: str, message: str) -> ConfigError:
-    """A ConfigError at the key's line when ``where`` came from YAML (a SourceMap); a value
-    from ``-e`` or the shipped defaults has no line."""
-    file = getattr(where, "file", None)
-    line = where.line_of(key) if hasattr(where, "line_of") and key is not None else getattr(where, "line", None)
-    return ConfigError(message, file=file, line=line or None, field=field)
+LOG_ROOT: HostVar[str] = HostVar("log_root", "an absolute directory the relative log paths are under", "/",
+                                 __name__, _log_root)
+LOG_SET_DEFAULTS: HostVar[bool] = HostVar("log_set_defaults", "true or false: the role defaults apply", True,
+                                          __name__, lambda at, vars: at.flag())
+LOG_SETS: HostVar[dict[str, LogSet]] = HostVar(
+    "log_sets", "a mapping of set name to {globs, format, service, keep, max_age, roots, ...}", {}, __name__,
+    lambda at, vars: _log_sets(at, vars, vars.host.roles if vars.host is not None else ()))
+#: what every action that reads a host's log sets reads
+LOG_SET_VARS: tuple[HostVar[Any], ...] = (LOG_ROOT, LOG_SET_DEFAULTS, LOG_SETS)
+LOGROTATE_STATE: HostVar[str | None] = HostVar(
+    "logrotate_state", "the logrotate state file logs.rotate uses (under log_root when relative)", None,
+    __name__, _logrotate_state)

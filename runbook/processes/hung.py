@@ -32,13 +32,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from runbook.errors import ConfigError
 from runbook.facts.processes import ProcessInfo
+from runbook.hostvars import HostVar, HostVars, Located
 from runbook.inventory.model import Host
 from runbook.processes.sampling import Sample
+from runbook.services.model import SERVICES
 from runbook.services.status import ServiceStatus
-from runbook.units import parse_duration
-from runbook.yamlsource import SourceMap
 
 RULE_KEYS = {"name", "reason", "action", "pattern", "user", "max_age", "state", "longer_than",
              "cpu_above", "window", "service", "scope"}
@@ -109,28 +108,31 @@ class HungProcess:
 
 
 def parse_rules(host: Host, value: Any) -> tuple[HungRule, ...]:
-    """Rules from the ``hung_rules`` var (None: the defaults); ConfigError names var and line."""
-    if value is None:
-        value = list(DEFAULT_RULES)
-    if not isinstance(value, list):
-        raise ConfigError("must be a list of rules", file=host.file, line=host.line, field="vars.hung_rules")
-    return tuple(_rule(host, i, spec) for i, spec in enumerate(value))
+    """Rules from a ``hung_rules`` value of ``host`` (None: the defaults); ConfigError names
+    the file, line and field."""
+    return HostVars.of(host, {**host.vars, "hung_rules": value}).read(HUNG_RULES)
 
 
-def _rule(host: Host, index: int, spec: Any) -> HungRule:
-    field = f"vars.hung_rules[{index}]"
+def _rules(at: Located, vars: HostVars) -> tuple[HungRule, ...]:
+    rules = tuple(_rule(item) for item in at.items("a list of rules"))
+    named = [(r, item) for r, item in zip(rules, at.items()) if r.condition == "service"]
+    if named:
+        # A service rule judges the service by its probes: the service must be declared.
+        declared = vars.read(SERVICES)
+        for rule, item in named:
+            if rule.service not in declared:
+                host = vars.host.name if vars.host is not None else "the host"
+                raise item.error(f"{host} declares no service {rule.service!r} in vars.services "
+                                 f"(declared: {', '.join(declared) or 'none'})", "service")
+    return rules
 
-    def error(message: str, key: str | None = None) -> ConfigError:
-        if isinstance(spec, SourceMap):
-            return ConfigError(message, file=spec.file, line=spec.line_of(key) if key else spec.line,
-                               field=f"{field}.{key}" if key else field)
-        return ConfigError(message, file=host.file, line=host.line, field=f"{field}.{key}" if key else field)
 
+def _rule(at: Located) -> HungRule:
+    spec = at.value
+    error = at.error
     if not isinstance(spec, Mapping):
         raise error("must be a mapping like {pattern: backup, max_age: 6h}")
-    for key in spec:
-        if key not in RULE_KEYS:
-            raise error(f"unknown key (expected one of: {', '.join(sorted(RULE_KEYS))})", str(key))
+    at.keys_among(RULE_KEYS)
     conditions = [c for c in CONDITIONS if c in spec]
     if len(conditions) != 1:
         raise error(f"needs exactly one of {', '.join(CONDITIONS)}")
@@ -140,10 +142,7 @@ def _rule(host: Host, index: int, spec: Any) -> HungRule:
         raise error("must be kill or report", "action")
     pattern = spec.get("pattern")
     if pattern is not None:
-        try:
-            re.compile(str(pattern))
-        except re.error as exc:
-            raise error(f"not a regular expression: {exc}", "pattern") from None
+        at.member("pattern").pattern()
     state = spec.get("state")
     if condition == "state" and state not in ("T", "Z", "D"):
         raise error("must be T (stopped), Z (zombie) or D (uninterruptible)", "state")
@@ -156,12 +155,7 @@ def _rule(host: Host, index: int, spec: Any) -> HungRule:
         raise error("must be a percentage of one CPU, like 95", "cpu_above")
 
     def seconds(key: str, default: float | None) -> float | None:
-        if key not in spec:
-            return default
-        try:
-            return parse_duration(spec[key])
-        except ValueError as exc:
-            raise error(str(exc), key) from None
+        return at.member(key).duration(zero=True) if key in spec else default
 
     name = str(spec.get("name") or (f"{condition}={spec[condition]}"))
     return HungRule(name=name, condition=condition, action=action,
@@ -174,6 +168,11 @@ def _rule(host: Host, index: int, spec: Any) -> HungRule:
                     window=seconds("window", DEFAULT_WINDOW) or DEFAULT_WINDOW,
                     service=None if spec.get("service") is None else str(spec["service"]),
                     scope=str(scope))
+
+
+HUNG_RULES: HostVar[tuple[HungRule, ...]] = HostVar(
+    "hung_rules", "a list of rules like {state: T, action: kill} or {pattern: backup, max_age: 6h}",
+    list(DEFAULT_RULES), __name__, _rules)
 
 
 def detect(processes: Sequence[ProcessInfo], rules: Sequence[HungRule], *, sample: Sample | None = None,

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 
 import psutil  # type: ignore[import-untyped]
 
-from runbook.errors import ActionError, ConfigError
+from runbook.errors import ActionError
 from runbook.facts import FactError
 from runbook.facts.gather import gather_command, new_nonce, parse_gathered
 from runbook.facts.processes import ProcessInfo
-from runbook.processes.hung import HungProcess, detect, parse_rules
+from runbook.hostvars import HostVar
+from runbook.processes.hung import HUNG_RULES, HungProcess, detect
 from runbook.processes.sampling import Sample, parse_sample, sample_script
 from runbook.services.model import host_services
 from runbook.services.status import read_status, with_probes
@@ -89,25 +90,19 @@ def _local_boot_id() -> str | None:
 
 
 def _patterns(task: HostTask) -> list[tuple[str, str]]:
-    raw = task.vars.get("protected_processes") or []
-    if isinstance(raw, str):
-        raw = [raw]
-    where = f"{task.host.file}:{task.host.line}"
-    if not isinstance(raw, list):
-        raise ConfigError("must be a list of regular expressions", file=task.host.file, line=task.host.line,
-                          field="vars.protected_processes")
-    for i, item in enumerate(raw):
-        try:
-            re.compile(str(item))
-        except re.error as exc:
-            raise ConfigError(f"not a regular expression: {exc}", file=task.host.file, line=task.host.line,
-                              field=f"vars.protected_processes[{i}]") from None
-    return [(str(item), where) for item in raw]
+    at = task.vars.located(PROTECTED_PROCESSES.name)
+    where = f"{at.file}:{at.line}" if at.file and at.line else f"{task.host.file}:{task.host.line}"
+    return [(pattern, where) for pattern in task.vars.read(PROTECTED_PROCESSES)]
+
+
+PROTECTED_PROCESSES: HostVar[list[str]] = HostVar(
+    "protected_processes", "a list of regular expressions (searched in the command line)", [], __name__,
+    lambda at, vars: at.patterns())
 
 
 def find_hung(task: HostTask, procs: tuple[ProcessInfo, ...], max_sample: float) -> tuple[list[HungProcess], float]:
     """Apply the host's ``hung_rules``: sample CPU/states if a rule needs it, probe services."""
-    rules = parse_rules(task.host, task.vars.get("hung_rules"))
+    rules = task.vars.read(HUNG_RULES)
     window = min(max((r.sample_seconds for r in rules), default=0.0), max_sample)
     sample: Sample | None = None
     if window > 0:
@@ -117,11 +112,7 @@ def find_hung(task: HostTask, procs: tuple[ProcessInfo, ...], max_sample: float)
     probed = {r.service for r in rules if r.condition == "service"}
     scoped = any(r.condition != "service" and not r.host_wide for r in rules)
     if probed or scoped:
-        specs = host_services(task.host, task.vars)
-        missing = sorted(str(w) for w in probed if w not in specs)
-        if missing:
-            raise ConfigError(f"hung_rules name service(s) {', '.join(missing)} that vars.services does not declare",
-                              file=task.host.file, line=task.host.line, field="vars.hung_rules")
+        specs = host_services(task.host, task.vars)  # reading hung_rules made sure each is declared
         # Rules scoped to the services look at every declared service's processes; only the
         # services a rule judges by its probe are probed.
         chosen = list(specs.values()) if scoped else [specs[str(w)] for w in probed]

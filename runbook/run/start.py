@@ -24,6 +24,7 @@ from runbook.inventory.people import Person, operator_from_env
 from runbook.journal import Journal, current_user, new_run_id, secret_values_in
 from runbook.paths import Paths
 from runbook.playbook import Playbook, check_against_hosts
+from runbook.playbook.hostvars import check_host_vars
 from runbook.run.engine import Engine
 from runbook.run.options import Confirm, RunOptions
 from runbook.run.results import HostOutcome
@@ -37,12 +38,14 @@ def _digest(paths: Sequence[Path]) -> str:
 
 
 def plan_hosts(inventory: Inventory, playbook: Playbook, limit: str | None) -> list[Host]:
-    """The hosts a run will touch: playbook targets, then ``--limit``; templates checked for each."""
+    """The hosts a run will touch: playbook targets, then ``--limit``; for each, the templates
+    and every host var the playbook's actions will read are checked (ConfigError)."""
     hosts = select_hosts(inventory, limit, playbook.targets or None)
     if not hosts:
         raise ConfigError(f"no host matches targets {list(playbook.targets) or ['all']}"
                           + (f" and limit {limit!r}" if limit else ""), file=playbook.file)
     check_against_hosts(playbook, hosts)
+    check_host_vars(playbook, hosts)
     return hosts
 
 

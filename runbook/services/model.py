@@ -30,11 +30,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from runbook.errors import ConfigError
+from runbook.hostvars import HostVar, HostVars, Located
 from runbook.inventory.model import Host
 from runbook.services.defaults import KINDS, OS_FAMILIES, defaults_for, kind_of
-from runbook.units import parse_duration
-from runbook.yamlsource import SourceMap
 
 MANAGERS = ("systemd", "sysv", "command")
 SERVICE_KEYS = {"kind", "manager", "unit", "name", "start", "stop", "status", "pid_file", "probes",
@@ -99,59 +97,51 @@ class ServiceSpec:
                 "probes": [p.describe() for p in self.probes]}
 
 
-class _Where:
-    """File/line of a value for error messages; plain dicts (from ``-e``) fall back to the host."""
-
-    def __init__(self, host: Host, value: Any, field: str) -> None:
-        self.host = host
-        self.value = value
-        self.field = field
-
-    def error(self, message: str, key: str | None = None) -> ConfigError:
-        field = f"{self.field}.{key}" if key is not None else self.field
-        if isinstance(self.value, SourceMap):
-            line = self.value.line_of(key) if key is not None else self.value.line
-            return ConfigError(message, file=self.value.file, line=line, field=field)
-        return ConfigError(message, file=self.host.file, line=self.host.line, field=field)
-
-
 def host_services(host: Host, vars: Mapping[str, Any] | None = None) -> dict[str, ServiceSpec]:
     """The services declared for ``host`` (its ``services`` var), by name, validated."""
-    vars = host.vars if vars is None else vars
-    raw = vars.get("services")
-    if raw is None:
-        return {}
-    where = _Where(host, raw, "vars.services")
-    if not isinstance(raw, Mapping):
-        raise where.error(f"must be a mapping of service name to settings, not {type(raw).__name__}")
-    family = vars.get("os_family", "debian")
-    if family not in OS_FAMILIES:
-        raise _Where(host, vars, "vars").error(f"must be one of {', '.join(OS_FAMILIES)}, not {family!r}",
-                                              "os_family")
-    return {str(name): _service(host, str(name), entry, raw, family) for name, entry in raw.items()}
+    return HostVars.of(host, vars).read(SERVICES)
 
 
-def _service(host: Host, name: str, entry: Any, parent: Any, family: str) -> ServiceSpec:
-    field = f"vars.services.{name}"
-    if entry is None:
-        entry = {}
-    if not isinstance(entry, Mapping):
-        raise _Where(host, parent, "vars.services").error("must be a mapping of settings", name)
-    where = _Where(host, entry, field)
-    for key in entry:
-        if key not in SERVICE_KEYS:
-            raise where.error(f"unknown key (expected one of: {', '.join(sorted(SERVICE_KEYS))})", str(key))
+def _os_family(at: Located, vars: HostVars) -> str:
+    if at.value not in OS_FAMILIES:
+        raise at.error(f"must be one of {', '.join(OS_FAMILIES)}, not {at.value!r}")
+    return str(at.value)
+
+
+OS_FAMILY: HostVar[str] = HostVar("os_family", " or ".join(OS_FAMILIES), "debian",
+                                  "runbook.services.defaults", _os_family)
+
+
+def _services(at: Located, vars: HostVars) -> dict[str, ServiceSpec]:
+    host = vars.host
+    if host is None:
+        raise TypeError("services are read for an inventory host")
+    at.mapping("a mapping of service name to settings")
+    family = vars.read(OS_FAMILY)
+    return {str(name): _service(host, str(name), entry, family) for name, entry in at.members()}
+
+
+def _service(host: Host, name: str, at: Located, family: str) -> ServiceSpec:
+    entry = {} if at.value is None else at.mapping("a mapping of settings")
+    if entry:
+        at.keys_among(SERVICE_KEYS)
     kind = entry.get("kind")
     if kind is not None and kind_of(str(kind)) is None:
-        raise where.error(f"unknown kind {kind!r} (shipped: {', '.join(KINDS)})", "kind")
+        raise at.error(f"unknown kind {kind!r} (shipped: {', '.join(KINDS)})", "kind")
     kind = kind_of(str(kind)) if kind is not None else kind_of(name)
     merged: dict[str, Any] = defaults_for(kind, family) if kind else {}
     merged.update(entry)
+
+    def setting(key: str) -> Located:
+        """A key of the entry at its line; a shipped default's at the entry's."""
+        return at.member(key) if key in entry else Located(merged.get(key), at.file, at.line, f"{at.field}.{key}")
+
     manager = merged.get("manager") or ("command" if merged.get("start") else None)
     if manager not in MANAGERS:
-        raise where.error(f"must be one of {', '.join(MANAGERS)}" + (f", not {manager!r}" if manager else
-                          " (or give start/stop commands)"), "manager" if "manager" in entry else None)
-    text = {k: _text(where, merged, k) for k in ("unit", "name", "start", "stop", "status", "pid_file")}
+        raise at.error(f"must be one of {', '.join(MANAGERS)}" + (f", not {manager!r}" if manager else
+                       " (or give start/stop commands)"), "manager" if "manager" in entry else None)
+    text = {k: None if merged.get(k) is None else setting(k).text()
+            for k in ("unit", "name", "start", "stop", "status", "pid_file")}
     if manager == "systemd" and not text["unit"]:
         text["unit"] = name
     if manager == "sysv" and not text["name"]:
@@ -159,92 +149,73 @@ def _service(host: Host, name: str, entry: Any, parent: Any, family: str) -> Ser
     if manager == "command":
         for key in ("start", "stop"):
             if not text[key]:
-                raise where.error("required for manager 'command'", key if key in entry else None)
+                raise at.error("required for manager 'command'", key if key in entry else None)
         if not text["status"] and not text["pid_file"]:
-            raise where.error("manager 'command' needs a status command or a pid_file", None)
-    sudo = merged.get("sudo")
-    if sudo is not None and not isinstance(sudo, bool):
-        raise where.error("must be true or false", "sudo")
+            raise at.error("manager 'command' needs a status command or a pid_file")
+    sudo = None if merged.get("sudo") is None else setting("sudo").flag()
     return ServiceSpec(
         host=host.name, name=name, manager=manager, kind=kind, unit=text["unit"], script=text["name"],
         start=text["start"], stop=text["stop"], status=text["status"], pid_file=text["pid_file"],
-        probes=_probes(host, where, merged.get("probes", []), entry),
-        depends_on=_depends(host, where, merged.get("depends_on", [])),
-        start_timeout=_duration(where, merged, "start_timeout", DEFAULT_START_TIMEOUT),
-        stop_timeout=_duration(where, merged, "stop_timeout", DEFAULT_STOP_TIMEOUT), sudo=sudo)
+        probes=_probes(setting("probes"), host.address),
+        depends_on=_depends(setting("depends_on"), host.name),
+        start_timeout=setting("start_timeout").duration() if "start_timeout" in merged else DEFAULT_START_TIMEOUT,
+        stop_timeout=setting("stop_timeout").duration() if "stop_timeout" in merged else DEFAULT_STOP_TIMEOUT,
+        sudo=sudo)
 
 
-def _text(where: _Where, merged: Mapping[str, Any], key: str) -> str | None:
-    value = merged.get(key)
-    if value is None:
-        return None
-    if isinstance(value, (Mapping, list, bool)):
-        raise where.error(f"must be a string, not {type(value).__name__}", key)
-    return str(value)
+def _depends(at: Located, host: str) -> tuple[str, ...]:
+    if at.value is None:
+        return ()
+    names = [item.value.strip() for item in at.strings('a list like ["app1:gunicorn", "postgresql"]')]
+    if not all(names):
+        raise at.error('must be a list like ["app1:gunicorn", "postgresql"]')
+    return tuple(v if ":" in v else f"{host}:{v}" for v in names)
 
 
-def _duration(where: _Where, merged: Mapping[str, Any], key: str, default: float) -> float:
-    if key not in merged:
-        return default
-    try:
-        seconds = parse_duration(merged[key])
-    except ValueError as exc:
-        raise where.error(str(exc), key) from None
-    if seconds <= 0:
-        raise where.error("must be more than 0", key)
-    return seconds
-
-
-def _depends(host: Host, where: _Where, value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise where.error('must be a list like ["app1:gunicorn", "postgresql"]', "depends_on")
-    return tuple(v if ":" in v else f"{host.name}:{v}" for v in (s.strip() for s in value))
-
-
-def _probes(host: Host, where: _Where, value: Any, entry: Mapping[str, Any]) -> tuple[Probe, ...]:
-    if not isinstance(value, list):
-        raise where.error("must be a list of {tcp: port} | {http: url} | {command: cmd}", "probes")
+def _probes(at: Located, address: str) -> tuple[Probe, ...]:
+    if at.value is None:
+        return ()
     probes = []
-    for i, spec in enumerate(value):
-        at = _Where(host, spec if isinstance(spec, SourceMap) else entry, f"{where.field}.probes[{i}]")
-        if not isinstance(spec, Mapping):
-            raise at.error("must be a mapping like {tcp: 8080}")
-        unknown = [k for k in spec if k not in PROBE_KEYS]
+    for probe in at.items("a list of {tcp: port} | {http: url} | {command: cmd}"):
+        spec = probe.mapping("a mapping like {tcp: 8080}")
+        probe.keys_among(PROBE_KEYS)
         kinds = [k for k in PROBE_KINDS if k in spec]
-        if unknown:
-            raise at.error(f"unknown key (expected one of: {', '.join(sorted(PROBE_KEYS))})", str(unknown[0]))
         if len(kinds) != 1:
-            raise at.error("needs exactly one of tcp, http, command")
+            raise probe.error("needs exactly one of tcp, http, command")
         kind = kinds[0]
         target = spec[kind]
         if kind == "tcp":
-            target = _tcp_target(at, target, host.address)
+            target = _tcp_target(probe.member("tcp"), address)
         elif not isinstance(target, str) or not target.strip():
-            raise at.error("must be a non-empty string", kind)
+            raise probe.error("must be a non-empty string", kind)
         elif kind == "http" and not target.startswith(("http://", "https://")):
-            raise at.error("must be an http:// or https:// URL", kind)
-        timeout = _duration(at, spec, "timeout", DEFAULT_PROBE_TIMEOUT)
+            raise probe.error("must be an http:// or https:// URL", kind)
+        timeout = probe.member("timeout").duration() if "timeout" in spec else DEFAULT_PROBE_TIMEOUT
         status = spec.get("status", 200)
         if isinstance(status, bool) or not isinstance(status, int):
-            raise at.error("must be an HTTP status number", "status")
+            raise probe.error("must be an HTTP status number", "status")
         contains = spec.get("contains")
         probes.append(Probe(kind, str(target), timeout, status, None if contains is None else str(contains),
                             spec.get("verify_tls", True) is not False))
     return tuple(probes)
 
 
-def _tcp_target(at: _Where, value: Any, address: str) -> str:
+def _tcp_target(at: Located, address: str) -> str:
     """``8080`` is a port on the host's own address; ``"10.0.0.5:8080"`` names another."""
+    value = at.value
     if isinstance(value, int) and not isinstance(value, bool):
         port, host = value, address
     elif isinstance(value, str) and value.rpartition(":")[2].isdigit():
         host, _, port_text = value.rpartition(":")
         port, host = int(port_text), host.strip("[]") or address
     else:
-        raise at.error("must be a port number or address:port", "tcp")
+        raise at.error("must be a port number or address:port")
     if not 0 < port < 65536:
-        raise at.error("must be a port number 1-65535", "tcp")
+        raise at.error("must be a port number 1-65535")
     return f"{host}:{port}"
 
+
+SERVICES: HostVar[dict[str, ServiceSpec]] = HostVar(
+    "services", "a mapping of service name to {manager, unit, probes, depends_on, ...}", {}, __name__, _services)
+#: what every action that reads a host's services reads
+SERVICE_VARS: tuple[HostVar[Any], ...] = (OS_FAMILY, SERVICES)

@@ -15,6 +15,7 @@ from typing import Any
 
 from runbook.change import RunPlan
 from runbook.errors import ConfigError, ConnectError, RunbookError
+from runbook.hostvars import HostVar, HostVars, Located
 from runbook.services.graph import ServiceGraph
 from runbook.services.history import earlier_starts
 from runbook.services.restart import RestartSettings, RestartState, build_changes
@@ -23,6 +24,27 @@ from runbook.task import HostTask
 from runbook.units import parse_duration
 
 DEFAULT_LOOP = {"max": 3, "window": "1h"}
+
+
+@dataclass(frozen=True)
+class RestartLoop:
+    """Restart-loop protection (host var ``restart_loop``): a service started ``max`` times
+    within ``window`` seconds by earlier runs is not restarted again without ``force``."""
+
+    max: int
+    window: float
+
+
+def _restart_loop(at: Located, vars: HostVars) -> RestartLoop:
+    at.mapping("a mapping like {max: 3, window: 1h}")
+    at.keys_among(DEFAULT_LOOP)
+    limit, window = at.member("max"), at.member("window")
+    return RestartLoop(limit.count(1) if limit.value is not None else int(DEFAULT_LOOP["max"]),
+                       window.duration() if window.value is not None else parse_duration(DEFAULT_LOOP["window"]))
+
+
+RESTART_LOOP: HostVar[RestartLoop] = HostVar("restart_loop", "{max: 3, window: 1h}", DEFAULT_LOOP, __name__,
+                                             _restart_loop)
 
 
 @dataclass(frozen=True)
@@ -158,21 +180,8 @@ def _loop_blocked(graph: ServiceGraph, tasks: Mapping[str, HostTask], keys: list
 
 
 def _loop_policy(task: HostTask) -> tuple[int, float]:
-    raw = task.vars.get("restart_loop") or DEFAULT_LOOP
-    if not isinstance(raw, Mapping):
-        raise ConfigError("must be a mapping like {max: 3, window: 1h}", file=task.host.file, line=task.host.line,
-                          field="vars.restart_loop")
-    limit = raw.get("max", DEFAULT_LOOP["max"])
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ConfigError("must be a whole number >= 1", file=getattr(raw, "file", task.host.file),
-                          line=getattr(raw, "line_of", lambda k: task.host.line)("max"), field="vars.restart_loop.max")
-    try:
-        window = parse_duration(raw.get("window", DEFAULT_LOOP["window"]))
-    except ValueError as exc:
-        raise ConfigError(str(exc), file=getattr(raw, "file", task.host.file),
-                          line=getattr(raw, "line_of", lambda k: task.host.line)("window"),
-                          field="vars.restart_loop.window") from None
-    return limit, window
+    loop = task.vars.read(RESTART_LOOP)
+    return loop.max, loop.window
 
 
 def _span(seconds: float) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 from runbook.sweeps.alerts import Alert, AlertPolicy, ItemState, decide, locked, read_state, state_path, write_state
 from runbook.errors import ConfigError
 from runbook.sweeps.history import REACHABILITY, points_of
+from runbook.hostvars import HostVars
 from runbook.inventory.model import Customer, Host, Inventory
 from runbook.mail import MailError, SmtpSettings, build_message, default_sender, send
 from runbook.health.verdict import Sweep
@@ -60,7 +61,7 @@ def alert_targets(inventory: Inventory, hosts: Sequence[Host], state_dir: Path, 
     for a customer with nowhere to send to, and for bad alert_* host vars."""
     targets: dict[str, AlertTarget] = {}
     for host in hosts:
-        AlertPolicy.from_vars(host.name, host.vars)
+        AlertPolicy.from_vars(HostVars.of(host))
         if host.customer in targets:
             continue
         customer = inventory.customers[host.customer]

@@ -33,8 +33,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from runbook.units import parse_duration
 from runbook.errors import ConfigError
+from runbook.hostvars import HostVar, HostVars, Located
 from runbook.sweeps.history import REACHABILITY, CheckPoint
 from runbook.journal import iso, parse_ts
 
@@ -51,23 +51,23 @@ class AlertPolicy:
     flap_window: timedelta = timedelta(hours=1)
 
     @classmethod
-    def from_vars(cls, host: str, vars: Mapping[str, Any]) -> AlertPolicy:
-        """The policy of one host; ConfigError naming the host and var for a bad value."""
-        policy = cls()
-        try:
-            if "alert_repeat" in vars:
-                policy = replace(policy, repeat=timedelta(seconds=parse_duration(vars["alert_repeat"])))
-            if "alert_flap_window" in vars:
-                policy = replace(policy, flap_window=timedelta(seconds=parse_duration(vars["alert_flap_window"])))
-        except ValueError as exc:
-            raise ConfigError(str(exc), field=f"host {host}: vars.alert_*") from None
-        if "alert_flap_changes" in vars:
-            value = vars["alert_flap_changes"]
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"must be a whole number of at least 1, not {value!r}",
-                                  field=f"host {host}: vars.alert_flap_changes")
-            policy = replace(policy, flap_changes=value)
-        return policy
+    def from_vars(cls, vars: Mapping[str, Any]) -> AlertPolicy:
+        """The policy of one host from its vars; ConfigError naming the var's file and line."""
+        vars = HostVars.over(vars)
+        return cls(repeat=vars.read(ALERT_REPEAT), flap_changes=vars.read(ALERT_FLAP_CHANGES),
+                   flap_window=vars.read(ALERT_FLAP_WINDOW))
+
+
+def _period(at: Located, vars: HostVars) -> timedelta:
+    return timedelta(seconds=at.duration())
+
+
+ALERT_REPEAT: HostVar[timedelta] = HostVar("alert_repeat", "a duration like 4h", "4h", __name__, _period)
+ALERT_FLAP_CHANGES: HostVar[int] = HostVar("alert_flap_changes", "a whole number >= 1", 4, __name__,
+                                           lambda at, vars: at.count(1))
+ALERT_FLAP_WINDOW: HostVar[timedelta] = HostVar("alert_flap_window", "a duration like 1h", "1h", __name__, _period)
+#: what ``runbook sweep --alert`` reads of each host
+ALERT_VARS: tuple[HostVar[Any], ...] = (ALERT_REPEAT, ALERT_FLAP_CHANGES, ALERT_FLAP_WINDOW)
 
 
 @dataclass(frozen=True)

@@ -181,7 +181,7 @@ def test_critical_disk_outranks_unknown_fact() -> None:
 def test_bad_vars_raise_before_any_check() -> None:
     with pytest.raises(ConfigError) as err:
         evaluate(healthy(), {"disk_crit": "lots"})
-    assert err.value.field == "disk_crit"
+    assert err.value.field == "vars.disk_crit"
 
 
 # -- what a report is handed: a message id and typed args, never an English sentence --------------
@@ -210,8 +210,9 @@ def test_ignored_mounts_are_not_judged_unless_named() -> None:
     assert checks["disk:/"].status == OK
 
 
-@pytest.mark.parametrize("bad", [5, [""], {"a": 1}])
-def test_bad_disk_ignore_names_the_variable(bad: Any) -> None:
+@pytest.mark.parametrize("bad, field", [(5, "vars.disk_ignore"), ([""], "vars.disk_ignore[0]"),
+                                        ({"a": 1}, "vars.disk_ignore")])
+def test_bad_disk_ignore_names_the_variable(bad: Any, field: str) -> None:
     with pytest.raises(ConfigError) as err:
         evaluate(healthy(), {"disk_ignore": bad})
-    assert err.value.field == "disk_ignore"
+    assert err.value.field == field

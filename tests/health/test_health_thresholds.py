@@ -43,20 +43,20 @@ def test_bad_syntax_names_the_variable(raw: Any, kinds: tuple[str, ...]) -> None
 
 
 @pytest.mark.parametrize("host_vars, field", [
-    ({"disk_warn": "ninety"}, "disk_warn"),
-    ({"inode_crit": "5GiB"}, "inode_crit"),
-    ({"mem_available_warn": "ten"}, "mem_available_warn"),
-    ({"swap_crit": "101"}, "swap_crit"),
-    ({"load_warn": "2%"}, "load_warn"),
-    ({"disk_warn": 95, "disk_crit": 90}, "disk_warn"),             # warn beyond crit
-    ({"mem_available_warn": 3, "mem_available_crit": 5}, "mem_available_warn"),
-    ({"disk_warn": "1GiB", "disk_crit": "5GiB"}, "disk_warn"),     # less free is worse
-    ({"disk_thresholds": ["/var"]}, "disk_thresholds"),
-    ({"disk_thresholds": {"var": {"warn": 80}}}, "disk_thresholds"),
-    ({"disk_thresholds": {"/var": 85}}, "disk_thresholds./var"),
-    ({"disk_thresholds": {"/var": {"warning": 85}}}, "disk_thresholds./var"),
-    ({"disk_thresholds": {"/var": {"warn": "85 percent"}}}, "disk_thresholds./var.warn"),
-    ({"disk_thresholds": {"/var": {"warn": 95}}}, "disk_thresholds./var.warn"),  # vs default crit 90
+    ({"disk_warn": "ninety"}, "vars.disk_warn"),
+    ({"inode_crit": "5GiB"}, "vars.inode_crit"),
+    ({"mem_available_warn": "ten"}, "vars.mem_available_warn"),
+    ({"swap_crit": "101"}, "vars.swap_crit"),
+    ({"load_warn": "2%"}, "vars.load_warn"),
+    ({"disk_warn": 95, "disk_crit": 90}, "vars.disk_warn"),             # warn beyond crit
+    ({"mem_available_warn": 3, "mem_available_crit": 5}, "vars.mem_available_warn"),
+    ({"disk_warn": "1GiB", "disk_crit": "5GiB"}, "vars.disk_warn"),     # less free is worse
+    ({"disk_thresholds": ["/var"]}, "vars.disk_thresholds"),
+    ({"disk_thresholds": {"var": {"warn": 80}}}, "vars.disk_thresholds.var"),
+    ({"disk_thresholds": {"/var": 85}}, "vars.disk_thresholds./var"),
+    ({"disk_thresholds": {"/var": {"warning": 85}}}, "vars.disk_thresholds./var.warning"),
+    ({"disk_thresholds": {"/var": {"warn": "85 percent"}}}, "vars.disk_thresholds./var.warn"),
+    ({"disk_thresholds": {"/var": {"warn": 95}}}, "vars.disk_thresholds./var.warn"),  # vs default crit 90
 ])
 def test_bad_vars(host_vars: dict[str, Any], field: str) -> None:
     with pytest.raises(ConfigError) as err:

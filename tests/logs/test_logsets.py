@@ -64,14 +64,14 @@ log_sets:
 
 
 @pytest.mark.parametrize(("text", "line", "field", "words"), [
-    ("log_sets:\n  web:\n    globs: [var/log/*.log]\n    colour: red\n", 4, "log_sets.web.colour", "unknown key"),
-    ("log_sets:\n  web:\n    globs: [var/log/../../etc/*]\n", 3, "log_sets.web.globs", "'..'"),
-    ("log_sets:\n  web:\n    globs: [var/log/x/*.log]\n    format: nginx\n", 4, "log_sets.web.format", "must be one of"),
-    ("log_sets:\n  web:\n    globs: [var/log/x/*.log]\n    roots: [/var]\n", 4, "log_sets.web.roots", "too wide"),
-    ("log_sets:\n  web:\n    globs: [var/log/x/*.log]\n    keep: -1\n", 4, "log_sets.web.keep", ">= 0"),
-    ("log_sets:\n  web:\n    globs: []\n", 3, "log_sets.web.globs", "at least one glob"),
-    ("log_sets:\n  web: [a]\n", 2, "log_sets.web", "must be a mapping"),
-    ("log_sets:\n  web:\n    globs: [var/log/x/*.log]\n    max_age: soon\n", 4, "log_sets.web.max_age", "duration"),
+    ("log_sets:\n  web:\n    globs: [var/log/*.log]\n    colour: red\n", 4, "vars.log_sets.web.colour", "unknown key"),
+    ("log_sets:\n  web:\n    globs: [var/log/../../etc/*]\n", 3, "vars.log_sets.web.globs[0]", "'..'"),
+    ("log_sets:\n  web:\n    globs: [var/log/x/*.log]\n    format: nginx\n", 4, "vars.log_sets.web.format", "must be one of"),
+    ("log_sets:\n  web:\n    globs: [var/log/x/*.log]\n    roots: [/var]\n", 4, "vars.log_sets.web.roots", "too wide"),
+    ("log_sets:\n  web:\n    globs: [var/log/x/*.log]\n    keep: -1\n", 4, "vars.log_sets.web.keep", ">= 0"),
+    ("log_sets:\n  web:\n    globs: []\n", 3, "vars.log_sets.web.globs", "at least one glob"),
+    ("log_sets:\n  web: [a]\n", 2, "vars.log_sets.web", "must be a mapping"),
+    ("log_sets:\n  web:\n    globs: [var/log/x/*.log]\n    max_age: soon\n", 4, "vars.log_sets.web.max_age", "duration"),
 ])
 def test_mistakes_name_the_variable_and_line(text: str, line: int, field: str, words: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -85,6 +85,7 @@ def test_bad_rotation_options_are_found_before_any_host_is_touched() -> None:
     with pytest.raises(ConfigError) as caught:
         log_sets_for(host_vars(text), [])
     assert caught.value.line == 4 and caught.value.file == "inventory/acme.yml"
+    assert caught.value.field == "vars.log_sets.web.rotate.compress"
 
 
 def test_log_root_must_be_absolute() -> None:

@@ -22,10 +22,11 @@ from runbook.analysis import Analysis, analyze_paths
 from runbook.analysis.remote import NO_PYTHON_EXIT, bundle, remote_command
 from runbook.change import Outcome, Plan
 from runbook.errors import ActionError
+from runbook.hostvars import HostVar
 from runbook.journal import read_events
 from runbook.logs.archive.secure import ARTIFACT_KIND
 from runbook.logs.files import LogFile, list_log_files
-from runbook.logs.sets import LogSet
+from runbook.logs.sets import LOG_SET_VARS, LogSet
 from runbook.task import HostTask
 
 
@@ -41,6 +42,10 @@ class AnalyzeParams:
     top: int = 10
 
 
+ANALYSIS_PYTHON: HostVar[str] = HostVar("analysis_python", "the python3 interpreter on the host (name or path)",
+                                        "python3", __name__, lambda at, vars: at.text())
+
+
 class LogsAnalyzeAction(HostAction):
     """Analyse log sets on the host (errors per minute, 5xx rate, fingerprints, slow requests).
 
@@ -52,6 +57,7 @@ class LogsAnalyzeAction(HostAction):
 
     name = "logs.analyze"
     Params = AnalyzeParams
+    host_vars = LOG_SET_VARS + (ANALYSIS_PYTHON,)
 
     def plan(self, task: HostTask, params: AnalyzeParams) -> Plan:
         sets = host_log_sets(task, list(params.sets))
@@ -67,7 +73,7 @@ class LogsAnalyzeAction(HostAction):
                 continue
             command = remote_command(paths, log_set.format, params.since, params.until, top=params.top,
                                      baseline=params.baseline,
-                                     python=str(task.vars.get("analysis_python", "python3")))
+                                     python=task.vars.read(ANALYSIS_PYTHON))
             result = task.run(command, stdin=code)
             if result.exit_code == NO_PYTHON_EXIT:
                 mode = "local from archive (no python3 >= 3.7 on the host)"

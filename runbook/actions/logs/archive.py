@@ -19,6 +19,8 @@ from runbook.actions.params import Duration
 from runbook.change import Change, Message, Outcome, Plan
 from runbook.errors import ActionError
 from runbook.health.evidence import DfEvidence, mounts_over
+from runbook.health.thresholds import THRESHOLD_VARS
+from runbook.logs.sets import LOG_SET_VARS
 from runbook.logs.archive.secure import secure
 from runbook.logs.archive.stream import Listed
 from runbook.logs.files import LogFile, list_log_files
@@ -58,6 +60,7 @@ class LogsArchiveAction(HostAction):
 
     name = "logs.archive"
     Params = ArchiveParams
+    host_vars = LOG_SET_VARS + THRESHOLD_VARS
     confirm = True
 
     def plan(self, task: HostTask, params: ArchiveParams) -> Plan:

@@ -19,6 +19,8 @@ from runbook.actions.logs.common import host_log_sets, last_of_each, on_mounts
 from runbook.actions.params import ByteSize, Duration
 from runbook.change import INTERNAL, Change, Message, Outcome, Plan
 from runbook.health.evidence import DfEvidence, mounts_over
+from runbook.health.thresholds import THRESHOLD_VARS
+from runbook.logs.sets import LOG_SET_VARS
 from runbook.logs.archive.secure import secured_files
 from runbook.logs.deletion import Deletion, delete_command, deleted_message
 from runbook.logs.files import LogFile, list_log_files
@@ -59,6 +61,7 @@ class LogsCleanAction(HostAction):
 
     name = "logs.clean"
     Params = CleanParams
+    host_vars = LOG_SET_VARS + THRESHOLD_VARS
     confirm = True
 
     def plan(self, task: HostTask, params: CleanParams) -> Plan:

@@ -40,7 +40,7 @@ from runbook.logs.rotation import (
     state_command,
 )
 from runbook.logs.rotation.shell import rotated_message
-from runbook.logs.sets import LogSet
+from runbook.logs.sets import LOG_SET_VARS, LOGROTATE_STATE, LogSet, log_path
 from runbook.task import HostTask
 
 # A non-login SSH session's PATH often lacks the sbin directories where logrotate lives.
@@ -70,6 +70,7 @@ class LogsRotateAction(HostAction):
 
     name = "logs.rotate"
     Params = RotateParams
+    host_vars = LOG_SET_VARS + (LOGROTATE_STATE,)
     confirm = True
 
     def plan(self, task: HostTask, params: RotateParams) -> Plan:
@@ -159,13 +160,9 @@ def _configs_present(task: HostTask, sets: list[LogSet]) -> dict[str, bool]:
 
 
 def _state_file(task: HostTask, given: str | None) -> str | None:
-    value = given if given is not None else task.vars.get("logrotate_state")
-    if value is None:
-        return None
-    if not isinstance(value, str) or "\0" in value or ".." in value.split("/"):
-        raise ConfigError(f"not a usable state file path: {value!r}", field="logrotate_state")
-    root = str(task.vars.get("log_root", "/"))
-    return posixpath.normpath(value if value.startswith("/") else posixpath.join(root, value))
+    if given is None:
+        return task.vars.read(LOGROTATE_STATE)
+    return log_path(given, task.vars, field="params.state")
 
 
 def _host_now(task: HostTask) -> datetime:
