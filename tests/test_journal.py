@@ -70,7 +70,7 @@ def test_a_journal_records_the_run_from_start_to_end(tmp_path: Path, hermetic: P
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     inventory = local_inventory(tmp_path / "inv.yml")
     probe = {"name": "Probe", "action": "command",
-             "params": {"cmd": "echo out; echo err >&2; exit 3", "expect_exit": 3}}
+             "params": {"cmd": "echo out; echo err >&2; exit 3", "expect_exit": 3}, "check_mode": "run"}
     book = write_playbook(tmp_path / "pb.yml", probe, name="Journal test")
 
     code, out, err = run_main(capsys, "run", book, "-i", inventory, "--incident", "ACME-412")
