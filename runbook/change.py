@@ -118,6 +118,10 @@ class Plan:
     error: ConnectError | None = None
     #: the action's own state for its ``after`` (the df evidence its changes record)
     state: Any = None
+    #: a failed outcome that is a judgement of the host's state (``fail_on``), not something
+    #: that went wrong: in check mode, after planned changes, it judges a state the run did
+    #: not bring about, so it does not fail the step
+    verdict: bool = False
 
     def __post_init__(self) -> None:
         if (self.outcome is Outcome.CHANGED) != bool(self.changes):

@@ -26,6 +26,16 @@ class ConfigError(RunbookError):
         return f"{where}: {what}{self.message}"
 
 
+class UsageError(RunbookError):
+    """A command-line value that is not allowed: names the option and, where there are few, the
+    allowed values. The CLI exits 64 (sysexits EX_USAGE) for it, as for the parser's own errors."""
+
+    def __init__(self, message: str, *, option: str) -> None:
+        self.message = message
+        self.option = option
+        super().__init__(f"{option}: {message}")
+
+
 class DataError(RunbookError):
     """Bad input data (a ticket, an e-mail): names where it came from and the field.
 

@@ -112,7 +112,7 @@ class HealthCheckAction(HostAction):
                 "probes": [p.to_json() for p in probes], "latency_ms": latency}
         limit = {"never": None, "warning": Status.WARNING, "critical": Status.CRITICAL}[params.fail_on]
         failed = limit is not None and status != Status.UNKNOWN and status.severity >= limit.severity
-        return Plan(Outcome.FAILED if failed else Outcome.OK, data=data, message=message[:400])
+        return Plan(Outcome.FAILED if failed else Outcome.OK, data=data, message=message[:400], verdict=failed)
 
     @staticmethod
     def _probes(task: HostTask) -> list[ProbeResult]:

@@ -57,7 +57,8 @@ class ProcessesHungAction(HostAction):
         if not hung:
             return Plan(Outcome.OK, data=data, message="no hung processes")
         message = f"{len(hung)} hung: " + "; ".join(f"pid {h.pid} {h.command[:40]} ({h.reason[:80]})" for h in hung)
-        return Plan(Outcome.FAILED if params.fail_on_found else Outcome.OK, data=data, message=message[:500])
+        return Plan(Outcome.FAILED if params.fail_on_found else Outcome.OK, data=data, message=message[:500],
+                    verdict=params.fail_on_found)
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ class ServicesStatusAction(HostAction):
         message = "; ".join(_line(s) for s in statuses)
         return Plan(Outcome.FAILED if params.fail_on_unhealthy and bad else Outcome.OK,
                     data={"services": [s.to_json() for s in statuses], "unhealthy": [s.key for s in bad]},
-                    message=message[:400])
+                    message=message[:400], verdict=params.fail_on_unhealthy and bool(bad))
 
 
 def _line(status: ServiceStatus) -> str:

@@ -11,7 +11,7 @@ import typer
 
 from runbook import __version__
 from runbook.cli.exitcodes import ExitCode
-from runbook.errors import ConfigError, DataError, ResourceLimitError, RunbookError
+from runbook.errors import ConfigError, DataError, ResourceLimitError, RunbookError, UsageError
 from runbook.limits import raise_open_files_limit
 
 # Typer (0.26-0.28, pinned) vendors click: its usage errors are ``typer.TyperException``s, not
@@ -76,6 +76,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"runbook: {message}", file=sys.stderr)
         if getattr(exc, "ctx", None) is not None:
             print(f"Try '{exc.ctx.command_path} --help'.", file=sys.stderr)
+        code = ExitCode.USAGE
+    except UsageError as exc:
+        print(f"runbook: error: {exc}", file=sys.stderr)
         code = ExitCode.USAGE
     except ConfigError as exc:
         print(f"runbook: error: {exc}", file=sys.stderr)

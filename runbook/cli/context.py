@@ -15,9 +15,12 @@ from rich.console import Console
 from rich.markup import escape
 
 from runbook.change import Change
+from runbook.errors import UsageError
+from runbook.inventory import Host, Inventory
 from runbook.paths import Paths
-from runbook.playbook.model import Step
+from runbook.playbook.model import Playbook, Step
 from runbook.run.engine import Engine
+from runbook.run.start import changes_hosts, customers_of, incident_vars, scope_to_incident
 
 
 @dataclass
@@ -32,6 +35,35 @@ class CliContext:
     def create(cls, reports_dir: Path | None = None, runs_dir: Path | None = None) -> "CliContext":
         return cls(out=Console(), err=Console(stderr=True), paths=Paths.resolve(reports_dir, runs_dir),
                    interactive=sys.stdin.isatty())
+
+
+def one_customer(ctx: CliContext, inventory: Inventory, hosts: list[Host], *, incident: str | None,
+                 limit: str | None, playbook: Playbook | None = None, check: bool = True,
+                 yes: bool = False) -> list[Host]:
+    """The hosts a run may touch, kept to one customer where that is asked for:
+
+    - with ``--incident``, the incident's customer only (the others left out are named; a
+      limit naming another customer's host is a UsageError, before any journal is begun);
+    - a run that may change hosts of several customers asks first, naming them (without a
+      terminal it is refused unless ``--yes``): ``-l SLUG`` picks one customer.
+    """
+    hosts, left_out = scope_to_incident(inventory, hosts, incident, incident_vars(ctx.paths, incident), limit)
+    if left_out:
+        ctx.err.print(f"[yellow]note:[/] incident {escape(str(incident))}: only its customer's hosts; left out: "
+                      + escape(", ".join(f"{h.name} ({h.customer})" for h in left_out)), highlight=False)
+    customers = customers_of(hosts)
+    if len(customers) < 2 or playbook is None or yes or not changes_hosts(playbook, check):
+        return hosts
+    named = ", ".join(customers)
+    if not ctx.interactive:
+        raise UsageError(f"this run may change hosts of {len(customers)} customers ({named}) and nobody can be "
+                         f"asked: choose one with -l SLUG (e.g. -l {customers[0]}), or say --yes", option="--limit")
+    ctx.err.print(f"[bold]This run may change hosts of {len(customers)} customers:[/] {escape(named)}",
+                  highlight=False)
+    answer = ctx.err.input(escape(f"Work on all {len(customers)} customers' hosts? [y/N] ")).strip().lower()
+    if answer not in ("y", "yes", "j", "ja"):
+        raise UsageError(f"not confirmed: choose one customer with -l SLUG ({named})", option="--limit")
+    return hosts
 
 
 def confirm_step(ctx: CliContext) -> Callable[[Step, Sequence[tuple[str, Change]]], bool]:

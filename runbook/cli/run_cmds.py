@@ -16,7 +16,7 @@ from rich.table import Table
 from runbook.actions import ACTIONS
 from runbook.actions.params import describe
 from runbook.cli import app, options as opt
-from runbook.cli.context import CliContext, confirm_step, env_sudo_password, stop_on_signals
+from runbook.cli.context import CliContext, confirm_step, env_sudo_password, one_customer, stop_on_signals
 from runbook.cli.exitcodes import ExitCode, for_run
 from runbook.cli.render import print_outcome, print_summary
 from runbook.connection import ConnectOptions
@@ -58,6 +58,7 @@ def run(
     book = load_playbook(playbook)
     hosts = plan_hosts(inv, book, limit)
     warn_misspelt(hosts)
+    hosts = one_customer(ctx, inv, hosts, incident=incident, limit=limit, playbook=book, check=check, yes=yes)
     options = RunOptions(check=check, assume_yes=yes, forks=forks,
                          connect=ConnectOptions(accept_new_host_keys, sudo_password(ask_sudo_pass), connect_timeout))
     engine = start_run(inv, hosts, book, ctx.paths, options, incident=incident, confirm=confirm_step(ctx),

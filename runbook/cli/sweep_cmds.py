@@ -17,7 +17,7 @@ from rich.table import Table
 
 from runbook.cli import app
 from runbook.cli import options as opt
-from runbook.cli.context import CliContext, stop_on_signals
+from runbook.cli.context import CliContext, one_customer, stop_on_signals
 from runbook.cli.exitcodes import ExitCode
 from runbook.connection import ConnectOptions
 from runbook.errors import ConfigError
@@ -69,7 +69,7 @@ def sweep(
     book = load_playbook(shipped("playbooks/health-check.yml"))
     # plan_hosts reads every host's threshold vars: a bad one stops the sweep before any host is
     # contacted (exit 78), rather than a per-host UNKNOWN that another host's CRITICAL hides in cron.
-    hosts = plan_hosts(inv, book, limit)
+    hosts = one_customer(ctx, inv, plan_hosts(inv, book, limit), incident=incident, limit=limit)
     if alert_to and not alert:
         raise ConfigError("--alert-to needs --alert", field="--alert-to")
     targets: Mapping[str, AlertTarget] = {}

@@ -28,6 +28,7 @@ class RunHosts:
         self._conns: dict[str, Connection] = {}
         self._unreachable: dict[str, tuple[int, ConnectError]] = {}
         self._registered: dict[str, dict[str, Any]] = {h.name: {} for h in hosts}
+        self._planned = False  # check mode: some step planned changes it did not make
         self._lock = threading.Lock()
 
     # -- connections ------------------------------------------------------------------------
@@ -76,6 +77,17 @@ class RunHosts:
         """(step, error) of the latest step that found ``name`` unreachable, if any."""
         with self._lock:
             return self._unreachable.get(name)
+
+    def note_planned(self) -> None:
+        """Check mode: a step planned changes and, as check mode does, made none."""
+        with self._lock:
+            self._planned = True
+
+    @property
+    def planned(self) -> bool:
+        """Check mode: an earlier step planned changes that were not made."""
+        with self._lock:
+            return self._planned
 
     def register(self, name: str, key: str, data: Mapping[str, Any]) -> None:
         """Keep a step's result data for the host's later steps (``register:``)."""

@@ -82,7 +82,7 @@ def _plan(ctx: StepContext, action: HostAction, host: Host) -> _Planned | None:
         ctx.finish(host.name, Outcome.UNREACHABLE, str(plan.error), data=plan.data, error=error_json(plan.error))
         return None
     if plan.outcome is not Outcome.CHANGED:
-        ctx.finish(host.name, plan.outcome, plan.message, data=plan.data)
+        ctx.judged(host.name, plan)
         return None
     if ctx.options.check:
         ctx.would(host.name, plan.changes, plan.data)

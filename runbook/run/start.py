@@ -16,9 +16,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from runbook.actions import ACTIONS
 from runbook.connection import ConnectOptions, connect
 from runbook.connection.base import Connection
-from runbook.errors import ConfigError, RunbookError
+from runbook.errors import ConfigError, RunbookError, UsageError
 from runbook.inventory import Host, Inventory, select_hosts
 from runbook.inventory.people import Person, operator_from_env
 from runbook.journal import Journal, current_user, new_run_id, secret_values_in
@@ -47,6 +48,46 @@ def plan_hosts(inventory: Inventory, playbook: Playbook, limit: str | None) -> l
     check_against_hosts(playbook, hosts)
     check_host_vars(playbook, hosts)
     return hosts
+
+
+def customers_of(hosts: Sequence[Host]) -> list[str]:
+    """The slugs of the customers ``hosts`` belong to, sorted."""
+    return sorted({h.customer for h in hosts})
+
+
+def scope_to_incident(inventory: Inventory, hosts: Sequence[Host], incident: str | None,
+                      record: dict[str, Any] | None, limit: str | None) -> tuple[list[Host], list[Host]]:
+    """A run for an incident works on that incident's customer only: (the hosts kept, the
+    hosts left out). A ``--limit`` that names a host of another customer is a UsageError (the
+    engineer asked for it, so it is said, not silently dropped). Without an open incident
+    record (no ``--incident``, or one not opened here) nothing is scoped."""
+    if not incident or not record or not record.get("customer"):
+        return list(hosts), []
+    named = str(record["customer"])
+    slugs = {c.slug for c in inventory.customers.values() if named in (c.slug, c.name)}
+    if not slugs:
+        raise UsageError(f"incident {incident} is of customer {named!r}, who is not in this inventory "
+                         f"(customers: {', '.join(sorted(inventory.customers))})", option="--incident")
+    kept = [h for h in hosts if h.customer in slugs]
+    others = [h for h in hosts if h.customer not in slugs]
+    if others and limit:
+        which = ", ".join(f"{h.name} (customer {h.customer})" for h in others)
+        raise UsageError(f"{which}: not a host of {named}, whose incident {incident} this run works; "
+                         "leave it out of the limit, or run it without --incident", option="--limit")
+    if not kept:
+        raise UsageError(f"no targeted host belongs to {named}, whose incident {incident} this run works",
+                         option="--incident")
+    return kept, others
+
+
+def changes_hosts(playbook: Playbook, check: bool) -> bool:
+    """Whether a run of ``playbook`` may change hosts: not in check mode, and a step whose
+    action asks before it changes (``confirm``), a step that says ``confirm: true``, or a
+    command that does not say it only reads."""
+    if check:
+        return False
+    return any(step.confirm or ACTIONS[step.action].confirm
+               or (step.action == "command" and not step.read_only) for step in playbook.steps)
 
 
 def start_run(inventory: Inventory, hosts: Sequence[Host], playbook: Playbook, paths: Paths,

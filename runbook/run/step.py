@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from runbook.actions import ACTIONS
 from runbook.actions.base import Action
 from runbook.actions.params import ParamError, build
-from runbook.change import Applied, Change, Outcome
+from runbook.change import Applied, Change, Outcome, Plan
 from runbook.errors import ConfigError, ConnectError, RunbookError
 from runbook.inventory.model import Host, Inventory
 from runbook.journal import Journal
@@ -36,6 +36,7 @@ from runbook.templating import evaluate, render
 MESSAGE_CHARS = 500
 NOT_CONFIRMED = "not confirmed: nothing was changed (run with --yes to apply)"
 NOT_STARTED = "not started: run interrupted"
+CHECK_VERDICT = "check mode: judged before the planned changes, which were not made"
 
 Item = TypeVar("Item")
 
@@ -204,9 +205,20 @@ class StepContext:
     def would(self, name: str, changes: Sequence[Change], data: Mapping[str, Any], **extra: Any) -> None:
         """Check mode: the host is "changed" with what it would do, and nothing is applied."""
         sentences = tuple(c.sentence for c in changes)
+        self.run_hosts.note_planned()
         self.finish(name, Outcome.CHANGED, f"would: {'; '.join(sentences)}"[:MESSAGE_CHARS], changes=sentences,
                     data=dict(data, check=True, planned=[c.to_json() for c in changes], **extra),
                     records=[c.journal_record(c.sentence) for c in changes])
+
+    def judged(self, name: str, plan: Plan) -> None:
+        """A host's finding that is not a change. A verdict (``fail_on``) in check mode, after
+        an earlier step planned changes it did not make, judges a state the run would have
+        changed: it is shown, and does not fail the step (nor abort the run)."""
+        if plan.outcome is Outcome.FAILED and plan.verdict and self.options.check and self.run_hosts.planned:
+            self.finish(name, Outcome.OK, f"{CHECK_VERDICT}: {plan.message}"[:MESSAGE_CHARS],
+                        data=dict(plan.data, verdict_in_check_mode="failed"))
+            return
+        self.finish(name, plan.outcome, plan.message, data=plan.data)
 
     def not_confirmed(self, name: str, data: Mapping[str, Any], planned: Sequence[Change] = ()) -> None:
         """The operator said no (or nobody could be asked): nothing was changed."""
