@@ -67,7 +67,8 @@ class HostTask:
         self.journal.command(step=self.step, host=self.host.name, command=command, exit_code=result.exit_code,
                              duration=result.duration, stdout=result.stdout, stderr=result.stderr)
         if check and not result.ok:
-            raise CommandFailed(self.host.name, command, result.exit_code, result.stdout + result.stderr)
+            raise CommandFailed(self.host.name, command, result.exit_code, result.stdout + result.stderr,
+                                result.stderr)
         return result
 
     def stream(self, command: str, sink: BinaryIO, *, sudo: bool | None = None,

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from runbook.cli import app, options as opt
 from runbook.cli.context import CliContext
@@ -32,8 +34,9 @@ def list_runs(as_json: bool = opt.Json, reports_dir: Optional[Path] = opt.Report
     for col in ("run", "kind", "started", "status", "playbook", "incident", "hosts", "outcomes"):
         table.add_column(col)
     for r in runs:
-        table.add_row(r.run_id, r.kind, r.started, r.status, r.playbook, r.incident or "", str(r.hosts),
-                      ", ".join(f"{k} {v}" for k, v in sorted(r.counts.items())))
+        table.add_row(*(Text(str(value)) for value in (  # from journals: shown as text, never as markup
+            r.run_id, r.kind, r.started, r.status, r.playbook, r.incident or "", r.hosts,
+            ", ".join(f"{k} {v}" for k, v in sorted(r.counts.items())))))
     ctx.out.print(table)
     return ExitCode.OK
 
@@ -49,15 +52,16 @@ def show_run(run_id: str = typer.Argument(..., help="Run id (or a unique prefix)
         print(json.dumps(events, indent=2, ensure_ascii=False))
         return ExitCode.OK
     summary = summarise(run_dir)
-    ctx.out.print(f"[bold]{summary.run_id}[/] {summary.kind} {summary.playbook!r} {summary.status} "
-                  f"started {summary.started}", highlight=False)
+    ctx.out.print(f"[bold]{escape(summary.run_id)}[/] {escape(summary.kind)} {escape(repr(summary.playbook))} "
+                  f"{escape(summary.status)} started {escape(summary.started)}", highlight=False)
     table = Table()
     for col in ("step", "host", "outcome", "message"):
         table.add_column(col, overflow="fold")
     names = {e["step"]: e["name"] for e in events if e["event"] == "step.start"}
     for e in events:
         if e["event"] == "host.end":
-            table.add_row(names.get(e["step"], str(e["step"])), e["host"], e["outcome"], e["message"])
+            table.add_row(*(Text(str(value)) for value in (
+                names.get(e["step"], e["step"]), e["host"], e["outcome"], e.get("message", ""))))
     ctx.out.print(table)
     return ExitCode.OK
 

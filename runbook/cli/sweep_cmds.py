@@ -20,7 +20,7 @@ from runbook.cli import options as opt
 from runbook.cli.context import CliContext, stop_on_signals
 from runbook.cli.exitcodes import ExitCode
 from runbook.connection import ConnectOptions
-from runbook.errors import ConfigError
+from runbook.errors import ConfigError, UsageError
 from runbook.health import Status, Thresholds
 from runbook.health.monitoring import to_json, to_nagios
 from runbook.health.verdict import Sweep, load_sweep
@@ -61,6 +61,8 @@ def sweep(
     runs_dir: Optional[Path] = opt.RunsDir,
 ) -> int:
     """Check every host: reachability, disk, inodes, memory, swap, load. Exit 0/1/2/3 = OK/WARNING/CRITICAL/UNKNOWN."""
+    if as_json and nagios:
+        raise UsageError("choose one: --json for programs, --nagios for a monitoring plugin", option="--json/--nagios")
     require_open_files(forks)
     ctx = CliContext.create(reports_dir, runs_dir)
     inv = load_inventory(inventory or [shipped("inventory/local.yml")], parse_extra_vars(extra_var or []),
@@ -70,7 +72,7 @@ def sweep(
     for host in hosts:
         _check_thresholds(host.name, host.vars)
     if alert_to and not alert:
-        raise ConfigError("--alert-to needs --alert", field="--alert-to")
+        raise UsageError("needs --alert", option="--alert-to")
     targets: Mapping[str, AlertTarget] = {}
     if alert:
         from runbook.sweeps.alert_mail import alert_targets  # mail and SLA code only for --alert

@@ -74,7 +74,7 @@ class LocalConnection:
         result = CommandResult(self.host, command, proc.returncode, out.decode("utf-8", "replace"),
                                err.decode("utf-8", "replace"), time.monotonic() - started)
         if check and not result.ok:
-            raise CommandFailed(self.host, command, result.exit_code, result.stdout + result.stderr)
+            raise CommandFailed(self.host, command, result.exit_code, result.stdout + result.stderr, result.stderr)
         return result
 
     def stream(self, command: str, sink: BinaryIO, *, sudo: bool = False,

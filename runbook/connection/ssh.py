@@ -347,7 +347,7 @@ class SSHConnection:
         result = CommandResult(self.host, command, code, out.decode("utf-8", "replace"),
                                err.decode("utf-8", "replace"), duration)
         if check and not result.ok:
-            raise CommandFailed(self.host, command, code, result.stdout + result.stderr)
+            raise CommandFailed(self.host, command, code, result.stdout + result.stderr, result.stderr)
         return result
 
     def stream(self, command: str, sink: BinaryIO, *, sudo: bool = False,

@@ -17,7 +17,7 @@ from typing import Any
 
 import paramiko
 
-from runbook.errors import ConfigError
+from runbook.errors import ConfigError, UsageError
 from runbook.inventory.model import Customer, Host, HosterContact, Inventory
 from runbook.inventory.people import person_from_yaml, signature_from_yaml
 from runbook.yamlsource import SourceMap, expect_map, load_yaml
@@ -271,7 +271,7 @@ def parse_extra_vars(items: Sequence[str]) -> dict[str, Any]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key.strip()):
-            raise ConfigError(f"expected key=value, got {item!r}", file="-e/--extra-var")
+            raise UsageError(f"expected key=value, got {item!r}", option="-e/--extra-var")
         try:
             result[key.strip()] = yaml.safe_load(value) if value.strip() else ""
         except yaml.YAMLError:

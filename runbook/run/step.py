@@ -235,8 +235,10 @@ class StepContext:
     def _judge(self, exc: BaseException, host: str | None) -> tuple[Outcome, str]:
         if isinstance(exc, ConnectError):
             return Outcome.UNREACHABLE, str(exc)
-        if isinstance(exc, (RunbookError, OSError)):
-            return Outcome.FAILED, str(exc).splitlines()[0]
+        if isinstance(exc, RunbookError):
+            return Outcome.FAILED, exc.one_line()
+        if isinstance(exc, OSError):
+            return Outcome.FAILED, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         self.journal.write("error", step=self.step.index, host=host, traceback=traceback.format_exc())
         return Outcome.FAILED, f"internal error: {exc!r}"
 
