@@ -60,19 +60,6 @@ PID_LINE = re.compile(r"^RUNBOOK-PID (\d+)\n", re.MULTILINE)
 DEFAULT_KEYS = ("~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa")
 
 
-def parse_jump(spec: str) -> tuple[str | None, str, int | None]:
-    """``[user@]host[:port]`` as OpenSSH's ProxyJump takes it (one hop)."""
-    user, _, rest = spec.rpartition("@")
-    host, port = rest, None
-    if rest.startswith("["):
-        host, _, tail = rest[1:].partition("]")
-        port = int(tail[1:]) if tail.startswith(":") else None
-    elif rest.count(":") == 1:
-        host, _, p = rest.partition(":")
-        port = int(p)
-    return (user or None), host, port
-
-
 class SSHConnection:
     """One SSH connection to one host, opened once, reused for every command of the run."""
 
@@ -459,4 +446,4 @@ def _local_user() -> str:
     return current_user()
 
 
-__all__ = ["SSHConnection", "HostKeyError", "parse_jump"]
+__all__ = ["SSHConnection", "HostKeyError"]
