@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 
+def last_line(output: str, default: str = "no output") -> str:
+    """The last non-empty line of a command's output: where tools say why they failed (argparse
+    prints its usage first, gzip its "No space left on device" last)."""
+    return next((line.strip() for line in reversed(output.splitlines()) if line.strip()), default)
+
+
 class RunbookError(Exception):
     """Base of every error runbook raises on purpose."""
 
@@ -117,8 +123,7 @@ class CommandFailed(RunbookError):
         self.exit_code = exit_code
         self.output = output
         tail = "\n".join(output.strip().splitlines()[-5:])
-        said = [line.strip() for line in (stderr if stderr and stderr.strip() else output).splitlines()]
-        self.reason = next((line for line in reversed(said) if line), "")
+        self.reason = last_line(stderr if stderr and stderr.strip() else output, "")
         super().__init__(f"{host}: exit {exit_code}: {command[:200]}\n{tail}".rstrip())
 
     def one_line(self) -> str:

@@ -14,14 +14,15 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from runbook.actions.base import HostAction
 from runbook.actions.logs.common import host_log_sets
+from runbook.actions.params import TimeSpec
 from runbook.analysis import Analysis, analyze_paths
 from runbook.analysis.remote import NO_PYTHON_EXIT, bundle, remote_command
 from runbook.change import Outcome, Plan
-from runbook.errors import ActionError
+from runbook.errors import ActionError, last_line
 from runbook.journal import read_events
 from runbook.logs.archive.secure import ARTIFACT_KIND
 from runbook.logs.files import LogFile, list_log_files
@@ -35,9 +36,9 @@ class AnalyzeParams:
     baseline: "previous-day" marks error fingerprints not seen 24 h earlier; top: rows per table."""
 
     sets: list[str] = ()  # type: ignore[assignment]
-    since: str | None = None
-    until: str | None = None
-    baseline: str | None = None
+    since: TimeSpec | None = None
+    until: TimeSpec | None = None
+    baseline: Literal["previous-day"] | None = None
     top: int = 10
 
 
@@ -74,7 +75,7 @@ class LogsAnalyzeAction(HostAction):
                 analysis = _from_archive(task, log_set, by_set[log_set.name], params)
             elif result.exit_code != 0:
                 raise ActionError(f"{task.host.name}: analysis of {log_set.name} failed (exit "
-                                  f"{result.exit_code}): {result.stderr.strip()[-300:]}")
+                                  f"{result.exit_code}): {last_line(result.stderr)[-300:]}")
             else:
                 received += len(result.stdout.encode())
                 analysis = Analysis.from_json(result.stdout)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from runbook.change import INTERNAL, Applied
-from runbook.errors import ActionError
+from runbook.errors import ActionError, last_line
 from runbook.journal import read_events
 from runbook.logs.archive.stream import (
     FrameReader,
@@ -95,7 +95,7 @@ def _python_stream(task: HostTask, interpreter: str, listed: list[Listed], out: 
                          stdin=remote_stdin(listed, level=level, chunk=READ_CHUNK))
     if result.exit_code != 0 or not reader.complete:
         raise ActionError(f"{task.host.name}: archive stream failed (exit {result.exit_code}, "
-                          f"{'complete' if reader.complete else 'cut off'}): {result.stderr.strip()[-300:]}")
+                          f"{'complete' if reader.complete else 'cut off'}): {last_line(result.stderr)[-300:]}")
     return reader.entries, reader.sha256.hexdigest(), reader.bytes
 
 
@@ -106,7 +106,7 @@ def _shell_stream(task: HostTask, listed: list[Listed], out: Any,
     result = task.stream("exec /bin/sh -s", cast(BinaryIO, writer), timeout=_time_limit(task, listed), stdin=script)
     if result.exit_code != 0:
         raise ActionError(f"{task.host.name}: archive stream failed (exit {result.exit_code}): "
-                          f"{result.stderr.strip()[-300:]}")
+                          f"{last_line(result.stderr)[-300:]}")
     writer.close()
     script = shell_sums_script(listed).encode("utf-8", "surrogateescape")
     sums = task.run("exec /bin/sh -s", timeout=_time_limit(task, listed), stdin=script)
