@@ -79,15 +79,27 @@ def redact(value: Any, secret_values: frozenset[str] = frozenset()) -> Any:
 
 
 def secret_values_in(vars: Mapping[str, Any]) -> set[str]:
-    """The values of secret-named vars (``db_password: hunter2`` -> {"hunter2"}), to redact
-    wherever they turn up (a rendered command line, its output, ``-e`` in argv). Values shorter
-    than 4 characters are left alone: redacting every "1" would garble the whole journal."""
-    found = set()
-    for key, value in vars.items():
-        if SECRET_NAME.search(str(key)) and isinstance(value, (str, int)) and not isinstance(value, bool):
-            if len(str(value)) >= 4:
-                found.add(str(value))
+    """The values of secret-named vars, at any depth (``db_password: hunter2``, ``db: {password:
+    hunter2}``, ``tokens: [t1, t2]`` -> {"hunter2", "t1", "t2"}), to redact wherever they turn
+    up (a rendered command line, its output, ``-e`` in argv). Values shorter than 4 characters
+    are left alone: redacting every "1" would garble the whole journal."""
+    found: set[str] = set()
+    _collect_secrets(vars, False, found, depth=0)
     return found
+
+
+def _collect_secrets(value: Any, secret: bool, found: set[str], *, depth: int) -> None:
+    """Add to ``found`` every scalar under a secret-named key (``secret``: we are under one)."""
+    if depth > 64:  # inventories nest at most that deep (runbook.yamlsource); -e values too
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _collect_secrets(item, secret or bool(SECRET_NAME.search(str(key))), found, depth=depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _collect_secrets(item, secret, found, depth=depth + 1)
+    elif secret and isinstance(value, (str, int, float)) and not isinstance(value, bool) and len(str(value)) >= 4:
+        found.add(str(value))
 
 
 def truncate(text: str, limit: int = MAX_OUTPUT_CHARS) -> tuple[str, bool]:
