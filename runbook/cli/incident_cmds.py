@@ -171,7 +171,8 @@ def show(incident_id: str = typer.Argument(..., metavar="ID"), as_json: bool = o
     started = datetime.fromisoformat(status["reaction_started"]) if status["reaction_started"] else None
     dl = reaction_deadline(c, incident.category, incident.received)
     lines = [
-        f"[bold]{incident.id}[/] {incident.customer}: category {incident.category} via {incident.channel}",
+        f"[bold]{escape(incident.id)}[/] {escape(incident.customer)}: category {incident.category} via "
+        f"{escape(incident.channel)}",
         f"  summary:          {escape(incident.summary) or '-'}",
         f"  received:         {_local(incident.received, c)}",
         f"  reaction:         {status['reaction']}",
@@ -191,11 +192,12 @@ def show(incident_id: str = typer.Argument(..., metavar="ID"), as_json: bool = o
     for post in incident.posts:
         lines.append(f"  posted:           {post.kind} {escape(post.ref)} ({post.report}) at {_local(post.at, c)}"
                      + (f", updated {_local(post.updated, c)}" if post.updated else ""))
-    lines += [f"  note {_local(n.at, c)}:  {n.text} ({n.by.name if n.by else '-'})" for n in incident.notes]
+    lines += [f"  note {_local(n.at, c)}:  {escape(n.text)} ({escape(n.by.name) if n.by else '-'})"
+              for n in incident.notes]
     if incident.resolution is not None:
         r = incident.resolution
-        lines.append(f"  resolved:         {_local(r.at, c)} by {r.by.name if r.by else '-'}"
-                     + (f": {r.summary}" if r.summary else ""))
+        lines.append(f"  resolved:         {_local(r.at, c)} by {escape(r.by.name) if r.by else '-'}"
+                     + (f": {escape(r.summary)}" if r.summary else ""))
     for line in lines:
         ctx.out.print(line, highlight=False)
     return ExitCode.OK
@@ -210,7 +212,8 @@ def list_incidents(as_json: bool = opt.Json, reports_dir: Optional[Path] = opt.R
         print(json.dumps([i.to_json() for i in incidents], indent=2, ensure_ascii=False))
         return ExitCode.OK
     for i in incidents:
-        ctx.out.print(f"{i.id:<16} cat {i.category}  {_local(i.received, i.contract)}  {i.customer}  {i.summary}",
+        ctx.out.print(escape(f"{i.id:<16} cat {i.category}  {_local(i.received, i.contract)}  {i.customer}  "
+                             f"{i.summary}"),
                       highlight=False)
     return ExitCode.OK
 

@@ -32,4 +32,4 @@ def print_summary(console: Console, result: RunResult, run_dir: str) -> None:
         table.add_row(escape(o.host), escape(o.step_name), f"[{style}]{o.outcome}[/]", escape(o.message))
     console.print(table)
     counts = ", ".join(f"{k} {v}" for k, v in result.counts().items() if v)
-    console.print(f"{counts or 'nothing ran'} -- journal: {run_dir}/journal.jsonl", highlight=False)
+    console.print(escape(f"{counts or 'nothing ran'} -- journal: {run_dir}/journal.jsonl"), highlight=False)

@@ -15,6 +15,7 @@ from rich.markup import escape
 from runbook.cli import app, options as opt
 from runbook.cli.context import CliContext
 from runbook.cli.exitcodes import ExitCode
+from runbook.cli.terminal import printable
 from runbook.errors import ConfigError, RunbookError, UsageError
 from runbook.incidents import Incident, IncidentStore, ReportSent, TicketPost, check_incident_id
 from runbook.inventory import Customer, load_inventory
@@ -97,7 +98,7 @@ def _deliver(ctx: CliContext, text: str, *, subject: str, html: str | None, outp
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
-        ctx.err.print(f"written: {output}", highlight=False)
+        ctx.err.print(f"written: {escape(str(output))}", highlight=False)
     delivered = None
     if mail_to or eml:
         to = list(mail_to or ([customer.contact_email] if customer and customer.contact_email else []))
@@ -105,15 +106,15 @@ def _deliver(ctx: CliContext, text: str, *, subject: str, html: str | None, outp
                                 to=to or ["undisclosed-recipients:;"])
         if eml:
             write_eml(message, eml)
-            ctx.err.print(f"message written: {eml}", highlight=False)
+            ctx.err.print(f"message written: {escape(str(eml))}", highlight=False)
             delivered = (tuple(to), "eml")
         if mail_to:
             settings = _smtp(customer)
             send(message, settings)
-            ctx.err.print(f"sent to {', '.join(mail_to)} via {settings.host}:{settings.port}", highlight=False)
+            ctx.err.print(escape(f"sent to {', '.join(mail_to)} via {settings.host}:{settings.port}"), highlight=False)
             delivered = (tuple(to), "smtp")
     if not output and not mail_to and not eml and not posted:
-        print(text, end="" if text.endswith("\n") else "\n")
+        print(printable(text), end="" if text.endswith("\n") else "\n")  # a log line's escapes stay text
     return delivered
 
 

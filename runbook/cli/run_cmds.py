@@ -17,6 +17,7 @@ from runbook.cli import app, options as opt
 from runbook.cli.context import CliContext, confirm_step, env_sudo_password, stop_on_signals
 from runbook.cli.exitcodes import ExitCode, for_run
 from runbook.cli.render import print_outcome, print_summary
+from runbook.cli.terminal import printable
 from runbook.connection import ConnectOptions
 from runbook.limits import require_open_files
 from runbook.inventory import load_inventory, parse_extra_vars
@@ -89,7 +90,7 @@ def check(
         inv = load_inventory(inventory, parse_extra_vars(extra_var or []))
         hosts = plan_hosts(inv, book, limit)
         where = f" for {len(hosts)} host(s)"
-    print(f"{playbook}: OK: {book.name!r}, {len(book.steps)} step(s){where}")
+    print(printable(f"{playbook}: OK: {book.name!r}, {len(book.steps)} step(s){where}"))
     return ExitCode.OK
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from runbook.cli import app
 from runbook.cli import options as opt
@@ -116,7 +117,8 @@ def send_alerts(ctx: CliContext, inv: Inventory, done: Sweep, targets: Mapping[s
     delivered = alert_after_sweep(done, targets, policies, ctx.clock(), journal=journal)
     for item in delivered:
         if item.error is not None:
-            ctx.err.print(f"runbook: alert not sent ({item.alert.host} {item.alert.check} {item.alert.status}): "
+            ctx.err.print(f"runbook: alert not sent ({escape(item.alert.host)} {escape(item.alert.check)} "
+                          f"{item.alert.status}): "
                           f"{escape(item.error)}", highlight=False)
     if delivered and not quiet:
         sent = sum(1 for d in delivered if d.error is None)
@@ -176,7 +178,8 @@ def print_sweep(ctx: CliContext, s: Sweep) -> None:
     """Hosts with problems in a table, OK hosts as one quiet line each, then the verdict."""
     for h in s.hosts:
         if h.status == Status.OK:
-            ctx.out.print(f"[green]OK[/]       {h.name:<16} [dim]{','.join(h.roles)}[/dim]  {_ok_summary(h.checks)}",
+            ctx.out.print(f"[green]OK[/]       {escape(f'{h.name:<16}')} [dim]{escape(','.join(h.roles))}[/dim]  "
+                          f"{escape(_ok_summary(h.checks))}",
                           highlight=False)
     bad = [h for h in s.hosts if h.status != Status.OK]
     if bad:
@@ -187,7 +190,7 @@ def print_sweep(ctx: CliContext, s: Sweep) -> None:
         table.add_column("what is not OK", overflow="fold")
         for h in bad:
             style = STATUS_STYLE[h.status]
-            table.add_row(h.name, ",".join(h.roles), f"[{style}]{h.status.name}[/]",
+            table.add_row(Text(h.name), Text(",".join(h.roles)), f"[{style}]{h.status.name}[/]",
                           "\n".join(f"[{STATUS_STYLE[Status[c['status']]]}]{c['status']}[/] {escape(c['message'])}"
                                     for c in h.problems) or escape(h.message))
         ctx.out.print(table)
