@@ -50,7 +50,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from runbook.errors import RunbookError
+from runbook.errors import LocalWriteError, RunbookError
 
 MAX_OUTPUT_CHARS = 64 * 1024
 SECRET_NAME = re.compile(r"pass(word|wd|phrase)?|secret|token|api[_-]?key|private[_-]?key|credential",
@@ -183,23 +183,72 @@ def current_user() -> str:
 
 # -- reading ---------------------------------------------------------------------------------
 
-def read_events(path: Path) -> list[dict[str, Any]]:
-    """All complete events of a journal. A torn last line (crash mid-write) is skipped."""
-    return list(iter_events(path))
+# The fields each event type's readers rely on, with their types: an event without them is
+# damaged (written by hand, cut, or from a broken version) and is skipped, not trusted.
+_REQUIRED: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "step.start": {"name": str},
+    "host.start": {"host": str},
+    "command": {"host": str, "command": str},
+    "evidence": {"host": str},
+    "artifact": {"path": str},
+    "host.end": {"host": str, "outcome": str},
+    "step.end": {"counts": dict},
+    "run.end": {"status": str},
+}
 
 
-def iter_events(path: Path) -> Iterator[dict[str, Any]]:
-    """The complete events of a journal one at a time, for journals too big to hold at once
-    (a 5,000-host sweep's is ~100 MiB as Python objects)."""
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            line = line.strip()
-            if not line:
+def read_events(path: Path, damaged: list[str] | None = None) -> list[dict[str, Any]]:
+    """All sound events of a journal (see ``iter_events``)."""
+    return list(iter_events(path, damaged))
+
+
+def iter_events(path: Path, damaged: list[str] | None = None) -> Iterator[dict[str, Any]]:
+    """The sound events of a journal one at a time, for journals too big to hold at once (a
+    5,000-host sweep's is ~100 MiB as Python objects). A damaged line -- torn by a crash
+    mid-write, cut inside a UTF-8 character, not a JSON object, an event without the fields
+    its readers need -- is skipped; with ``damaged`` given, "FILE:LINE: why" is added to it."""
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            if not raw.strip():
                 continue
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError:
-                continue
+            event, why = _parse_event(raw)
+            if event is not None:
+                yield event
+            elif damaged is not None:
+                damaged.append(f"{path}:{number}: {why}")
+
+
+def _parse_event(raw: bytes) -> tuple[dict[str, Any] | None, str]:
+    """One journal line as an event, or None and why it is not one."""
+    try:
+        event = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, "damaged line skipped (not UTF-8)"
+    except ValueError:
+        return None, "damaged line skipped (not JSON)"
+    if not isinstance(event, dict):
+        return None, "damaged line skipped (not an event object)"
+    kind = event.get("event")
+    if not isinstance(kind, str) or not isinstance(event.get("ts"), str):
+        return None, "damaged line skipped (no event type or time)"
+    try:
+        parse_ts(event["ts"])
+    except ValueError:
+        return None, f"damaged {kind} event skipped (time {event['ts'][:40]!r})"
+    for field, kind_of in _REQUIRED.get(kind, {}).items():
+        if not isinstance(event.get(field), kind_of):
+            return None, f"damaged {kind} event skipped (no {field})"
+    return event, ""
+
+
+def first_event(path: Path) -> dict[str, Any] | None:
+    """A journal's first line as an event (run.start, normally), or None when it is damaged or
+    unreadable: for listings that must not open every journal in full."""
+    try:
+        with open(path, "rb") as fh:
+            return _parse_event(fh.readline())[0]
+    except OSError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -218,35 +267,40 @@ class RunSummary:
     path: Path
 
 
-def summarise(run_dir: Path) -> RunSummary:
-    events = read_events(run_dir / "journal.jsonl")
+def summarise(run_dir: Path, damaged: list[str] | None = None) -> RunSummary:
+    """A run's line in ``runs list`` from its journal (damaged lines skipped, see ``iter_events``)."""
+    events = read_events(run_dir / "journal.jsonl", damaged)
     start = next((e for e in events if e["event"] == "run.start"), {})
     end = next((e for e in reversed(events) if e["event"] == "run.end"), None)
     counts: dict[str, int] = {}
     for e in events:
         if e["event"] == "host.end":
             counts[e["outcome"]] = counts.get(e["outcome"], 0) + 1
+    playbook, hosts, incident = start.get("playbook"), start.get("hosts"), start.get("incident")
     return RunSummary(
-        run_id=run_dir.name, kind=start.get("kind", "run"), started=start.get("ts", ""),
+        run_id=run_dir.name, kind=str(start.get("kind", "run")), started=start.get("ts", ""),
         ended=end["ts"] if end else None,
         status=end["status"] if end else "incomplete",
-        playbook=(start.get("playbook") or {}).get("name", ""), incident=start.get("incident"),
-        hosts=len(start.get("hosts", [])), counts=counts, path=run_dir,
+        playbook=str(playbook.get("name", "")) if isinstance(playbook, dict) else "",
+        incident=str(incident) if incident is not None else None,
+        hosts=len(hosts) if isinstance(hosts, list) else 0, counts=counts, path=run_dir,
     )
 
 
 def _started_ms(run_dir: Path) -> str:
     """run.start's timestamp: run ids sort by time only to the second."""
-    try:
-        with open(run_dir / "journal.jsonl", encoding="utf-8") as fh:
-            return str(json.loads(fh.readline()).get("ts", ""))
-    except (OSError, ValueError, AttributeError):
-        return ""
+    start = first_event(run_dir / "journal.jsonl")
+    return start["ts"] if start is not None else ""
 
 
 def iter_runs(runs_dir: Path) -> Iterator[Path]:
-    """Run directories, oldest first (by run id, then by run.start within the same second)."""
+    """Run directories, oldest first (by run id, then by run.start within the same second).
+    None yet is none; a file where the runs directory should be is a LocalWriteError (no run
+    could be written there either), not an empty list."""
     if not runs_dir.is_dir():
+        blocking = next((p for p in (runs_dir, *runs_dir.parents) if p.exists()), None)
+        if blocking is not None and not blocking.is_dir():
+            raise LocalWriteError(blocking, f"a file where the runs directory {runs_dir} should be")
         return iter(())
     runs = [p for p in runs_dir.iterdir() if (p / "journal.jsonl").is_file()]
     return iter(sorted(runs, key=lambda p: (p.name[:16], _started_ms(p), p.name)))
@@ -264,12 +318,7 @@ def runs_of_incident(runs_dir: Path, incident: str) -> list[Path]:
     """Run directories whose run.start names ``incident``, oldest first."""
     found = []
     for run_dir in iter_runs(runs_dir):
-        with open(run_dir / "journal.jsonl", encoding="utf-8") as fh:
-            first = fh.readline()
-        try:
-            start = json.loads(first)
-        except json.JSONDecodeError:
-            continue
-        if start.get("event") == "run.start" and start.get("incident") == incident:
+        start = first_event(run_dir / "journal.jsonl")
+        if start is not None and start["event"] == "run.start" and start.get("incident") == incident:
             found.append(run_dir)
     return found

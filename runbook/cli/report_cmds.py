@@ -15,11 +15,12 @@ from rich.markup import escape
 from runbook.cli import app, options as opt
 from runbook.cli.context import CliContext
 from runbook.cli.exitcodes import ExitCode
+from runbook.cli.render import warn_damaged
 from runbook.cli.terminal import printable
 from runbook.errors import ConfigError, RunbookError, UsageError
 from runbook.incidents import Incident, IncidentStore, ReportSent, TicketPost, check_incident_id
 from runbook.inventory import Customer, load_inventory
-from runbook.journal import iter_runs, runs_of_incident
+from runbook.journal import iter_events, iter_runs, runs_of_incident
 from runbook.mail import SmtpSettings, build_message, send, write_eml
 from runbook.reports import (Report, build_daily, build_report, mail_subject, render_daily_report, render_immediate,
                              render_next_day)
@@ -71,12 +72,22 @@ def _runs(ctx: CliContext, run_ids: Optional[List[str]], incident: Incident | No
                 raise RunbookError(f"{'no' if not matches else 'more than one'} run matches {rid!r} "
                                    f"in {ctx.paths.runs}")
             chosen.append(matches[0])
-        return chosen
+        return _named_damage(ctx, chosen)
     if incident is None:
         raise UsageError("name run ids or --incident ID", option="RUN_IDS")
     runs = runs_of_incident(ctx.paths.runs, incident.id)
     if not runs:
         raise RunbookError(f"incident {incident.id} has no runs in {ctx.paths.runs} (run with --incident {incident.id})")
+    return _named_damage(ctx, runs)
+
+
+def _named_damage(ctx: CliContext, runs: list[Path]) -> list[Path]:
+    """``runs``, after naming their journals' damaged lines (the report leaves them out)."""
+    damaged: list[str] = []
+    for run_dir in runs:
+        for _ in iter_events(run_dir / "journal.jsonl", damaged):
+            pass
+    warn_damaged(ctx.err, damaged)
     return runs
 
 
