@@ -38,6 +38,7 @@ Event types and their own fields:
 
 from __future__ import annotations
 
+import errno
 import getpass
 import json
 import os
@@ -118,8 +119,21 @@ def parse_ts(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+# Room kept beside a journal for its last events: when the disk fills up mid-run, this is
+# freed so that the failing event, every started host's host.end and run.end still fit.
+RESERVE_BYTES = 256 * 1024
+# Output kept per stream in a command event once the journal's disk is full (the reserve is small).
+SHORT_OUTPUT_CHARS = 2 * 1024
+
+
 class Journal:
-    """Writes one run's events. Thread-safe: host workers write from their threads."""
+    """Writes one run's events. Thread-safe: host workers write from their threads.
+
+    A journal is never left with half an event: a write that fails (a full disk) is cut back
+    to the last whole line, the reserve beside the journal is freed and the event written again
+    in brief. From then on ``failure`` names the journal and why; the engine stops starting
+    steps and the CLI exits 73. A journal deleted during the run is written back from the open
+    file at ``finish()``."""
 
     def __init__(self, run_dir: Path, *, clock=None, secret_values: frozenset[str] = frozenset()) -> None:
         self.run_dir = run_dir
@@ -129,8 +143,21 @@ class Journal:
         self._secrets = secret_values
         self._lock = threading.Lock()
         self._seq = 0
-        run_dir.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "a", encoding="utf-8")
+        self.failure: LocalWriteError | None = None
+        self._broken = False  # not even the reserve was enough: events are dropped (failure says so)
+        self._reserve = run_dir / ".journal-reserve"
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise LocalWriteError.from_os_error(exc.filename or self.path, exc) from None
+        self._good = os.fstat(self._fd).st_size  # the end of the last whole event
+        try:
+            _allocate(self._reserve, RESERVE_BYTES)
+        except OSError as exc:  # no room for the journal's last events: start nothing
+            os.close(self._fd)
+            self._reserve.unlink(missing_ok=True)
+            raise LocalWriteError.from_os_error(self.run_dir, exc) from None
 
     @property
     def artifacts_dir(self) -> Path:
@@ -141,37 +168,126 @@ class Journal:
         return redact(value, self._secrets)
 
     def write(self, event: str, **fields: Any) -> dict[str, Any]:
+        """Append one event (see the module docstring); never raises for a full disk."""
         with self._lock:
             self._seq += 1
             record = {"seq": self._seq, "ts": iso(self._clock()), "event": event}
             record.update(redact(fields, self._secrets))
-            self._file.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-            # Every event reaches the OS at once, so a crash, kill -9 or Ctrl-C of runbook loses
-            # nothing. fsync (which survives a power loss, and costs milliseconds) is kept for
-            # the ends of steps and runs: per event it made a 50-host sweep 0.3 s slower.
-            self._file.flush()
-            if event in DURABLE_EVENTS:
-                os.fsync(self._file.fileno())
+            if self._broken:
+                return record
+            if self.failure is not None:
+                record = _in_brief(record)
+            try:
+                self._append(record)
+            except OSError as exc:
+                self._fail(exc)
+                try:
+                    self._append(_in_brief(record))
+                except OSError:
+                    self._cut_back()
+                    self._broken = True
             return record
+
+    def _append(self, record: Mapping[str, Any]) -> None:
+        """One whole line reaches the OS (a crash, kill -9 or Ctrl-C of runbook loses nothing);
+        fsync, which survives a power loss and costs milliseconds, only for the ends of steps
+        and runs: per event it made a 50-host sweep 0.3 s slower."""
+        data = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8", "replace")
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self._fd, view):]
+        except OSError:
+            self._cut_back()
+            raise
+        self._good += len(data)
+        if record["event"] in DURABLE_EVENTS:
+            os.fsync(self._fd)
+
+    def _cut_back(self) -> None:
+        """Drop a partly written event: the journal ends with a whole line."""
+        try:
+            os.ftruncate(self._fd, self._good)
+        except OSError:
+            pass
+
+    def _fail(self, exc: OSError) -> None:
+        """The first failed write: say so from now on, and free the reserve for the last events."""
+        if self.failure is None:
+            self.failure = LocalWriteError.from_os_error(self.path, exc)
+        self._reserve.unlink(missing_ok=True)
 
     def command(self, *, step: int | None, host: str, command: str, exit_code: int | None,
                 duration: float, stdout: str, stderr: str, timed_out: bool = False,
-                cut_short: str | None = None) -> None:
+                cut_short: str | None = None, stdout_bytes: int | None = None) -> None:
         """One command run on a host. ``cut_short`` says why one never came back ("timeout",
-        "interrupted", "connection lost"); then ``exit_code`` is None and ``stderr`` says more."""
+        "interrupted", "connection lost"); then ``exit_code`` is None and ``stderr`` says more.
+        ``stdout_bytes``: what it printed, when ``stdout`` is only what the run kept of it."""
         out, cut_out = truncate(stdout)
         err, cut_err = truncate(stderr)
         extra = {"cut_short": cut_short} if cut_short else {}
         self.write("command", step=step, host=host, command=command, exit_code=exit_code,
                    duration=round(duration, 4), stdout=out, stderr=err,
-                   stdout_bytes=len(stdout.encode("utf-8", "replace")),
+                   stdout_bytes=stdout_bytes if stdout_bytes is not None else len(stdout.encode("utf-8", "replace")),
                    stderr_bytes=len(stderr.encode("utf-8", "replace")),
                    truncated=cut_out or cut_err, timed_out=timed_out, **extra)
 
-    def close(self) -> None:
+    def finish(self) -> None:
+        """After ``run.end``: the reserve goes; a journal deleted during the run is written back
+        from the open file (or ``failure`` says it is gone)."""
         with self._lock:
-            if not self._file.closed:
-                self._file.close()
+            self._reserve.unlink(missing_ok=True)
+            if os.fstat(self._fd).st_nlink > 0:
+                return
+            try:
+                self.run_dir.mkdir(parents=True, exist_ok=True)
+                with open(self.path, "xb") as out:
+                    offset = 0
+                    while chunk := os.pread(self._fd, 1 << 20, offset):
+                        out.write(chunk)
+                        offset += len(chunk)
+            except OSError as exc:
+                self.failure = self.failure or LocalWriteError(
+                    self.path, f"the journal was deleted during the run and cannot be written back "
+                               f"({exc.strerror or exc})")
+                return
+            self.failure = self.failure or LocalWriteError(
+                self.path, "the journal was deleted during the run; written back from the open file")
+
+    def close(self) -> None:
+        """Close the file (``finish()`` first)."""
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+
+def _allocate(path: Path, size: int) -> None:
+    """A file of ``size`` bytes whose blocks are really taken (fallocate, else zeros)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            os.posix_fallocate(fd, 0, size)
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                raise
+            os.write(fd, b"\0" * size)
+    finally:
+        os.close(fd)
+
+
+def _in_brief(value: Any, depth: int = 0) -> Any:
+    """``value`` with its long strings (a command's output, a traceback) cut short, for a
+    journal whose disk is full."""
+    if isinstance(value, str):
+        return truncate(value, SHORT_OUTPUT_CHARS)[0]
+    if depth > 64:
+        return value
+    if isinstance(value, Mapping):
+        return {k: _in_brief(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_in_brief(v, depth + 1) for v in value]
+    return value
 
 
 def current_user() -> str:

@@ -73,7 +73,11 @@ def run(
                          "error": o.error} for o in result.outcomes]}, default=str))
     else:
         print_summary(ctx.out, result, str(engine.journal.run_dir))
-    return for_run(result.status, result.counts())
+    if engine.journal.failure is not None:  # after the verdict: it is not lost with the journal
+        ctx.err.print(f"runbook: error: {escape(str(engine.journal.failure))}", highlight=False)
+    local_failure = engine.journal.failure is not None or any(
+        (o.error or {}).get("type") == "LocalWriteError" for o in result.outcomes)
+    return for_run(result.status, result.counts(), local_failure=local_failure)
 
 
 @app.command()

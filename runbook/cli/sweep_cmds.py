@@ -20,6 +20,7 @@ from runbook.cli import app
 from runbook.cli import options as opt
 from runbook.cli.context import CliContext, stop_on_signals
 from runbook.cli.exitcodes import ExitCode
+from runbook.cli.terminal import one_line
 from runbook.connection import ConnectOptions
 from runbook.errors import ConfigError, UsageError
 from runbook.health import Status, Thresholds
@@ -100,10 +101,17 @@ def sweep(
     else:
         print_sweep(ctx, result_sweep)
         print_forecasts(ctx, {h.name for h in hosts})
+    if engine.journal.failure is not None:  # the verdict above stands; the record is incomplete
+        if nagios:  # a monitoring plugin's second line is its long output; its exit is the verdict's
+            print(f"runbook: {one_line(str(engine.journal.failure))}")
+        else:
+            ctx.err.print(f"runbook: error: {escape(str(engine.journal.failure))}", highlight=False)
     if run_status == "interrupted":
         return ExitCode.INTERRUPTED  # an unfinished sweep changes no alert state
     if targets:
         send_alerts(ctx, inv, result_sweep, targets, engine.journal.path, quiet=as_json or nagios)
+    if engine.journal.failure is not None and not nagios:
+        return ExitCode.CANTCREAT
     return ExitCode(int(result_sweep.status))
 
 

@@ -232,6 +232,8 @@ class StepContext:
         failed with the error's first line for ours (and OSError), "internal error" for
         anything else -- the per-host boundary, whose traceback goes to the journal."""
         outcome, message = self._judge(exc, name)
+        if isinstance(exc, ConnectError):  # lost mid-step (sshd killed): later steps skip the host
+            self.mark_unreachable(name, exc)
         self.finish(name, outcome, message, changes=changes, data=data, error=error_json(exc))
 
     def failed_all(self, names: Sequence[str], exc: BaseException) -> None:

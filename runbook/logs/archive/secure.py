@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from runbook.change import INTERNAL, Applied
-from runbook.errors import ActionError, last_line
+from runbook.errors import ActionError, LocalWriteError, last_line
 from runbook.journal import read_events
 from runbook.logs.archive.stream import (
     FrameReader,
@@ -58,13 +58,21 @@ def secure(task: HostTask, listed: list[Listed], *, level: int, remote: str) -> 
     final = _free_name(task.artifacts_dir / f"logs-{stamp}.tar.gz")
     partial = final.with_name(final.name + ".part")
     began = time.monotonic()
-    with open(partial, "wb") as out:
-        if interpreter:
-            entries, sha256, size = _python_stream(task, interpreter, listed, out, level)
-        else:
-            entries, sha256, size = _shell_stream(task, listed, out, level)
-    manifest = _verified_manifest(partial, entries, listed)
-    os.replace(partial, final)
+    try:
+        with open(partial, "wb") as out:
+            if interpreter:
+                entries, sha256, size = _python_stream(task, interpreter, listed, out, level)
+            else:
+                entries, sha256, size = _shell_stream(task, listed, out, level)
+        manifest = _verified_manifest(partial, entries, listed)
+        os.replace(partial, final)
+    except (OSError, LocalWriteError) as exc:  # this machine's disk, not the host's: it must not stay full
+        partial.unlink(missing_ok=True)
+        why = exc.reason if isinstance(exc, LocalWriteError) else (exc.strerror or str(exc))
+        raise LocalWriteError(partial, f"{why} (the partial archive was removed; nothing deleted on the host)") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)  # a half archive secures nothing and fills the disk
+        raise
     seconds = time.monotonic() - began
     good = sum(1 for e in manifest if e["verified"])
     raw = sum(e.get("bytes", 0) for e in manifest)
