@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import tarfile
 from pathlib import Path
 
 import psutil
@@ -16,7 +17,7 @@ from runbook.connection.base import BoundedOutput
 from tests.lab import Lab
 from tests.support.cli import (events_of, journal, lab_inventory, local_inventory, run_dirs, runbook_cli,
                                start_runbook, write_playbook, command_step, CLI_TIMEOUT)
-from tests.support.loglab import small_mount
+from tests.support.loglab import log_root, run_steps, small_mount, write_inventory
 from tests.support.processes import wait_until
 
 
@@ -116,3 +117,42 @@ def test_a_journal_deleted_during_the_run_is_written_back_and_named(tmp_path: Pa
     events = journal(runs)
     assert [e["event"] for e in events][0] == "run.start" and events[-1]["event"] == "run.end"
     assert events_of(events, "host.end", host="self1")[-1]["message"] == "still here"
+
+
+def test_a_full_local_disk_during_logs_archive_leaves_no_partial_archive(lab: Lab, tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small filesystem needs root")
+    inventory = write_inventory(lab, tmp_path / "inv.yml", tmp_path.name)
+    log = log_root(lab, "web1", tmp_path.name) / "var/log/nginx/access.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_bytes(os.urandom(6 * 1024 * 1024))  # does not compress: the archive needs 6 MiB
+    with small_mount(tmp_path / "tiny", 2048, fstype="tmpfs"):
+        runs = tmp_path / "tiny" / "runs"
+
+        result, events = run_steps(inventory, [{"action": "logs.archive", "params": {}}], runs, limit="web1")
+
+        (outcome,) = result.outcomes
+        assert outcome.outcome == "failed" and "No space left on device" in outcome.message, outcome.message
+        assert ".tar.gz.part" in outcome.message and "partial archive was removed" in outcome.message
+        assert not list(runs.glob("*/artifacts/web1/*")), "no partial archive left filling the disk"
+        assert [e["event"] for e in events][-1] == "run.end"
+        assert events_of(events, "host.end", host="web1")[0]["error"]["type"] == "LocalWriteError"
+    assert log.stat().st_size == 6 * 1024 * 1024, "the host's log is untouched"
+
+
+def test_logs_analyze_refuses_an_archive_member_outside_the_archive(tmp_path: Path) -> None:
+    archive = tmp_path / "evil.tar.gz"
+    log = tmp_path / "error.log"
+    log.write_text("2026/11/25 02:00:00 [error] 1#1: *1 boom, client: 10.0.0.1\n")
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(log, arcname="var/log/nginx/error.log")
+        tar.add(log, arcname="../../escaped.log")
+    work = tmp_path / "cwd"
+    work.mkdir()
+
+    done = runbook_cli("logs", "analyze", archive, runs_dir=tmp_path / "runs")
+
+    assert done.returncode == 78, done.stderr
+    assert done.stderr.strip() == (f"runbook: error: {archive}: member '../../escaped.log' points outside the "
+                                   "archive; nothing extracted")
+    assert not list(tmp_path.parent.glob("escaped.log")) and not list(Path("/tmp").glob("escaped.log"))

@@ -128,11 +128,14 @@ def _from_archive(task: HostTask, log_set: LogSet, files: list[LogFile], params:
     with tempfile.TemporaryDirectory(prefix="runbook-analyze-") as tmp:
         extracted: list[str] = []
         for archive in archives:
-            with tarfile.open(archive, "r:gz") as tar:
-                for member in tar.getmembers():
-                    if member.isfile() and member.name in wanted:
-                        tar.extract(member, tmp, filter="data")
-                        extracted.append(str(Path(tmp) / member.name))
+            try:
+                with tarfile.open(archive, "r:gz") as tar:
+                    for member in tar.getmembers():
+                        if member.isfile() and member.name in wanted:
+                            tar.extract(member, tmp, filter="data")
+                            extracted.append(str(Path(tmp) / member.name))
+            except tarfile.TarError as exc:  # damaged, or a member outside the directory: refused
+                raise ActionError(f"{task.host.name}: cannot read archive {archive}: {exc}") from None
         if not extracted:
             raise ActionError(f"{task.host.name}: no python3 >= 3.7 on the host and no archive of "
                               f"{log_set.name} in this run: put a logs.archive step before logs.analyze")
