@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 
+def last_line(output: str, default: str = "no output") -> str:
+    """The last non-empty line of a command's output: where tools say why they failed (argparse
+    prints its usage first, gzip its "No space left on device" last)."""
+    return next((line.strip() for line in reversed(output.splitlines()) if line.strip()), default)
+
+
 class RunbookError(Exception):
     """Base of every error runbook raises on purpose."""
+
+    def one_line(self) -> str:
+        """The error as a host's one-line result: its first line (subclasses say why better)."""
+        return next((line for line in str(self).splitlines() if line.strip()), type(self).__name__)
 
 
 class ConfigError(RunbookError):
@@ -34,6 +44,22 @@ class UsageError(RunbookError):
         self.message = message
         self.option = option
         super().__init__(f"{option}: {message}")
+
+
+class LocalWriteError(RunbookError):
+    """A local file or directory runbook must write cannot be written (a full disk, no
+    permission, a file where a directory must be, a journal deleted under a run): names the
+    path. The CLI exits 73 (sysexits EX_CANTCREAT) for it."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"cannot write {self.path}: {reason}")
+
+    @classmethod
+    def from_os_error(cls, path: object, exc: OSError) -> "LocalWriteError":
+        """The error for ``exc`` raised while writing ``path`` (its strerror, not its repr)."""
+        return cls(path, exc.strerror or str(exc) or type(exc).__name__)
 
 
 class DataError(RunbookError):
@@ -85,15 +111,25 @@ class CommandTimeout(RunbookError):
 
 
 class CommandFailed(RunbookError):
-    """A command exited non-zero where success was required."""
+    """A command exited non-zero where success was required.
 
-    def __init__(self, host: str, command: str, exit_code: int, output: str) -> None:
+    ``str()`` shows the host, the exit code, the command and the last lines of its output;
+    ``reason`` is the one line that says why: the last line of its stderr (else of its output).
+    """
+
+    def __init__(self, host: str, command: str, exit_code: int, output: str, stderr: str | None = None) -> None:
         self.host = host
         self.command = command
         self.exit_code = exit_code
         self.output = output
         tail = "\n".join(output.strip().splitlines()[-5:])
+        self.reason = last_line(stderr if stderr and stderr.strip() else output, "")
         super().__init__(f"{host}: exit {exit_code}: {command[:200]}\n{tail}".rstrip())
+
+    def one_line(self) -> str:
+        """Why, in one line: ``h1: exit 1: gzip: stdout: No space left on device (rm -f -- ...)``."""
+        command = self.command if len(self.command) <= 80 else self.command[:77] + "..."
+        return f"{self.host}: exit {self.exit_code}: {self.reason or 'no output'} ({command})"
 
 
 class ActionError(RunbookError):

@@ -70,9 +70,11 @@ class HostTask:
         with self._recorded_if_cut_short(command):
             result = conn.run(command, sudo=sudo, timeout=timeout, stdin=stdin)
         self.journal.command(step=self.step, host=self.host.name, command=command, exit_code=result.exit_code,
-                             duration=result.duration, stdout=result.stdout, stderr=result.stderr)
+                             duration=result.duration, stdout=result.stdout, stderr=result.stderr,
+                             stdout_bytes=result.stdout_total)
         if check and not result.ok:
-            raise CommandFailed(self.host.name, command, result.exit_code, result.stdout + result.stderr)
+            raise CommandFailed(self.host.name, command, result.exit_code, result.stdout + result.stderr,
+                                result.stderr)
         return result
 
     def stream(self, command: str, sink: BinaryIO, *, sudo: bool | None = None,

@@ -15,6 +15,10 @@ import yaml
 from runbook.errors import ConfigError
 
 
+class YamlLimitError(ConfigError):
+    """A document nests too deep or its aliases expand too far: refused before it is built."""
+
+
 class SourceMap(dict):
     """A dict that knows its file, its own line and the line of each key."""
 
@@ -30,8 +34,62 @@ class SourceMap(dict):
         return ConfigError(message, file=self.file, line=line, field=field or key)
 
 
+#: How deep YAML may nest. An inventory or playbook needs a handful of levels; thousands of
+#: brackets would exhaust Python's recursion while the document is built.
+MAX_DEPTH = 64
+#: How many values a document may hold once its aliases are expanded: a 1.6 KB "billion
+#: laughs" of nested aliases expands to billions, which printing or merging never finishes.
+MAX_VALUES = 100_000
+
+
 class _Loader(yaml.SafeLoader):
-    pass
+    """PyYAML's safe loader, with a bound on nesting depth and on alias expansion."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._path: list[str] = []  # where the node being composed is: keys and [indexes]
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if isinstance(index, yaml.ScalarNode):
+            self._path.append(f".{index.value}" if self._path else str(index.value))
+        else:
+            self._path.append(f"[{index}]" if isinstance(index, int) else "")
+        try:
+            if len(self._path) > MAX_DEPTH:
+                line = self.peek_event().start_mark.line + 1
+                where = "".join(self._path[:6]).lstrip(".")
+                raise YamlLimitError(f"nested more than {MAX_DEPTH} levels deep", file=self.name, line=line,
+                                     field=f"{where}..." if where else None)
+            return super().compose_node(parent, index)
+        finally:
+            self._path.pop()
+
+    def get_single_node(self) -> Any:
+        node = super().get_single_node()
+        if node is not None:
+            _expanded_size(node, {}, self.name)
+        return node
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], file: str) -> int:
+    """How many values ``node`` stands for with every alias expanded (an alias is the very node
+    it names, so each node is counted once and its size reused). Refuses past MAX_VALUES,
+    naming the line of the smallest node that passes it: where the aliases multiply."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    if isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(child, sizes, file) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, sizes, file) + _expanded_size(v, sizes, file) for k, v in node.value)
+    else:
+        size = 1
+    if size > MAX_VALUES:
+        raise YamlLimitError(f"aliases expand this value to more than {MAX_VALUES:,} values (refused: an "
+                             "alias bomb, or a document far larger than any inventory or playbook)",
+                             file=file, line=node.start_mark.line + 1)
+    sizes[id(node)] = size
+    return size
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> SourceMap:

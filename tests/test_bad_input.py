@@ -111,10 +111,11 @@ CASES = [
     Case("missing-inventory", inventory("inv-does-not-exist.yml"), "inv-does-not-exist.yml", None,
          ("file not found",)),
     # -- the command line --
+    # a value given on the command line is a usage error (64), and says what would be allowed
     Case("limit-matches-nothing", (*inventory("base-inventory.yml"), "-l", "web1,wbe2"), None, None,
-         ("--limit", "'wbe2' matches no host")),
+         ("--limit", "'wbe2' matches no host", "hosts web1"), USAGE),
     Case("extra-var-without-value", (*with_hosts("pb-bad-when.yml"), "-e", "disk_warn"), None, None,
-         ("-e/--extra-var", "key=value")),
+         ("-e/--extra-var", "key=value"), USAGE),
     Case("forks-zero", ("run", str(BAD / "pb-bad-when.yml"), "-i", str(BASE_INVENTORY), "--forks", "0"),
          None, None, ("--forks",), USAGE),
     Case("unknown-option", ("run", "--frobnicate"), None, None, ("--frobnicate",), USAGE),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook.errors import ConfigError
+from runbook.errors import UsageError
 from runbook.inventory import load_inventory, parse_extra_vars, select_hosts
 from tests.lab import Lab
 from tests.support.cli import command_step, isolate, run_main, write_playbook
@@ -154,11 +154,11 @@ def test_limit_selects_by_name_role_glob_and_customer(two_customers: Path, limit
     ("web1,,db1", "empty pattern"),
 ])
 def test_a_limit_that_matches_nothing_is_an_error(two_customers: Path, limit: str, complaint: str) -> None:
-    with pytest.raises(ConfigError) as error:
+    with pytest.raises(UsageError) as error:
         select_hosts(load_inventory([two_customers]), limit)
 
     assert complaint in str(error.value)
-    assert error.value.file == "--limit"
+    assert error.value.option == "--limit"
 
 
 def test_playbook_targets_and_limit_combine(two_customers: Path) -> None:

@@ -128,18 +128,18 @@ def test_notes_and_resolution_with_who_and_when(hermetic: Path, tmp_path: Path,
     assert "Provider angerufen, Ticket 4711 (Eva Berger)" in out and "resolved:" in out
 
 
-@pytest.mark.parametrize(("args", "field"), [
-    (("note", "SHOP-1", "x", "--at", "yesterday", "--by", "Eva"), "--at"),
-    (("note", "SHOP-1", "  ", "--by", "Eva"), "TEXT"),
-    (("resolve", "SHOP-1", "--at", "2026-11-24T02:00", "--by", "Eva"), "--at"),   # before it was received
-    (("resolve", "SHOP-1", "--by", "<eva@x.example>"), "--by"),
+@pytest.mark.parametrize(("args", "field", "code"), [
+    (("note", "SHOP-1", "x", "--at", "yesterday", "--by", "Eva"), "--at", 64),
+    (("note", "SHOP-1", "  ", "--by", "Eva"), "TEXT", 64),
+    (("resolve", "SHOP-1", "--at", "2026-11-24T02:00", "--by", "Eva"), "--at", 64),   # before it was received
+    (("resolve", "SHOP-1", "--by", "<eva@x.example>"), "--by", 78),
 ])
 def test_bad_notes_and_resolutions_are_refused(hermetic: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                               args: tuple[str, ...], field: str) -> None:
+                                               args: tuple[str, ...], field: str, code: int) -> None:
     inventory = write_yaml(tmp_path / "shop.yml", SHOP)
     run_main(capsys, "incident", "open", "SHOP-1", "-c", "1", "--received", "2026-11-25T02:14", "-i", inventory)
-    code, _, err = run_main(capsys, "incident", *args)
-    assert code == 78 and f"{field}:" in err and "Traceback" not in err
+    exit_code, _, err = run_main(capsys, "incident", *args)
+    assert exit_code == code and f"{field}:" in err and "Traceback" not in err
     incident = IncidentStore(tmp_path / "reports").get("SHOP-1")
     assert incident.notes == () and incident.resolution is None
 

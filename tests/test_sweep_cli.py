@@ -269,8 +269,8 @@ def test_local_json_agrees_with_psutil_on_the_root_filesystem(tmp_path: Path) ->
     (["-e", "disk_warn=95", "-e", "disk_crit=90"], 78, "disk_warn: warning threshold 95% is above"),
     (["-e", "disk_thresholds=/var"], 78, "disk_thresholds"),
     (["-i", "{tmp}/no-such-inventory.yml"], 78, "no-such-inventory.yml: file not found"),
-    (["-l", "no-such-host"], 78, "'no-such-host' matches no host"),
-    (["-e", "not a pair"], 78, "expected key=value"),
+    (["-l", "no-such-host"], 64, "'no-such-host' matches no host"),
+    (["-e", "not a pair"], 64, "expected key=value"),
     (["--forks", "0"], 64, "--forks"),
 ], ids=["threshold-word", "threshold-order", "thresholds-not-a-map", "no-inventory", "bad-limit",
         "bad-extra-var", "bad-forks"])
@@ -279,16 +279,24 @@ def test_configuration_errors_exit_non_zero_with_one_line_and_nothing_on_stdout(
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
     runs = tmp_path / "runs"
 
-    # --nagios: a monitoring system must never read a status line off a broken configuration.
-    done = runbook_cli("sweep", "--nagios", *args, "--runs-dir", runs)
+    done = runbook_cli("sweep", *args, "--runs-dir", runs)
 
     assert done.returncode == code, done.stdout + done.stderr
     assert done.stdout == ""
     no_traceback(done.stderr)
     first, *rest = done.stderr.splitlines()
     assert first.startswith("runbook: ") and says in first, done.stderr
-    assert rest == ([] if code == 78 else ["Try 'runbook sweep --help'."])
+    assert rest == ([] if code == 78 or args[0] != "--forks" else ["Try 'runbook sweep --help'."])
     assert run_dirs(runs) == [], "a configuration error must stop the sweep before it starts"
+
+    # --nagios: a monitoring plugin answers with one status line whatever is wrong, UNKNOWN (3)
+    # for a configuration it cannot use, so the monitoring system shows the problem, not a crash.
+    plugin = runbook_cli("sweep", "--nagios", *args, "--runs-dir", runs)
+
+    assert plugin.returncode == 3, plugin.stdout + plugin.stderr
+    (line,) = plugin.stdout.splitlines()
+    assert line.startswith("RUNBOOK UNKNOWN: ") and says in line and "|" not in line, line
+    assert plugin.stderr == "" and run_dirs(runs) == []
 
 
 # -- colour ------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Typed params models: each action declares a frozen dataclass, and YAML is checked against it.
 
 Supported field types: str, int, float, bool, ``Duration`` (seconds; "10s", "5m", "1h30m" or a
-number), ``ByteSize`` (bytes; "100MiB", "2G", "5GB" or a number; see ``runbook.units``), ``list[str]``, ``list[int]``,
+number), ``ByteSize`` (bytes; "100MiB", "2G", "5GB" or a number; see ``runbook.units``), ``TimeSpec``
+(a time as ``logs analyze --since`` takes it), ``list[str]``, ``list[int]``,
 ``dict[str, Any]``, ``Literal[...]`` and ``X | None``. Values that are Jinja2 templates are
 type-checked after rendering, per host.
 """
@@ -19,6 +20,9 @@ from runbook.units import parse_duration, parse_size
 
 Duration = NewType("Duration", float)
 ByteSize = NewType("ByteSize", int)
+#: a moment as ``logs analyze --since`` takes it: ISO 8601, "now", "-30m", or shifted
+#: ("2026-11-25T02:14:00+01:00-30m"); kept as text, checked before any host is contacted
+TimeSpec = NewType("TimeSpec", str)
 
 
 class ParamError(ValueError):
@@ -34,6 +38,8 @@ def _describe(kind: Any) -> str:
         return "duration"
     if kind is ByteSize:
         return "size"
+    if kind is TimeSpec:
+        return "time"
     origin = get_origin(kind)
     if origin is Literal:
         return " | ".join(repr(a) for a in get_args(kind))
@@ -78,6 +84,8 @@ def convert(kind: Any, value: Any, field: str, *, rendered: bool) -> Any:
             return parse_duration(value)
         if kind is ByteSize:
             return parse_size(value)
+        if kind is TimeSpec:
+            return _time_spec(value)
         if kind is bool:
             if isinstance(value, str) and rendered and value.strip().lower() in ("true", "false", "yes", "no"):
                 return value.strip().lower() in ("true", "yes")
@@ -101,6 +109,14 @@ def convert(kind: Any, value: Any, field: str, *, rendered: bool) -> Any:
     except ValueError as exc:
         raise ParamError(field, str(exc)) from None
     raise ParamError(field, f"unsupported type {kind!r}")
+
+
+def _time_spec(value: Any) -> str:
+    from runbook.analysis.clock import Clock, parse_user_time
+    if not isinstance(value, str):
+        raise ValueError(f"must be a time (ISO 8601, 'now', e.g. -30m), not {value!r}")
+    parse_user_time(value, Clock("UTC"))  # raises ValueError saying what a time looks like
+    return value
 
 
 def build(model: type, raw: Mapping[str, Any] | None, *, rendered: bool) -> Any:

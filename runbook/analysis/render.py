@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Dict, List, Optional, Sequence
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -56,12 +57,12 @@ def _ranked_table(title: str, rows: Sequence[Ranked]) -> Table:
     table.add_column("count", justify="right")
     table.add_column("key", overflow="fold")
     for row in rows:
-        table.add_row(str(row.count), row.key)
+        table.add_row(str(row.count), Text(row.key))  # paths and clients from the log: text, not markup
     return table
 
 
 def _render_set(log: LogSetAnalysis, console: Console) -> None:
-    console.rule("[bold]%s[/] (%s)" % (log.name, log.format))
+    console.rule("[bold]%s[/] (%s)" % (escape(log.name), escape(log.format)))
     severities = ", ".join("[%s]%s %d[/]" % (_STYLE[s] or "default", s, log.severity_counts[s])
                            for s in SEVERITIES if s in log.severity_counts)
     console.print("%d lines, %d garbage, %d events in window; %s -> %s (UTC)" % (
@@ -96,7 +97,7 @@ def _render_set(log: LogSetAnalysis, console: Console) -> None:
         for fp in log.fingerprints:
             table.add_row(str(fp.count), Text(fp.severity, style=_STYLE.get(fp.severity, "")),
                           _when(fp.first_seen), _when(fp.last_seen),
-                          Text("NEW", style="bold magenta") if fp.new else "", fp.template)
+                          Text("NEW", style="bold magenta") if fp.new else "", Text(fp.template))
         console.print(table)
     slowest = log.access.slowest if log.access is not None else log.slowest
     if slowest:
@@ -105,7 +106,7 @@ def _render_set(log: LogSetAnalysis, console: Console) -> None:
         table.add_column("when")
         table.add_column("what", overflow="fold")
         for entry in slowest:
-            table.add_row("%.3f" % entry.seconds, _when(entry.time), entry.what)
+            table.add_row("%.3f" % entry.seconds, _when(entry.time), Text(entry.what))
         console.print(table)
 
 
@@ -114,9 +115,9 @@ def render_analysis(result: Analysis, console: Console) -> None:
     window = "%s -> %s" % (_when(result.since) if result.since else "start",
                            _when(result.until) if result.until else "end")
     console.print("[bold]Log analysis[/] window %s (UTC), naive times read as %s"
-                  % (window, result.naive_tz))
+                  % (window, escape(result.naive_tz)))
     for note in result.notes:
-        console.print("[yellow]note:[/] " + note)
+        console.print("[yellow]note:[/] " + escape(note))
     for log in result.sets:
         _render_set(log, console)
 
@@ -130,7 +131,7 @@ def render_timeline(events: Sequence[TimelineEvent], console: Console) -> None:
     for event in events:
         log = seen.setdefault(event.log, event.log.rsplit("/", 1)[-1])
         what = ("NEW " if event.new else "") + "%s: %s" % (event.kind, event.text)
-        table.add_row(_when(event.time), event.host, log,
-                      Text(event.severity, style=_STYLE.get(event.severity, "")), what,
+        table.add_row(_when(event.time), Text(event.host), Text(log),
+                      Text(event.severity, style=_STYLE.get(event.severity, "")), Text(what),
                       str(event.count))
     console.print(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import traceback
@@ -11,7 +12,8 @@ import typer
 
 from runbook import __version__
 from runbook.cli.exitcodes import ExitCode
-from runbook.errors import ConfigError, DataError, ResourceLimitError, RunbookError, UsageError
+from runbook.cli.terminal import one_line
+from runbook.errors import ConfigError, DataError, LocalWriteError, ResourceLimitError, RunbookError, UsageError
 from runbook.limits import raise_open_files_limit
 
 # Typer (0.26-0.28, pinned) vendors click: its usage errors are ``typer.TyperException``s, not
@@ -58,46 +60,72 @@ def _register(args: Sequence[str] = ()) -> None:
         importlib.import_module(f"runbook.cli.{module}")  # importing a module adds its commands
 
 
+#: errno values that mean "this machine cannot write there", whatever wrote it
+_CANNOT_WRITE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR,
+                           errno.EISDIR, errno.EFBIG, errno.ENAMETOOLONG})
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point: every error becomes one line on stderr and an exit status, never a traceback."""
+    """Entry point: every error becomes one line on stderr and an exit status, never a traceback.
+
+    ``runbook sweep --nagios`` is a monitoring plugin: whatever goes wrong, it prints one
+    status line on stdout and exits 0-3 (``RUNBOOK UNKNOWN: <the error>``, exit 3)."""
     args = list(sys.argv[1:] if argv is None else argv)
     raise_open_files_limit()  # a sweep of many hosts needs more than the usual soft 1,024
     _register(args)
-    try:
-        code = app(args=args, prog_name="runbook", standalone_mode=False)
-    except _EXIT as exc:
-        code = exc.exit_code
-    except _ABORT:
-        print("runbook: aborted", file=sys.stderr)
-        code = ExitCode.INTERRUPTED
-    except _CLICK_ERROR as exc:
-        message = exc.format_message()
-        if message:  # no_args_is_help shows the help and raises with an empty message
-            print(f"runbook: {message}", file=sys.stderr)
-        if getattr(exc, "ctx", None) is not None:
-            print(f"Try '{exc.ctx.command_path} --help'.", file=sys.stderr)
-        code = ExitCode.USAGE
-    except UsageError as exc:
-        print(f"runbook: error: {exc}", file=sys.stderr)
-        code = ExitCode.USAGE
-    except ConfigError as exc:
-        print(f"runbook: error: {exc}", file=sys.stderr)
-        code = ExitCode.CONFIG
-    except DataError as exc:
-        print(f"runbook: error: {exc}", file=sys.stderr)
-        code = ExitCode.DATA
-    except ResourceLimitError as exc:
-        print(f"runbook: error: {exc}", file=sys.stderr)
-        code = ExitCode.OSERR
-    except RunbookError as exc:
-        print(f"runbook: error: {exc}", file=sys.stderr)
-        code = ExitCode.FAILED
-    except KeyboardInterrupt:
-        print("runbook: interrupted", file=sys.stderr)
-        code = ExitCode.INTERRUPTED
-    except Exception as exc:  # the one top-level boundary
-        if os.environ.get("RUNBOOK_DEBUG"):
-            traceback.print_exc()
-        print(f"runbook: internal error: {exc!r} (set RUNBOOK_DEBUG=1 for the traceback)", file=sys.stderr)
-        code = ExitCode.SOFTWARE
+    code, message, hint = _run(args)
+    if message is not None and _monitoring_plugin(args):
+        print(f"RUNBOOK UNKNOWN: {one_line(message).replace('|', '/')}")
+        code = ExitCode.UNKNOWN
+    elif message is not None:
+        print(f"runbook: {one_line(message)}", file=sys.stderr)
+        if hint:
+            print(hint, file=sys.stderr)
     sys.exit(int(code or 0))
+
+
+def _monitoring_plugin(args: Sequence[str]) -> bool:
+    """``sweep --nagios`` (without ``--json``, which together with it is a usage error)."""
+    command = next((a for a in args if not a.startswith("-")), None)
+    return command == "sweep" and "--nagios" in args and "--json" not in args
+
+
+def _run(args: Sequence[str]) -> tuple[int, str | None, str | None]:
+    """Run the command: (exit status, the one-line error or None, a hint line or None)."""
+    try:
+        return app(args=args, prog_name="runbook", standalone_mode=False) or 0, None, None
+    except _EXIT as exc:
+        return exc.exit_code, None, None
+    except _ABORT:
+        return ExitCode.INTERRUPTED, "aborted", None
+    except _CLICK_ERROR as exc:
+        # no_args_is_help shows the help and raises with an empty message
+        hint = f"Try '{exc.ctx.command_path} --help'." if getattr(exc, "ctx", None) is not None else None
+        return ExitCode.USAGE, exc.format_message() or None, hint
+    except UsageError as exc:
+        return ExitCode.USAGE, f"error: {exc}", None
+    except ConfigError as exc:
+        return ExitCode.CONFIG, f"error: {exc}", None
+    except DataError as exc:
+        return ExitCode.DATA, f"error: {exc}", None
+    except ResourceLimitError as exc:
+        return ExitCode.OSERR, f"error: {exc}", None
+    except LocalWriteError as exc:
+        return ExitCode.CANTCREAT, f"error: {exc}", None
+    except RunbookError as exc:
+        return ExitCode.FAILED, f"error: {exc}", None
+    except KeyboardInterrupt:
+        return ExitCode.INTERRUPTED, "interrupted", None
+    except OSError as exc:
+        if exc.errno in _CANNOT_WRITE:  # a local file or directory, not a bug: say which
+            where = exc.filename if exc.filename is not None else "a local file"
+            return ExitCode.CANTCREAT, f"error: {LocalWriteError.from_os_error(where, exc)}", None
+        return _internal_error(exc)
+    except Exception as exc:  # the one top-level boundary
+        return _internal_error(exc)
+
+
+def _internal_error(exc: BaseException) -> tuple[int, str, None]:
+    if os.environ.get("RUNBOOK_DEBUG"):
+        traceback.print_exc()
+    return ExitCode.SOFTWARE, f"internal error: {exc!r} (set RUNBOOK_DEBUG=1 for the traceback)", None

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from runbook.change import Change
+from runbook.cli.terminal import console
 from runbook.errors import UsageError
 from runbook.inventory import Host, Inventory
 from runbook.paths import Paths
@@ -33,7 +34,7 @@ class CliContext:
 
     @classmethod
     def create(cls, reports_dir: Path | None = None, runs_dir: Path | None = None) -> "CliContext":
-        return cls(out=Console(), err=Console(stderr=True), paths=Paths.resolve(reports_dir, runs_dir),
+        return cls(out=console(), err=console(stderr=True), paths=Paths.resolve(reports_dir, runs_dir),
                    interactive=sys.stdin.isatty())
 
 
@@ -70,7 +71,7 @@ def confirm_step(ctx: CliContext) -> Callable[[Step, Sequence[tuple[str, Change]
     """Ask once per step, listing every change on every host."""
 
     def ask(step: Step, items: Sequence[tuple[str, Change]]) -> bool:
-        ctx.err.print(f"\n[bold]Step {step.index + 1} ({step.name})[/] would change {len(items)} thing(s):")
+        ctx.err.print(f"\n[bold]Step {step.index + 1} ({escape(step.name)})[/] would change {len(items)} thing(s):")
         for host, change in items:
             ctx.err.print(f"  [cyan]{escape(host)}[/]: {escape(change.sentence)}", markup=True, highlight=False)
         if not ctx.interactive:

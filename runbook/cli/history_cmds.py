@@ -16,7 +16,7 @@ from runbook.cli import app
 from runbook.cli import options as opt
 from runbook.cli.context import CliContext
 from runbook.cli.exitcodes import ExitCode
-from runbook.errors import ConfigError
+from runbook.errors import UsageError
 from runbook.sweeps.forecast import SOON, forecasts
 from runbook.sweeps.history import iso_seconds, records, spread, status_periods, sweep_dirs
 from runbook.inventory import load_inventory, select_hosts
@@ -34,8 +34,8 @@ def parse_since(value: str, now: datetime, option: str = "--since") -> datetime:
     try:
         when = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise ConfigError(f"{value!r} is neither a duration (24h, 7d) nor a time (2026-12-01T08:00)",
-                          field=option) from None
+        raise UsageError(f"{value!r} is neither a duration (24h, 7d) nor a time (2026-12-01T08:00)",
+                         option=option) from None
     return when if when.tzinfo is not None else when.replace(tzinfo=now.tzinfo)
 
 
@@ -43,7 +43,7 @@ def chosen_hosts(inventory: list[Path] | None, limit: str | None) -> set[str] | 
     """The host names of ``-i``/``-l``; None (every host in the journals) without ``-i``."""
     if not inventory:
         if limit:
-            raise ConfigError("--limit needs --inventory", field="--limit")
+            raise UsageError("needs --inventory", option="--limit")
         return None
     inv = load_inventory(inventory, contracts=False)
     return {h.name for h in select_hosts(inv, limit)}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Optional
 
@@ -13,7 +13,7 @@ from rich.markup import escape
 from runbook.cli import app, options as opt
 from runbook.cli.context import CliContext
 from runbook.cli.exitcodes import ExitCode
-from runbook.errors import ConfigError
+from runbook.errors import ConfigError, UsageError
 from runbook.incidents import (CHANNELS, Incident, IncidentNote, IncidentStore, Resolution, check_incident_id,
                                report_due, sla_verdict)
 from runbook.inventory import Customer, load_inventory
@@ -34,19 +34,39 @@ def pick_customer(inventory: list[Path], slug: str | None) -> Customer:
     inv = load_inventory(inventory)
     if slug:
         if slug not in inv.customers:
-            raise ConfigError(f"no customer {slug!r} (known: {', '.join(inv.customers)})", field="--customer")
+            raise UsageError(f"no customer {slug!r} (known: {', '.join(inv.customers)})", option="--customer")
         return inv.customers[slug]
     if len(inv.customers) != 1:
-        raise ConfigError(f"the inventory holds {len(inv.customers)} customers: name one with --customer "
-                          f"({', '.join(inv.customers)})", field="--customer")
+        raise UsageError(f"the inventory holds {len(inv.customers)} customers: name one "
+                         f"({', '.join(inv.customers)})", option="--customer")
     return next(iter(inv.customers.values()))
 
 
-def _time(text: str, customer_contract, field: str) -> datetime:
+#: how far ahead of this machine's clock a given time may be (another machine's clock, a typo
+#: of a minute); beyond it the time is a mistake, and an SLA verdict counted from it a lie
+CLOCK_SKEW = timedelta(minutes=5)
+#: the years a fault's times may lie in: outside, a typo (and the calendar's arithmetic overflows)
+PLAUSIBLE_YEARS = (2000, 2099)
+
+
+def _time(text: str, customer_contract, field: str, *, now: datetime | None = None,
+          not_before: datetime | None = None) -> datetime:
+    """``text`` as a time in the contract's zone; refused when it lies in the future (more than
+    ``CLOCK_SKEW`` after ``now``) or before ``not_before`` (when the fault was received)."""
     try:
-        return parse_time(text, customer_contract)
+        when = parse_time(text, customer_contract)
     except ValueError as exc:
-        raise ConfigError(str(exc), field=field) from None
+        raise UsageError(str(exc), option=field) from None
+    if not PLAUSIBLE_YEARS[0] <= when.year <= PLAUSIBLE_YEARS[1]:
+        raise UsageError(f"{text!r}: the year {when.year} is not plausible for a fault "
+                         f"({PLAUSIBLE_YEARS[0]}-{PLAUSIBLE_YEARS[1]})", option=field)
+    if now is not None and when > now + CLOCK_SKEW:
+        raise UsageError(f"{_local(when, customer_contract)} is in the future (now: "
+                         f"{_local(now, customer_contract)})", option=field)
+    if not_before is not None and when < not_before:
+        raise UsageError(f"{_local(when, customer_contract)} is before the fault was received "
+                         f"({_local(not_before, customer_contract)})", option=field)
+    return when
 
 
 def span(seconds: float) -> str:
@@ -77,10 +97,10 @@ def open_incident(
     ctx = CliContext.create(reports_dir)
     check_incident_id(incident_id)
     if channel not in CHANNELS:
-        raise ConfigError(f"unknown channel {channel!r} (one of {', '.join(CHANNELS)})", field="--channel")
+        raise UsageError(f"{channel!r} is not one of: {', '.join(CHANNELS)}", option="--channel")
     cust = pick_customer(inventory, customer)
     contract = cust.contract
-    when = _time(received, contract, "--received")
+    when = _time(received, contract, "--received", now=ctx.clock())
     incident = IncidentStore(ctx.paths.reports).open(Incident(
         id=incident_id, customer=cust.name, category=category, received=when, channel=channel,
         summary=summary, opened_at=ctx.clock(), reaction_started=None, contract=contract))
@@ -105,7 +125,8 @@ def react(incident_id: str = typer.Argument(..., metavar="ID"),
     ctx = CliContext.create(reports_dir)
     store = IncidentStore(ctx.paths.reports)
     incident = store.get(check_incident_id(incident_id))
-    when = _time(at, incident.contract, "--at") if at else ctx.clock()
+    now = ctx.clock()
+    when = _time(at, incident.contract, "--at", now=now, not_before=incident.received) if at else now
     incident = store.react(incident.id, when)
     ctx.out.print(f"{incident.id}: reaction started {_local(incident.reaction_started, incident.contract)}",
                   highlight=False)
@@ -150,7 +171,8 @@ def show(incident_id: str = typer.Argument(..., metavar="ID"), as_json: bool = o
     started = datetime.fromisoformat(status["reaction_started"]) if status["reaction_started"] else None
     dl = reaction_deadline(c, incident.category, incident.received)
     lines = [
-        f"[bold]{incident.id}[/] {incident.customer}: category {incident.category} via {incident.channel}",
+        f"[bold]{escape(incident.id)}[/] {escape(incident.customer)}: category {incident.category} via "
+        f"{escape(incident.channel)}",
         f"  summary:          {escape(incident.summary) or '-'}",
         f"  received:         {_local(incident.received, c)}",
         f"  reaction:         {status['reaction']}",
@@ -170,11 +192,12 @@ def show(incident_id: str = typer.Argument(..., metavar="ID"), as_json: bool = o
     for post in incident.posts:
         lines.append(f"  posted:           {post.kind} {escape(post.ref)} ({post.report}) at {_local(post.at, c)}"
                      + (f", updated {_local(post.updated, c)}" if post.updated else ""))
-    lines += [f"  note {_local(n.at, c)}:  {n.text} ({n.by.name if n.by else '-'})" for n in incident.notes]
+    lines += [f"  note {_local(n.at, c)}:  {escape(n.text)} ({escape(n.by.name) if n.by else '-'})"
+              for n in incident.notes]
     if incident.resolution is not None:
         r = incident.resolution
-        lines.append(f"  resolved:         {_local(r.at, c)} by {r.by.name if r.by else '-'}"
-                     + (f": {r.summary}" if r.summary else ""))
+        lines.append(f"  resolved:         {_local(r.at, c)} by {escape(r.by.name) if r.by else '-'}"
+                     + (f": {escape(r.summary)}" if r.summary else ""))
     for line in lines:
         ctx.out.print(line, highlight=False)
     return ExitCode.OK
@@ -189,7 +212,8 @@ def list_incidents(as_json: bool = opt.Json, reports_dir: Optional[Path] = opt.R
         print(json.dumps([i.to_json() for i in incidents], indent=2, ensure_ascii=False))
         return ExitCode.OK
     for i in incidents:
-        ctx.out.print(f"{i.id:<16} cat {i.category}  {_local(i.received, i.contract)}  {i.customer}  {i.summary}",
+        ctx.out.print(escape(f"{i.id:<16} cat {i.category}  {_local(i.received, i.contract)}  {i.customer}  "
+                             f"{i.summary}"),
                       highlight=False)
     return ExitCode.OK
 
@@ -249,8 +273,8 @@ def note(incident_id: str = typer.Argument(..., metavar="ID"),
     store = IncidentStore(ctx.paths.reports)
     incident = store.get(check_incident_id(incident_id))
     if not text.strip():
-        raise ConfigError("the note is empty", field="TEXT")
-    when = _time(at, incident.contract, "--at") if at else ctx.clock()
+        raise UsageError("the note is empty", option="TEXT")
+    when = _time(at, incident.contract, "--at", now=ctx.clock()) if at else ctx.clock()
     store.note(incident.id, IncidentNote(at=when, by=who(by, inventory, incident), text=text.strip()))
     ctx.out.print(f"{incident.id}: note recorded for {_local(when, incident.contract)}", highlight=False)
     return ExitCode.OK
@@ -266,10 +290,8 @@ def resolve(incident_id: str = typer.Argument(..., metavar="ID"),
     ctx = CliContext.create(reports_dir)
     store = IncidentStore(ctx.paths.reports)
     incident = store.get(check_incident_id(incident_id))
-    when = _time(at, incident.contract, "--at") if at else ctx.clock()
-    if when < incident.received:
-        raise ConfigError(f"{_local(when, incident.contract)} is before the fault was received "
-                          f"({_local(incident.received, incident.contract)})", field="--at")
+    now = ctx.clock()
+    when = _time(at, incident.contract, "--at", now=now, not_before=incident.received) if at else now
     store.resolve(incident.id, Resolution(at=when, by=who(by, inventory, incident), summary=summary.strip()))
     ctx.out.print(f"{incident.id}: resolved at {_local(when, incident.contract)}", highlight=False)
     return ExitCode.OK

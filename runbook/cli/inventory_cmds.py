@@ -6,7 +6,9 @@ import json
 from typing import Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from runbook.cli import app, options as opt
 from runbook.cli.context import CliContext
@@ -33,7 +35,7 @@ def list_hosts(inventory: opt.InventoryList = opt.Inventories, limit: Optional[s
     for h in hosts:
         target = "local" if h.connection == "local" else f"{h.user or ''}@{h.address}:{h.port}" + (
             f" via {h.jump}" if h.jump else "")
-        table.add_row(h.name, h.customer, ",".join(h.roles), h.connection, target)
+        table.add_row(*(Text(v) for v in (h.name, h.customer, ",".join(h.roles), h.connection, target)))
     CliContext.create().out.print(table)
     return ExitCode.OK
 
@@ -52,8 +54,8 @@ def show_host(host: str = typer.Argument(..., help="Host name."), inventory: opt
         out = CliContext.create().out
         for key, value in data.items():
             if key != "vars":
-                out.print(f"[bold]{key}[/]: {value}", highlight=False)
+                out.print(f"[bold]{key}[/]: {escape(str(value))}", highlight=False)
         out.print("[bold]vars[/]:")
         for key, value in sorted(data["vars"].items()):
-            out.print(f"  {key}: {value!r}", highlight=False)
+            out.print(f"  {escape(str(key))}: {escape(repr(value))}", highlight=False)
     return ExitCode.OK

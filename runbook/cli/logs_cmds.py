@@ -33,13 +33,25 @@ def _expand(paths: List[Path], workdir: Path) -> list[str]:
             raise ConfigError("file not found", file=str(path))
         if path.name.endswith((".tar.gz", ".tgz")) and tarfile.is_tarfile(path):
             target = workdir / path.name
-            with tarfile.open(path, "r:*") as tar:
-                members = [m for m in tar.getmembers() if m.isfile()]
-                tar.extractall(target, members=members, filter="data")
+            try:
+                with tarfile.open(path, "r:*") as tar:
+                    members = [m for m in tar.getmembers() if m.isfile()]
+                    outside = next((m.name for m in members if _escapes(m.name)), None)
+                    if outside is not None:  # refused whole: nothing of it is extracted anywhere
+                        raise ConfigError(f"member {outside!r} points outside the archive; nothing extracted",
+                                          file=str(path))
+                    tar.extractall(target, members=members, filter="data")
+            except tarfile.TarError as exc:  # damaged, or a member the "data" filter refuses
+                raise ConfigError(f"cannot unpack: {exc}", file=str(path)) from None
             files.extend(str(target / m.name) for m in members)
         else:
             files.append(str(path))
     return files
+
+
+def _escapes(name: str) -> bool:
+    """An archive member name that is absolute or climbs out with "..": never one of ours."""
+    return name.startswith("/") or ".." in Path(name).parts
 
 
 @logs_app.command("analyze")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import List, Optional
 
 import typer
+
+from runbook.errors import UsageError
 
 Inventories = typer.Option(..., "-i", "--inventory", help="Inventory file or directory (repeatable).")
 OptInventories = typer.Option(None, "-i", "--inventory", help="Inventory file or directory (repeatable).")
@@ -29,3 +32,13 @@ RunsDir = typer.Option(None, "--runs-dir", envvar="RUNBOOK_RUNS_DIR",
 InventoryList = List[Path]
 OptInventoryList = Optional[List[Path]]
 StrList = Optional[List[str]]
+
+
+def one_of(value: str | None, allowed: Sequence[str], option: str) -> str | None:
+    """``value`` if it is one of ``allowed`` (or None: not given); else a usage error naming them."""
+    if value is not None and value not in allowed:
+        raise UsageError(f"{value!r} is not one of: {', '.join(allowed)}", option=option)
+    return value
+
+
+LANGUAGES = ("de", "en")

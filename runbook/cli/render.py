@@ -32,4 +32,13 @@ def print_summary(console: Console, result: RunResult, run_dir: str) -> None:
         table.add_row(escape(o.host), escape(o.step_name), f"[{style}]{o.outcome}[/]", escape(o.message))
     console.print(table)
     counts = ", ".join(f"{k} {v}" for k, v in result.counts().items() if v)
-    console.print(f"{counts or 'nothing ran'} -- journal: {run_dir}/journal.jsonl", highlight=False)
+    console.print(escape(f"{counts or 'nothing ran'} -- journal: {run_dir}/journal.jsonl"), highlight=False)
+
+
+def warn_damaged(err: Console, damaged: list[str], shown: int = 10) -> None:
+    """Name the damaged journal lines that were skipped (the first few, then how many more)."""
+    for where in damaged[:shown]:
+        err.print(f"runbook: warning: {escape(where)}", highlight=False)
+    if len(damaged) > shown:
+        err.print(f"runbook: warning: {len(damaged) - shown} more damaged journal line(s) skipped",
+                      highlight=False)

@@ -15,15 +15,17 @@ from rich.markup import escape
 from runbook.cli import app, options as opt
 from runbook.cli.context import CliContext
 from runbook.cli.exitcodes import ExitCode
-from runbook.errors import ConfigError, RunbookError
+from runbook.cli.render import warn_damaged
+from runbook.cli.terminal import printable
+from runbook.errors import ConfigError, RunbookError, UsageError
 from runbook.incidents import Incident, IncidentStore, ReportSent, TicketPost, check_incident_id
 from runbook.inventory import Customer, load_inventory
-from runbook.journal import iter_runs, runs_of_incident
+from runbook.journal import iter_events, iter_runs, runs_of_incident
 from runbook.mail import SmtpSettings, build_message, send, write_eml
 from runbook.reports import (Report, build_daily, build_report, mail_subject, render_daily_report, render_immediate,
                              render_next_day)
 from runbook.reports.daily import customers_in
-from runbook.reports.render import AUDIENCES, IMMEDIATE_FORMATS, NEXT_DAY_FORMATS, daily_title
+from runbook.reports.render import AUDIENCES, FORMATS, IMMEDIATE_FORMATS, NEXT_DAY_FORMATS, daily_title
 from runbook.tickets.jira import JiraClient, JiraCredentials
 from runbook.tickets.outbound import move_issue, post_comment, reply_to
 from runbook.tickets.settings import jira_settings
@@ -70,12 +72,22 @@ def _runs(ctx: CliContext, run_ids: Optional[List[str]], incident: Incident | No
                 raise RunbookError(f"{'no' if not matches else 'more than one'} run matches {rid!r} "
                                    f"in {ctx.paths.runs}")
             chosen.append(matches[0])
-        return chosen
+        return _named_damage(ctx, chosen)
     if incident is None:
-        raise ConfigError("name run ids or --incident ID", field="runs")
+        raise UsageError("name run ids or --incident ID", option="RUN_IDS")
     runs = runs_of_incident(ctx.paths.runs, incident.id)
     if not runs:
         raise RunbookError(f"incident {incident.id} has no runs in {ctx.paths.runs} (run with --incident {incident.id})")
+    return _named_damage(ctx, runs)
+
+
+def _named_damage(ctx: CliContext, runs: list[Path]) -> list[Path]:
+    """``runs``, after naming their journals' damaged lines (the report leaves them out)."""
+    damaged: list[str] = []
+    for run_dir in runs:
+        for _ in iter_events(run_dir / "journal.jsonl", damaged):
+            pass
+    warn_damaged(ctx.err, damaged)
     return runs
 
 
@@ -97,7 +109,7 @@ def _deliver(ctx: CliContext, text: str, *, subject: str, html: str | None, outp
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
-        ctx.err.print(f"written: {output}", highlight=False)
+        ctx.err.print(f"written: {escape(str(output))}", highlight=False)
     delivered = None
     if mail_to or eml:
         to = list(mail_to or ([customer.contact_email] if customer and customer.contact_email else []))
@@ -105,24 +117,26 @@ def _deliver(ctx: CliContext, text: str, *, subject: str, html: str | None, outp
                                 to=to or ["undisclosed-recipients:;"])
         if eml:
             write_eml(message, eml)
-            ctx.err.print(f"message written: {eml}", highlight=False)
+            ctx.err.print(f"message written: {escape(str(eml))}", highlight=False)
             delivered = (tuple(to), "eml")
         if mail_to:
             settings = _smtp(customer)
             send(message, settings)
-            ctx.err.print(f"sent to {', '.join(mail_to)} via {settings.host}:{settings.port}", highlight=False)
+            ctx.err.print(escape(f"sent to {', '.join(mail_to)} via {settings.host}:{settings.port}"), highlight=False)
             delivered = (tuple(to), "smtp")
     if not output and not mail_to and not eml and not posted:
-        print(text, end="" if text.endswith("\n") else "\n")
+        print(printable(text), end="" if text.endswith("\n") else "\n")  # a log line's escapes stay text
     return delivered
 
 
 def _report_command(kind: str, run_ids, incident_id, lang, fmt, output, mail_to, eml, templates, inventory,
                     reports_dir, runs_dir, audience: str = "customer", include_planned: bool = False,
                     tickets: TicketOut | None = None) -> int:
+    # The command line first: a wrong -F or --lang is a usage error, whatever else is wrong.
+    opt.one_of(audience, AUDIENCES, "--audience")
+    opt.one_of(lang, opt.LANGUAGES, "--lang")
+    opt.one_of(fmt, IMMEDIATE_FORMATS if kind == "immediate" else NEXT_DAY_FORMATS, "--format")
     ctx = CliContext.create(reports_dir, runs_dir)
-    if audience not in AUDIENCES:
-        raise ConfigError(f"unknown audience {audience!r} ({' or '.join(AUDIENCES)})", field="--audience")
     store = IncidentStore(ctx.paths.reports)
     incident = store.get(check_incident_id(incident_id)) if incident_id else None
     customer = _customer(inventory, incident.customer if incident else None)
@@ -131,12 +145,8 @@ def _report_command(kind: str, run_ids, incident_id, lang, fmt, output, mail_to,
                           timezone=str(customer.contract.timezone) if customer else None,
                           signature=customer.signature if customer else None)
     language = lang or (customer.language if customer else "de")
-    if language not in ("de", "en"):
-        raise ConfigError(f"unknown language {language!r} (de or en)", field="--lang")
     render = render_immediate if kind == "immediate" else render_next_day
     dirs = tuple(templates or ())
-    if fmt not in (IMMEDIATE_FORMATS if kind == "immediate" else NEXT_DAY_FORMATS):
-        raise ConfigError(f"unsupported format {fmt!r} for the {kind} report", field="--format")
     text = render(report, language, fmt, template_dirs=dirs, audience=audience, include_planned=include_planned)
     html = text if fmt == "html" else None
     posted = bool(tickets and tickets.wanted)
@@ -252,20 +262,22 @@ def daily(day: str = typer.Option(..., "--date", help="The day, YYYY-MM-DD (in t
           templates: Optional[List[Path]] = Templates, inventory: Optional[List[Path]] = OptInventory,
           reports_dir: Optional[Path] = opt.ReportsDir, runs_dir: Optional[Path] = opt.RunsDir) -> int:
     """One customer's unattended sweeps of a day: worst status per host, what was not OK."""
+    opt.one_of(lang, opt.LANGUAGES, "--lang")
+    opt.one_of(fmt, tuple(FORMATS), "--format")
     ctx = CliContext.create(reports_dir, runs_dir)
     try:
         when = date.fromisoformat(day)
     except ValueError:
-        raise ConfigError(f"not a date: {day!r} (YYYY-MM-DD)", field="--date") from None
+        raise UsageError(f"not a date: {day!r} (YYYY-MM-DD)", option="--date") from None
     runs = list(iter_runs(ctx.paths.runs))
     found = customers_in(runs)
     if customer_slug is None and len(found) > 1:
-        raise ConfigError(f"the sweeps cover {len(found)} customers: name one with --customer "
-                          f"({', '.join(sorted(found))})", field="--customer")
+        raise UsageError(f"the sweeps cover {len(found)} customers: name one "
+                         f"({', '.join(sorted(found))})", option="--customer")
     slug = customer_slug or (next(iter(found)) if found else None)
     customer = _customer(inventory, slug)
     if customer_slug and inventory and customer is None:
-        raise ConfigError(f"no customer {customer_slug!r} in the inventory", field="--customer")
+        raise UsageError(f"no customer {customer_slug!r} in the inventory", option="--customer")
     language = lang or (customer.language if customer else "de")
     timezone = str(customer.contract.timezone) if customer else "Europe/Berlin"
     report = build_daily(runs, when, timezone=timezone, customer=slug,

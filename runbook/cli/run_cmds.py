@@ -19,6 +19,7 @@ from runbook.cli import app, options as opt
 from runbook.cli.context import CliContext, confirm_step, env_sudo_password, one_customer, stop_on_signals
 from runbook.cli.exitcodes import ExitCode, for_run
 from runbook.cli.render import print_outcome, print_summary
+from runbook.cli.terminal import printable
 from runbook.connection import ConnectOptions
 from runbook.limits import require_open_files
 from runbook.inventory import Host, load_inventory, parse_extra_vars
@@ -77,7 +78,11 @@ def run(
                          "error": o.error} for o in result.outcomes]}, default=str))
     else:
         print_summary(ctx.out, result, str(engine.journal.run_dir))
-    return for_run(result.status, result.counts())
+    if engine.journal.failure is not None:  # after the verdict: it is not lost with the journal
+        ctx.err.print(f"runbook: error: {escape(str(engine.journal.failure))}", highlight=False)
+    local_failure = engine.journal.failure is not None or any(
+        (o.error or {}).get("type") == "LocalWriteError" for o in result.outcomes)
+    return for_run(result.status, result.counts(), local_failure=local_failure)
 
 
 @app.command()
@@ -96,7 +101,7 @@ def check(
         hosts = plan_hosts(inv, book, limit)
         warn_misspelt(hosts)
         where = f" for {len(hosts)} host(s), {len(vars_read_by(book))} host var(s) read"
-    print(f"{playbook}: OK: {book.name!r}, {len(book.steps)} step(s){where}")
+    print(printable(f"{playbook}: OK: {book.name!r}, {len(book.steps)} step(s){where}"))
     return ExitCode.OK
 
 

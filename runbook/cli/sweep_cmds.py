@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from runbook.cli import app
 from runbook.cli import options as opt
 from runbook.cli.context import CliContext, one_customer, stop_on_signals
 from runbook.cli.exitcodes import ExitCode
+from runbook.cli.terminal import one_line
 from runbook.connection import ConnectOptions
-from runbook.errors import ConfigError
+from runbook.errors import UsageError
 from runbook.health import Status
 from runbook.health.monitoring import to_json, to_nagios
 from runbook.health.verdict import Sweep, load_sweep
@@ -62,6 +64,8 @@ def sweep(
     runs_dir: Optional[Path] = opt.RunsDir,
 ) -> int:
     """Check every host: reachability, disk, inodes, memory, swap, load. Exit 0/1/2/3 = OK/WARNING/CRITICAL/UNKNOWN."""
+    if as_json and nagios:
+        raise UsageError("choose one: --json for programs, --nagios for a monitoring plugin", option="--json/--nagios")
     require_open_files(forks)
     ctx = CliContext.create(reports_dir, runs_dir)
     inv = load_inventory(inventory or [shipped("inventory/local.yml")], parse_extra_vars(extra_var or []),
@@ -71,7 +75,7 @@ def sweep(
     # contacted (exit 78), rather than a per-host UNKNOWN that another host's CRITICAL hides in cron.
     hosts = one_customer(ctx, inv, plan_hosts(inv, book, limit), incident=incident, limit=limit)
     if alert_to and not alert:
-        raise ConfigError("--alert-to needs --alert", field="--alert-to")
+        raise UsageError("needs --alert", option="--alert-to")
     targets: Mapping[str, AlertTarget] = {}
     if alert:
         from runbook.sweeps.alert_mail import alert_targets  # mail and SLA code only for --alert
@@ -98,10 +102,17 @@ def sweep(
     else:
         print_sweep(ctx, result_sweep)
         print_forecasts(ctx, {h.name for h in hosts})
+    if engine.journal.failure is not None:  # the verdict above stands; the record is incomplete
+        if nagios:  # a monitoring plugin's second line is its long output; its exit is the verdict's
+            print(f"runbook: {one_line(str(engine.journal.failure))}")
+        else:
+            ctx.err.print(f"runbook: error: {escape(str(engine.journal.failure))}", highlight=False)
     if run_status == "interrupted":
         return ExitCode.INTERRUPTED  # an unfinished sweep changes no alert state
     if targets:
         send_alerts(ctx, inv, result_sweep, targets, engine.journal.path, quiet=as_json or nagios)
+    if engine.journal.failure is not None and not nagios:
+        return ExitCode.CANTCREAT
     return ExitCode(int(result_sweep.status))
 
 
@@ -115,7 +126,8 @@ def send_alerts(ctx: CliContext, inv: Inventory, done: Sweep, targets: Mapping[s
     delivered = alert_after_sweep(done, targets, policies, ctx.clock(), journal=journal)
     for item in delivered:
         if item.error is not None:
-            ctx.err.print(f"runbook: alert not sent ({item.alert.host} {item.alert.check} {item.alert.status}): "
+            ctx.err.print(f"runbook: alert not sent ({escape(item.alert.host)} {escape(item.alert.check)} "
+                          f"{item.alert.status}): "
                           f"{escape(item.error)}", highlight=False)
     if delivered and not quiet:
         sent = sum(1 for d in delivered if d.error is None)
@@ -166,7 +178,8 @@ def print_sweep(ctx: CliContext, s: Sweep) -> None:
     """Hosts with problems in a table, OK hosts as one quiet line each, then the verdict."""
     for h in s.hosts:
         if h.status == Status.OK:
-            ctx.out.print(f"[green]OK[/]       {h.name:<16} [dim]{','.join(h.roles)}[/dim]  {_ok_summary(h.checks)}",
+            ctx.out.print(f"[green]OK[/]       {escape(f'{h.name:<16}')} [dim]{escape(','.join(h.roles))}[/dim]  "
+                          f"{escape(_ok_summary(h.checks))}",
                           highlight=False)
     bad = [h for h in s.hosts if h.status != Status.OK]
     if bad:
@@ -177,7 +190,7 @@ def print_sweep(ctx: CliContext, s: Sweep) -> None:
         table.add_column("what is not OK", overflow="fold")
         for h in bad:
             style = STATUS_STYLE[h.status]
-            table.add_row(h.name, ",".join(h.roles), f"[{style}]{h.status.name}[/]",
+            table.add_row(Text(h.name), Text(",".join(h.roles)), f"[{style}]{h.status.name}[/]",
                           "\n".join(f"[{STATUS_STYLE[Status[c['status']]]}]{c['status']}[/] {escape(c['message'])}"
                                     for c in h.problems) or escape(h.message))
         ctx.out.print(table)

@@ -16,7 +16,7 @@ from runbook.cli import options as opt
 from runbook.cli.context import CliContext
 from runbook.cli.exitcodes import ExitCode
 from runbook.cli.incident_cmds import Customer_, _local, _time, incident_app, incident_status, print_opened
-from runbook.errors import ConfigError, DataError
+from runbook.errors import ConfigError, DataError, UsageError
 from runbook.incidents import IncidentStore, check_incident_id
 from runbook.inventory import Customer, load_inventory
 from runbook.journal import current_user
@@ -117,7 +117,7 @@ def from_mail(
     """Open an incident from a customer's mail: sender -> customer, Received/Date -> received."""
     ctx = CliContext.create(reports_dir)
     if (file is None) == (not imap):
-        raise ConfigError("give a FILE.eml or --imap (one of them)", field="from-mail")
+        raise UsageError("give a FILE.eml or --imap (one of them)", option="from-mail")
     if incident_id is not None:
         check_incident_id(incident_id)
     customers = list(load_inventory(inventory).customers.values())
@@ -140,7 +140,8 @@ def _mailbox_settings(customers: list[Customer], slug: str | None) -> ImapSettin
     """The IMAP settings: the named customer's, else the one set the inventory has, else the env."""
     chosen = [c for c in customers if c.slug == slug] if slug else customers
     if slug and not chosen:
-        raise ConfigError(f"no customer {slug!r}", field="--customer")
+        raise UsageError(f"no customer {slug!r} (known: {', '.join(c.slug for c in customers)})",
+                         option="--customer")
     found = {}
     for c in chosen:
         imap = mail_settings(c).imap
@@ -159,7 +160,7 @@ def _from_mailbox(ctx: CliContext, store: IncidentStore, customers: list[Custome
     try:
         first_day = date.fromisoformat(since) if since else ctx.clock().date() - timedelta(days=7)
     except ValueError:
-        raise ConfigError(f"not a date: {since!r} (YYYY-MM-DD)", field="--since") from None
+        raise UsageError(f"not a date: {since!r} (YYYY-MM-DD)", option="--since") from None
     mails = fetch_mails(settings, os.environ, since=first_day)
     ctx.err.print(f"{len(mails)} mail(s) in {escape(settings.folder)} since {first_day}", highlight=False)
     drafts: list[Draft] = []
@@ -215,13 +216,13 @@ def edit(
     incident = store.get(check_incident_id(incident_id))
     changes: dict[str, object] = {}
     if received is not None:
-        changes["received"] = _time(received, incident.contract, "--received")
+        changes["received"] = _time(received, incident.contract, "--received", now=ctx.clock())
     if category is not None:
         changes["category"] = category
     if summary is not None:
         changes["summary"] = summary
     if not changes:
-        raise ConfigError("nothing to change: give --received, --category and/or --summary", field="edit")
+        raise UsageError("nothing to change: give --received, --category and/or --summary", option="edit")
     who = f"{current_user()}@{socket.gethostname()}"
     incident, made = store.correct(incident.id, changes, by=who, at=ctx.clock(), reason=reason)
     if not made:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from runbook.connection.base import CommandResult, Connection
 from runbook.connection.local import LocalConnection
-from runbook.connection.ssh import SSHConnection, parse_jump
+from runbook.connection.ssh import SSHConnection
+from runbook.inventory.addresses import parse_jump
 from runbook.inventory.model import Host
 
 
@@ -26,8 +27,8 @@ def connect(host: Host, options: ConnectOptions) -> Connection:
     timeout = options.connect_timeout or host.connect_timeout
     jump = None
     if host.jump:
-        user, address, port = parse_jump(host.jump)
-        jump = SSHConnection(f"{host.name} (jump {address})", address, port or 22, user or host.user,
+        hop = parse_jump(host.jump)  # checked when the inventory was loaded
+        jump = SSHConnection(f"{host.name} (jump {hop.address})", hop.address, hop.port or 22, hop.user or host.user,
                              identity_files=host.identity_files, known_hosts=host.known_hosts,
                              connect_timeout=timeout, accept_new_host_keys=options.accept_new_host_keys)
     return SSHConnection(host.name, host.address, host.port, host.user,

@@ -11,11 +11,12 @@ import signal
 import subprocess
 import threading
 import time
-from typing import BinaryIO
+from dataclasses import replace
+from typing import BinaryIO, cast
 
-from runbook.connection.base import CommandResult
+from runbook.connection.base import KEEP_TAIL_BYTES, BoundedOutput, CommandResult
 from runbook.connection.shell import quote
-from runbook.errors import CommandFailed, CommandTimeout, Interrupted
+from runbook.errors import CommandFailed, CommandTimeout, Interrupted, LocalWriteError
 
 _KILL_GRACE = 2.0
 
@@ -69,12 +70,11 @@ class LocalConnection:
     def run(self, command: str, *, sudo: bool = False, timeout: float | None = None,
             check: bool = False, stdin: bytes | None = None) -> CommandResult:
         started = time.monotonic()
-        proc, data = self._spawn(command, sudo, subprocess.PIPE, stdin)
-        out, err = self._finish(proc, data, command, timeout, started)
-        result = CommandResult(self.host, command, proc.returncode, out.decode("utf-8", "replace"),
-                               err.decode("utf-8", "replace"), time.monotonic() - started)
+        out = BoundedOutput()  # a command printing gigabytes must not take as much memory
+        result = replace(self._pump(command, cast(BinaryIO, out), sudo, timeout, stdin, started), stdout=out.text(),
+                         stdout_total=out.total)
         if check and not result.ok:
-            raise CommandFailed(self.host, command, result.exit_code, result.stdout + result.stderr)
+            raise CommandFailed(self.host, command, result.exit_code, result.stdout + result.stderr, result.stderr)
         return result
 
     def stream(self, command: str, sink: BinaryIO, *, sudo: bool = False,
@@ -107,7 +107,10 @@ class LocalConnection:
             _kill_group(proc)
 
         def drain() -> None:
-            err.extend(proc.stderr.read())  # type: ignore[union-attr]
+            while chunk := proc.stderr.read1(1 << 20):  # type: ignore[union-attr]
+                err.extend(chunk)
+                if len(err) > 2 * KEEP_TAIL_BYTES:  # a command's reason is at the end
+                    del err[:-KEEP_TAIL_BYTES]
 
         helpers = [threading.Thread(target=feed, daemon=True), threading.Thread(target=drain, daemon=True)]
         timer = threading.Timer(timeout, expire) if timeout else None
@@ -117,7 +120,11 @@ class LocalConnection:
             timer.start()
         try:
             while chunk := proc.stdout.read1(1 << 20):  # type: ignore[union-attr]
-                sink.write(chunk)
+                try:
+                    sink.write(chunk)
+                except OSError as exc:  # this machine's disk (an archive), not the command
+                    _kill_group(proc)
+                    raise LocalWriteError("the local copy of the output", exc.strerror or str(exc)) from None
             proc.wait()
         finally:
             if timer:

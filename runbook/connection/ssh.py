@@ -32,7 +32,7 @@ from typing import BinaryIO, Callable
 
 import paramiko
 
-from runbook.connection.base import CommandResult
+from runbook.connection.base import BoundedOutput, CommandResult
 from runbook.connection.hostkeys import verify_host_key
 from runbook.connection.shell import quote
 from runbook.connection.tcp import TcpError, open_tcp
@@ -42,6 +42,7 @@ from runbook.errors import (
     ConnectError,
     HostKeyError,
     Interrupted,
+    LocalWriteError,
 )
 
 WINDOW_SIZE = 16 * 1024 * 1024      # large window: archive streaming is bound by it on fast links
@@ -58,19 +59,6 @@ logging.getLogger("paramiko").propagate = False
 
 PID_LINE = re.compile(r"^RUNBOOK-PID (\d+)\n", re.MULTILINE)
 DEFAULT_KEYS = ("~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa")
-
-
-def parse_jump(spec: str) -> tuple[str | None, str, int | None]:
-    """``[user@]host[:port]`` as OpenSSH's ProxyJump takes it (one hop)."""
-    user, _, rest = spec.rpartition("@")
-    host, port = rest, None
-    if rest.startswith("["):
-        host, _, tail = rest[1:].partition("]")
-        port = int(tail[1:]) if tail.startswith(":") else None
-    elif rest.count(":") == 1:
-        host, _, p = rest.partition(":")
-        port = int(p)
-    return (user or None), host, port
 
 
 class SSHConnection:
@@ -254,7 +242,12 @@ class SSHConnection:
             while True:
                 progressed = False
                 while chan.recv_ready():
-                    on_stdout(chan.recv(READ_CHUNK))
+                    data = chan.recv(READ_CHUNK)
+                    try:
+                        on_stdout(data)
+                    except OSError as exc:  # our side (a full local disk), not the host's
+                        self._kill(chan.chanid)
+                        raise LocalWriteError("the local copy of the output", exc.strerror or str(exc)) from None
                     progressed = True
                 while chan.recv_stderr_ready():
                     err.extend(chan.recv_stderr(READ_CHUNK))
@@ -284,6 +277,10 @@ class SSHConnection:
                     # After EOF the output event stays set; then only the exit status is awaited.
                     (chan.status_event if chan.eof_received else arrived).wait(wait)
             code = chan.recv_exit_status()
+            if code == -1 and self._connection_gone():
+                # No exit status and the connection closed: sshd died under the command. The
+                # host is lost (and skipped from now on), not the command failed with "-1".
+                raise ConnectError(self.host, "ssh", "connection lost during command (no exit status)")
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise ConnectError(self.host, "ssh", f"connection lost during command: {exc}") from None
         finally:
@@ -293,6 +290,16 @@ class SSHConnection:
         if ask is not None:
             err = ask.strip(err)
         return code, PID_LINE.sub("", err.decode("utf-8", "replace"), count=1).encode(), time.monotonic() - started
+
+    def _connection_gone(self, wait: float = 2.0) -> bool:
+        """The transport died (within ``wait`` s: the channel's close can come first). A
+        command killed by a signal also ends without an exit status, on a live connection."""
+        until = time.monotonic() + wait
+        while self._transport is not None and self._transport.is_active():
+            if time.monotonic() >= until:
+                return False
+            time.sleep(0.05)
+        return True
 
     def _send_input(self, chan: paramiko.Channel, data: bytes | None, *, close: bool = True) -> None:
         try:
@@ -342,12 +349,12 @@ class SSHConnection:
 
     def run(self, command: str, *, sudo: bool = False, timeout: float | None = None,
             check: bool = False, stdin: bytes | None = None) -> CommandResult:
-        out = bytearray()
-        code, err, duration = self._exec(command, sudo, timeout, stdin, out.extend)
-        result = CommandResult(self.host, command, code, out.decode("utf-8", "replace"),
-                               err.decode("utf-8", "replace"), duration)
+        out = BoundedOutput()
+        code, err, duration = self._exec(command, sudo, timeout, stdin, out.write)
+        result = CommandResult(self.host, command, code, out.text(),
+                               err.decode("utf-8", "replace"), duration, stdout_total=out.total)
         if check and not result.ok:
-            raise CommandFailed(self.host, command, code, result.stdout + result.stderr)
+            raise CommandFailed(self.host, command, code, result.stdout + result.stderr, result.stderr)
         return result
 
     def stream(self, command: str, sink: BinaryIO, *, sudo: bool = False,
@@ -459,4 +466,4 @@ def _local_user() -> str:
     return current_user()
 
 
-__all__ = ["SSHConnection", "HostKeyError", "parse_jump"]
+__all__ = ["SSHConnection", "HostKeyError"]

@@ -14,7 +14,7 @@ from typing import Any
 
 from runbook.change import Applied
 from runbook.connection.shell import join
-from runbook.errors import ActionError, ConfigError
+from runbook.errors import ActionError, ConfigError, last_line
 from runbook.facts.disk import DiskUsage, parse_df
 from runbook.health.checks import disk_check
 from runbook.health.status import Status
@@ -31,7 +31,7 @@ def df(task: HostTask, paths: Iterable[str] = ()) -> list[DiskUsage]:
     paths = sorted(set(paths))
     result = task.run("LC_ALL=C df -P -k" + (" -- " + join(paths) if paths else ""))
     if not result.stdout.strip():
-        raise ActionError(f"{task.host.name}: df printed nothing: {result.stderr.strip()[:200]}")
+        raise ActionError(f"{task.host.name}: df printed nothing: {last_line(result.stderr)[:200]}")
     return parse_df(result.stdout, include_pseudo=bool(paths))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from fnmatch import fnmatchcase
 
-from runbook.errors import ConfigError
+from runbook.errors import UsageError
 from runbook.inventory.model import Host, Inventory
 
 
@@ -36,16 +36,30 @@ def select_hosts(inventory: Inventory, limit: str | None,
         return hosts
     patterns = [p.strip() for p in limit.split(",")]
     if any(not p or p == "!" for p in patterns):
-        raise ConfigError(f"empty pattern in {limit!r}", file="--limit")
+        raise UsageError(f"empty pattern in {limit!r}", option="--limit")
     include = [p for p in patterns if not p.startswith("!")]
     exclude = [p[1:] for p in patterns if p.startswith("!")]
     all_hosts = list(inventory.hosts.values())
     for pattern in include + exclude:
         if not any(_matches(pattern, h, inventory.customers[h.customer].slug) for h in all_hosts):
-            raise ConfigError(f"pattern {pattern!r} matches no host, role or customer", file="--limit")
+            raise UsageError(f"pattern {pattern!r} matches no host, role or customer ({known(inventory)})",
+                             option="--limit")
     selected: Iterable[Host] = hosts
     if include:
         selected = [h for h in selected
                     if any(_matches(p, h, inventory.customers[h.customer].slug) for p in include)]
     return [h for h in selected
             if not any(_matches(p, h, inventory.customers[h.customer].slug) for p in exclude)]
+
+
+def known(inventory: Inventory, most: int = 8) -> str:
+    """What a limit may name, shortened: "hosts web1, db1; roles web, db; customers acme"."""
+    def some(names: Iterable[str]) -> str:
+        names = list(dict.fromkeys(names))
+        return ", ".join(names[:most]) + (f" (+{len(names) - most} more)" if len(names) > most else "")
+
+    hosts = inventory.hosts.values()
+    parts = [f"hosts {some(h.name for h in hosts)}",
+             f"roles {some(r for h in hosts for r in h.roles)}" if any(h.roles for h in hosts) else "",
+             f"customers {some(c.slug for c in inventory.customers.values())}"]
+    return "; ".join(p for p in parts if p)

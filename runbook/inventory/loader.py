@@ -11,16 +11,18 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import paramiko
 
-from runbook.errors import ConfigError
+from runbook.errors import ConfigError, UsageError
+from runbook.inventory.addresses import AddressError, check_address, parse_jump
 from runbook.inventory.model import Customer, Host, HosterContact, Inventory, VarOrigin
+from runbook.inventory.probes import http_checks
 from runbook.inventory.people import person_from_yaml, signature_from_yaml
-from runbook.yamlsource import SourceMap, expect_map, load_yaml
+from runbook.yamlsource import SourceMap, YamlLimitError, expect_map, load_yaml, parse_yaml
 
 TOP_KEYS = {"customer", "defaults", "roles", "hosts", "operator", "signature"}
 CUSTOMER_KEYS = {"name", "slug", "language", "contacts", "contract", "smtp", "jira", "mail", "mail_domains"}
@@ -160,14 +162,50 @@ def _customer(spec: SourceMap, file: str) -> Customer:
                     on_call=tuple(on_call))
 
 
-def _ssh_config(path_value: Any) -> paramiko.SSHConfig | None:
+@dataclass(frozen=True)
+class _SshConfig:
+    """The parsed ~/.ssh/config (or RUNBOOK_SSH_CONFIG) and where it is, for error messages."""
+
+    config: paramiko.SSHConfig
+    file: str
+
+
+def _ssh_config(path_value: Any) -> _SshConfig | None:
     path = Path(os.path.expanduser(path_value or os.environ.get("RUNBOOK_SSH_CONFIG", "~/.ssh/config")))
     if not path.is_file():
         return None
     try:
-        return paramiko.SSHConfig.from_path(str(path))
+        return _SshConfig(paramiko.SSHConfig.from_path(str(path)), str(path))
     except (OSError, paramiko.SSHException) as exc:  # a broken ssh config is the user's problem to see
         raise ConfigError(f"cannot parse ssh config: {exc}", file=str(path)) from None
+
+
+def _ssh_config_port(value: str, file: str, host: str) -> int:
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ConfigError(f"{value!r} (for host {host}) is not a port number 1-65535", file=file,
+                          field="Port")
+    return int(value)
+
+
+def _check_connection_target(name: str, address: str, jump: str | None, spec: SourceMap, defaults: SourceMap,
+                             settings: Mapping[str, tuple[Any, bool]], ssh_config: _SshConfig | None) -> None:
+    """The address and the jump host are ones a connection can use; else an error naming where
+    each was set: the host's or the defaults' key, ssh_config, or (no address given) the host name."""
+    for key, value, check in (("address", address, check_address), ("jump", jump, parse_jump)):
+        if value is None:
+            continue
+        try:
+            check(value)
+        except AddressError as exc:
+            if key in spec and spec[key] is not None:
+                raise spec.error(str(exc), key=key, field=f"hosts.{name}.{key}") from None
+            if key in defaults and defaults[key] is not None:
+                raise defaults.error(str(exc), key=key, field=f"defaults.{key}") from None
+            if ssh_config is not None and not settings[key][1] and value != name:
+                raise ConfigError(f"{exc} (for host {name})", file=ssh_config.file,
+                                  field="HostName" if key == "address" else "ProxyJump") from None
+            raise spec.error(f"{exc} (the host name is its address when none is given)",
+                             field=f"hosts.{name}.address") from None
 
 
 def _typed(value: Any, kind: type | tuple[type, ...], spec: SourceMap, key: str, field: str) -> Any:
@@ -208,7 +246,7 @@ def _setting(key: str, spec: SourceMap, defaults: SourceMap, host: str) -> tuple
 
 
 def _host(name: str, spec: SourceMap, line: int, defaults: SourceMap, role_vars: Mapping[str, SourceMap],
-          extra_vars: Mapping[str, Any], customer: Customer, ssh_config: paramiko.SSHConfig | None,
+          extra_vars: Mapping[str, Any], customer: Customer, ssh_config: _SshConfig | None,
           file: str) -> Host:
     if not NAME_RE.match(name):
         raise spec.error("host names are letters, digits, '.', '-' or '_'", field=f"hosts.{name}")
@@ -236,31 +274,25 @@ def _host(name: str, spec: SourceMap, line: int, defaults: SourceMap, role_vars:
     port, user, jump = s["port"][0], s["user"][0], s["jump"][0]
     identity = list(s["identity_file"][0] or [])
     if connection == "ssh" and ssh_config is not None:
-        looked = ssh_config.lookup(address)
+        looked = ssh_config.config.lookup(address)
         if not s["address"][1] and "hostname" in looked:
             address = looked["hostname"]
         if not s["port"][1] and "port" in looked:
-            port = int(looked["port"])
+            port = _ssh_config_port(looked["port"], ssh_config.file, name)
         if not s["user"][1] and "user" in looked:
             user = looked["user"]
         if not s["identity_file"][1] and "identityfile" in looked:
             identity = list(looked["identityfile"])
         if not s["jump"][1] and "proxyjump" in looked and looked["proxyjump"].lower() != "none":
             jump = looked["proxyjump"]
+    if connection == "ssh":
+        _check_connection_target(name, str(address), jump, spec, defaults, s, ssh_config)
     ports = spec.get("service_ports", [])
-    if not isinstance(ports, list) or not all(isinstance(p, int) and not isinstance(p, bool) for p in ports):
-        raise spec.error("must be a list of port numbers", key="service_ports", field=f"hosts.{name}.service_ports")
-    http_checks = spec.get("http_checks", [])
-    if not isinstance(http_checks, list):
-        raise spec.error("must be a list of {url, status, timeout}", key="http_checks",
-                         field=f"hosts.{name}.http_checks")
-    checks = []
-    for i, check in enumerate(http_checks):
-        if isinstance(check, str):
-            check = {"url": check}
-        if not isinstance(check, Mapping) or not isinstance(check.get("url"), str):
-            raise spec.error(f"entry {i} needs a url", key="http_checks", field=f"hosts.{name}.http_checks[{i}]")
-        checks.append(dict(check))
+    if not isinstance(ports, list) or not all(isinstance(p, int) and not isinstance(p, bool) and 0 < p < 65536
+                                              for p in ports):
+        raise spec.error("must be a list of port numbers 1-65535", key="service_ports",
+                         field=f"hosts.{name}.service_ports")
+    checks = http_checks(spec, name)
     return Host(
         name=name, customer=customer.slug, connection=connection, address=str(address),
         port=int(port), user=user, identity_files=tuple(os.path.expanduser(p) for p in identity),
@@ -272,15 +304,17 @@ def _host(name: str, spec: SourceMap, line: int, defaults: SourceMap, role_vars:
 
 
 def parse_extra_vars(items: Sequence[str]) -> dict[str, Any]:
-    """``-e key=value`` pairs; values are read as YAML scalars (80 -> int, true -> bool)."""
-    import yaml
+    """``-e key=value`` pairs; values are read as YAML (80 -> int, true -> bool, [a, b] -> a
+    list), with the same bounds on depth and aliases as files; what is not YAML stays a string."""
     result: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key.strip()):
-            raise ConfigError(f"expected key=value, got {item!r}", file="-e/--extra-var")
+            raise UsageError(f"expected key=value, got {item!r}", option="-e/--extra-var")
         try:
-            result[key.strip()] = yaml.safe_load(value) if value.strip() else ""
-        except yaml.YAMLError:
+            result[key.strip()] = parse_yaml(value, "-e/--extra-var") if value.strip() else ""
+        except YamlLimitError as exc:
+            raise UsageError(f"{key.strip()}: {exc.message}", option="-e/--extra-var") from None
+        except ConfigError:
             result[key.strip()] = value
     return result

@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from runbook.analysis.timeline import TimelineEvent
-from runbook.change import INTERNAL
 from runbook.journal import parse_ts
 from runbook.reports import i18n
 from runbook.reports.model import Finding, Measure, Message, Observation, SlaSummary

@@ -91,6 +91,9 @@ class Engine:
                 if step.on_failure == "abort" and any(o.outcome == "failed" for o in step_outcomes):
                     status = "aborted"
                     break
+                if self.journal.failure is not None:  # what happens next could not be recorded
+                    status = "aborted"
+                    break
         finally:
             self.run_hosts.close_all()
             if status == "completed" and any(o.outcome in ("failed", "unreachable") for o in outcomes):
@@ -98,6 +101,7 @@ class Engine:
             result = RunResult(self.journal.run_id, status, tuple(outcomes))
             self.journal.write("run.end", status=status, counts=result.counts(),
                                duration=round(time.monotonic() - started, 3))
+            self.journal.finish()
         return result
 
     def _run_step(self, step: Step) -> list[HostOutcome]:

@@ -49,6 +49,12 @@ class Prepared:
     params: Any
 
 
+def _line_of(step: Step, param: str) -> int:
+    """The playbook line of one of the step's params (the step's own line when not known)."""
+    line_of = getattr(step.params, "line_of", None)
+    return line_of(param) if line_of is not None else step.line
+
+
 def error_json(exc: BaseException) -> dict[str, Any]:
     """How a host's result and the journal record an error: its type, layer and message."""
     return {"type": type(exc).__name__, "layer": getattr(exc, "layer", None), "message": str(exc)}
@@ -154,9 +160,11 @@ class StepContext:
         context.update(host=host.name, address=host.address, roles=list(host.roles), customer=host.customer,
                        check_mode=self.options.check, incident=self._incident)
         if step.when is not None and not evaluate(step.when, context, file=step.file, line=step.when_line or step.line,
-                                                  field=f"steps[{step.index}].when"):
+                                                  field=f"steps[{step.index}].when", stop=self._stop):
             return None
-        raw = render(dict(step.params), context, file=step.file, line=step.line, field=f"steps[{step.index}].params")
+        raw = {key: render(value, context, file=step.file, line=_line_of(step, key), stop=self._stop,
+                           field=f"steps[{step.index}].params.{key}")
+               for key, value in step.params.items()}
         try:
             params = build(self.action.Params, raw, rendered=True)
         except ParamError as exc:
@@ -237,6 +245,8 @@ class StepContext:
         failed with the error's first line for ours (and OSError), "internal error" for
         anything else -- the per-host boundary, whose traceback goes to the journal."""
         outcome, message = self._judge(exc, name)
+        if isinstance(exc, ConnectError):  # lost mid-step (sshd killed): later steps skip the host
+            self.mark_unreachable(name, exc)
         self.finish(name, outcome, message, changes=changes, data=data, error=error_json(exc))
 
     def failed_all(self, names: Sequence[str], exc: BaseException) -> None:
@@ -248,8 +258,10 @@ class StepContext:
     def _judge(self, exc: BaseException, host: str | None) -> tuple[Outcome, str]:
         if isinstance(exc, ConnectError):
             return Outcome.UNREACHABLE, str(exc)
-        if isinstance(exc, (RunbookError, OSError)):
-            return Outcome.FAILED, str(exc).splitlines()[0]
+        if isinstance(exc, RunbookError):
+            return Outcome.FAILED, exc.one_line()
+        if isinstance(exc, OSError):
+            return Outcome.FAILED, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         self.journal.write("error", step=self.step.index, host=host, traceback=traceback.format_exc())
         return Outcome.FAILED, f"internal error: {exc!r}"
 

@@ -109,8 +109,8 @@ def stop_change(spec: ServiceSpec, state: RestartState, *, restarting: bool = Tr
         try:
             task.run(stop_command(spec), sudo=spec.sudo, timeout=spec.stop_timeout, check=True)
         except (CommandFailed, CommandTimeout) as exc:
-            _event(task, spec, "stop", False, str(exc).splitlines()[0])
-            raise ActionError(f"{spec.key} did not stop: {str(exc).splitlines()[0]}; chain stopped before "
+            _event(task, spec, "stop", False, exc.one_line())
+            raise ActionError(f"{spec.key} did not stop: {exc.one_line()}; chain stopped before "
                               f"anything was started. {state.summary()}") from None
         while True:
             now = _status(task, spec, probes=False)

@@ -125,7 +125,7 @@ def restart_result(tasks: Mapping[str, HostTask], restart: Restart) -> dict[str,
             final[key] = status.to_json()
             state.states[key] = "up" if status.healthy else "down"
         except (ConnectError, RunbookError) as exc:
-            final[key] = {"service": key, "state": "unknown", "error": str(exc).splitlines()[0]}
+            final[key] = {"service": key, "state": "unknown", "error": exc.one_line()}
     result = {"up": state.up(), "down": state.down(), "not_started": dict(state.skipped),
               "gate_failed": dict(state.failed), "after": final,
               "pids": {k: {"before": state.pids_before.get(k), "after": final.get(k, {}).get("main_pid")}

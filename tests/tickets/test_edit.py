@@ -58,8 +58,9 @@ def test_corrections_keep_old_new_and_who_and_the_sla_verdict_follows(tmp_path: 
 
 
 @pytest.mark.parametrize("args, code, says", [
-    (("ACME-500",), 78, "edit: nothing to change: give --received, --category and/or --summary"),
-    (("ACME-500", "--received", "gestern"), 78, "--received: "),
+    (("ACME-500",), 64, "edit: nothing to change: give --received, --category and/or --summary"),
+    (("ACME-500", "--received", "gestern"), 64, "--received: "),
+    (("ACME-500", "--received", "2099-11-25T09:00"), 64, "--received: 2099-11-25 09:00 CET is in the future"),
     (("ACME-404", "--category", "2"), 4, "unknown incident 'ACME-404'"),
     (("ACME-500", "--category", "7"), 64, "Invalid value for '--category'"),
 ])

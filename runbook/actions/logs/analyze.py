@@ -14,14 +14,15 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from runbook.actions.base import HostAction
 from runbook.actions.logs.common import host_log_sets
+from runbook.actions.params import TimeSpec
 from runbook.analysis import Analysis, analyze_paths
 from runbook.analysis.remote import NO_PYTHON_EXIT, bundle, remote_command
 from runbook.change import Outcome, Plan
-from runbook.errors import ActionError
+from runbook.errors import ActionError, last_line
 from runbook.hostvars import HostVar
 from runbook.journal import read_events
 from runbook.logs.archive.secure import ARTIFACT_KIND
@@ -36,9 +37,9 @@ class AnalyzeParams:
     baseline: "previous-day" marks error fingerprints not seen 24 h earlier; top: rows per table."""
 
     sets: list[str] = ()  # type: ignore[assignment]
-    since: str | None = None
-    until: str | None = None
-    baseline: str | None = None
+    since: TimeSpec | None = None
+    until: TimeSpec | None = None
+    baseline: Literal["previous-day"] | None = None
     top: int = 10
 
 
@@ -80,7 +81,7 @@ class LogsAnalyzeAction(HostAction):
                 analysis = _from_archive(task, log_set, by_set[log_set.name], params)
             elif result.exit_code != 0:
                 raise ActionError(f"{task.host.name}: analysis of {log_set.name} failed (exit "
-                                  f"{result.exit_code}): {result.stderr.strip()[-300:]}")
+                                  f"{result.exit_code}): {last_line(result.stderr)[-300:]}")
             else:
                 received += len(result.stdout.encode())
                 analysis = Analysis.from_json(result.stdout)
@@ -133,11 +134,14 @@ def _from_archive(task: HostTask, log_set: LogSet, files: list[LogFile], params:
     with tempfile.TemporaryDirectory(prefix="runbook-analyze-") as tmp:
         extracted: list[str] = []
         for archive in archives:
-            with tarfile.open(archive, "r:gz") as tar:
-                for member in tar.getmembers():
-                    if member.isfile() and member.name in wanted:
-                        tar.extract(member, tmp, filter="data")
-                        extracted.append(str(Path(tmp) / member.name))
+            try:
+                with tarfile.open(archive, "r:gz") as tar:
+                    for member in tar.getmembers():
+                        if member.isfile() and member.name in wanted:
+                            tar.extract(member, tmp, filter="data")
+                            extracted.append(str(Path(tmp) / member.name))
+            except tarfile.TarError as exc:  # damaged, or a member outside the directory: refused
+                raise ActionError(f"{task.host.name}: cannot read archive {archive}: {exc}") from None
         if not extracted:
             raise ActionError(f"{task.host.name}: no python3 >= 3.7 on the host and no archive of "
                               f"{log_set.name} in this run: put a logs.archive step before logs.analyze")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from runbook.change import INTERNAL, Applied
-from runbook.errors import ActionError
+from runbook.errors import ActionError, LocalWriteError, last_line
 from runbook.journal import read_events
 from runbook.logs.archive.stream import (
     FrameReader,
@@ -58,13 +58,21 @@ def secure(task: HostTask, listed: list[Listed], *, level: int, remote: str) -> 
     final = _free_name(task.artifacts_dir / f"logs-{stamp}.tar.gz")
     partial = final.with_name(final.name + ".part")
     began = time.monotonic()
-    with open(partial, "wb") as out:
-        if interpreter:
-            entries, sha256, size = _python_stream(task, interpreter, listed, out, level)
-        else:
-            entries, sha256, size = _shell_stream(task, listed, out, level)
-    manifest = _verified_manifest(partial, entries, listed)
-    os.replace(partial, final)
+    try:
+        with open(partial, "wb") as out:
+            if interpreter:
+                entries, sha256, size = _python_stream(task, interpreter, listed, out, level)
+            else:
+                entries, sha256, size = _shell_stream(task, listed, out, level)
+        manifest = _verified_manifest(partial, entries, listed)
+        os.replace(partial, final)
+    except (OSError, LocalWriteError) as exc:  # this machine's disk, not the host's: it must not stay full
+        partial.unlink(missing_ok=True)
+        why = exc.reason if isinstance(exc, LocalWriteError) else (exc.strerror or str(exc))
+        raise LocalWriteError(partial, f"{why} (the partial archive was removed; nothing deleted on the host)") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)  # a half archive secures nothing and fills the disk
+        raise
     seconds = time.monotonic() - began
     good = sum(1 for e in manifest if e["verified"])
     raw = sum(e.get("bytes", 0) for e in manifest)
@@ -95,7 +103,7 @@ def _python_stream(task: HostTask, interpreter: str, listed: list[Listed], out: 
                          stdin=remote_stdin(listed, level=level, chunk=READ_CHUNK))
     if result.exit_code != 0 or not reader.complete:
         raise ActionError(f"{task.host.name}: archive stream failed (exit {result.exit_code}, "
-                          f"{'complete' if reader.complete else 'cut off'}): {result.stderr.strip()[-300:]}")
+                          f"{'complete' if reader.complete else 'cut off'}): {last_line(result.stderr)[-300:]}")
     return reader.entries, reader.sha256.hexdigest(), reader.bytes
 
 
@@ -106,7 +114,7 @@ def _shell_stream(task: HostTask, listed: list[Listed], out: Any,
     result = task.stream("exec /bin/sh -s", cast(BinaryIO, writer), timeout=_time_limit(task, listed), stdin=script)
     if result.exit_code != 0:
         raise ActionError(f"{task.host.name}: archive stream failed (exit {result.exit_code}): "
-                          f"{result.stderr.strip()[-300:]}")
+                          f"{last_line(result.stderr)[-300:]}")
     writer.close()
     script = shell_sums_script(listed).encode("utf-8", "surrogateescape")
     sums = task.run("exec /bin/sh -s", timeout=_time_limit(task, listed), stdin=script)
