@@ -57,6 +57,16 @@ def normalize_message(message: str) -> str:
     return text.strip()[:MAX_TEMPLATE]
 
 
+#: the placeholders above, as a template shows them
+PLACEHOLDER = re.compile(r"<(?:uuid|ts|time|email|ip|hex|q|path|n|id)>")
+
+
+def elide_placeholders(template: str, mark: str = "\u2026") -> str:
+    """A template as a person reads it: each placeholder an ellipsis (``role "<q>" does not
+    exist`` -> ``role "…" does not exist``), never the value it stands for."""
+    return PLACEHOLDER.sub(mark, template)
+
+
 def normalize_url(target: str) -> str:
     """The template of a request target: query dropped, id-like path segments replaced."""
     path = target.split("?", 1)[0].split("#", 1)[0]

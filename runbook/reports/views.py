@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from runbook.analysis.fingerprint import elide_placeholders
 from runbook.inventory.people import Person
 from runbook.inventory.people import Signature as SignatureBlock
 from runbook.reports.model import CauseStep, DiskPair, HostReport, MemoryPair, Measure, Message, Report
@@ -201,7 +202,7 @@ def _cause_step(step: CauseStep, w: Wording) -> str:
         return w.t("cause.step.5xx", host=step.host, log=step.log, count=w.num(step.count), total=w.num(step.total))
     if step.kind == "errors":
         return w.t("cause.step.errors", host=step.host, log=step.log, count=w.num(step.count))
-    return w.t("cause.step", host=step.host, log=step.log, text=step.text)
+    return w.t("cause.step", host=step.host, log=step.log, text=elide_placeholders(step.text))
 
 
 def cause_lines(report: Report, w: Wording) -> tuple[str, ...]:

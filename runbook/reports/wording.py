@@ -22,6 +22,7 @@ from datetime import date as _date
 from datetime import datetime, timedelta
 from typing import Any
 
+from runbook.analysis.fingerprint import elide_placeholders
 from runbook.analysis.timeline import TimelineEvent
 from runbook.journal import parse_ts
 from runbook.reports import i18n
@@ -256,14 +257,14 @@ class Wording:
 
     def log_event(self, e: TimelineEvent) -> str:
         """One line of the cross-host log timeline (runbook.analysis.merge_timeline); the
-        log's own line pattern stays as the server wrote it."""
+        log's own line pattern stays as the server wrote it, its varying parts shown as "…"."""
         if e.kind == "errors" and e.total:
             if e.format == "access":
                 return self.t("logtl.errors_5xx", count=self.num(e.count), total=self.num(e.total),
                               pct=self.pct(100.0 * e.count / e.total, 1))
             return self.t("logtl.errors", count=self.num(e.count), total=self.num(e.total))
         if e.kind in ("first", "last"):
-            line = self.t(f"logtl.{e.kind}", text=e.text)
+            line = self.t(f"logtl.{e.kind}", text=elide_placeholders(e.text))
             return f"{line} {self.t('logtl.new')}" if e.new else line
         return e.text
 

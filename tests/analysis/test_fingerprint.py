@@ -61,3 +61,10 @@ def test_fingerprint_table_is_bounded_and_deterministic():
     assert first.entries["frequent"].count == 5000
     assert (first.entries["frequent"].first, first.entries["frequent"].last) == (0.0, 4999.0)
     assert list(first.entries) == list(second.entries)
+
+
+def test_a_template_reads_with_ellipses_where_the_values_were() -> None:
+    from runbook.analysis.fingerprint import elide_placeholders
+    template = normalize_message('FATAL: role "shop_ro" does not exist at 10.0.0.7:5432 after 3 tries')
+    assert "<q>" in template and "<ip>" in template
+    assert elide_placeholders(template) == 'FATAL: role "…" does not exist at … after … tries'

@@ -57,8 +57,9 @@ ACCESS_PAYLOAD = "\\x22><img src=x onerror=alert(1)>"
 # pattern is in the next-day analyses) and a log file's name (in the analyses). It would show
 # in the DOM (the title) if a browser ever ran it.
 DOM_PAYLOAD = "\"><img src=x onerror=document.title='PWNED'>"
-# The analysis groups lines by pattern: numbers become <n>, quoted strings <q>.
-ERROR_PATTERN = "upstream timed out \"><img src=x onerror=document.title='<q>'>"
+# The analysis groups lines by pattern: numbers become <n>, quoted strings <q>; the report
+# shows each varying part as "…".
+ERROR_PATTERN = "upstream timed out \"><img src=x onerror=document.title='\u2026'>"
 HOSTILE_LOG = f"shop{DOM_PAYLOAD}-access.log"
 OLD_ROTATED = {"access.log.2.gz": 40, "access.log.3.gz": 50}   # name: age in days (max_age 30d)
 PLAYBOOK = """\
