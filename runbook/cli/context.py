@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from runbook.change import Change
+from runbook.cli.console import console_pair
 from runbook.paths import Paths
 from runbook.playbook.model import Step
 from runbook.run.engine import Engine
@@ -30,8 +31,8 @@ class CliContext:
 
     @classmethod
     def create(cls, reports_dir: Path | None = None, runs_dir: Path | None = None) -> "CliContext":
-        return cls(out=Console(), err=Console(stderr=True), paths=Paths.resolve(reports_dir, runs_dir),
-                   interactive=sys.stdin.isatty())
+        out, err = console_pair()
+        return cls(out=out, err=err, paths=Paths.resolve(reports_dir, runs_dir), interactive=sys.stdin.isatty())
 
 
 def confirm_step(ctx: CliContext) -> Callable[[Step, Sequence[tuple[str, Change]]], bool]:

@@ -32,6 +32,23 @@ ROLE_KEYS = {"vars"}
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 BUILTIN = {"connection": "ssh", "port": 22, "connect_timeout": 10.0, "command_timeout": 120.0,
            "sudo": False, "known_hosts": "~/.ssh/known_hosts"}
+#: the engineer's own defaults (environment, else the config file) below the inventory's
+ENV_DEFAULTS = {"connect_timeout": "RUNBOOK_CONNECT_TIMEOUT", "command_timeout": "RUNBOOK_COMMAND_TIMEOUT"}
+
+
+def builtin_setting(key: str) -> Any:
+    """A connection setting the inventory leaves open: RUNBOOK_CONNECT_TIMEOUT /
+    RUNBOOK_COMMAND_TIMEOUT (or the config file's), else the built-in default."""
+    name = ENV_DEFAULTS.get(key)
+    if name and os.environ.get(name):
+        try:
+            value = float(os.environ[name])
+        except ValueError:
+            value = 0.0
+        if value <= 0:
+            raise ConfigError(f"must be a number of seconds > 0, not {os.environ[name]!r}", field=name)
+        return value
+    return BUILTIN.get(key)
 
 
 def inventory_files(path: Path) -> list[Path]:
@@ -204,7 +221,7 @@ def _setting(key: str, spec: SourceMap, defaults: SourceMap, host: str) -> tuple
             else:
                 value = str(_typed(value, (str, int), source, key, where))
             return value, True
-    return BUILTIN.get(key), False
+    return builtin_setting(key), False
 
 
 def _host(name: str, spec: SourceMap, line: int, defaults: SourceMap, role_vars: Mapping[str, Mapping],
