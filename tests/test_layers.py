@@ -29,11 +29,12 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("domain", ("runbook.logs", "runbook.services", "runbook.processes", "runbook.health", "runbook.incidents",
                 "runbook.tickets", "runbook.sweeps")),
     ("facts", ("runbook.facts",)),
-    ("hosts and records", ("runbook.connection", "runbook.inventory", "runbook.journal", "runbook.task",
+    ("hosts and records", ("runbook.connection", "runbook.inventory", "runbook.journal", "runbook.run_index", "runbook.task",
                            "runbook.change", "runbook.mail", "runbook.paths", "runbook.shipped")),
     # the contract's calendar and deadlines: the inventory reads each customer's contract with it
     ("contract", ("runbook.sla",)),
     ("foundation", ("runbook.units", "runbook.errors", "runbook.templating", "runbook.yamlsource", "runbook.limits",
+                    "runbook.config",
                     "runbook")),
     ("analysis", ("runbook.analysis",)),
 )

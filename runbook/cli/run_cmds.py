@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Optional
 
@@ -20,7 +21,9 @@ from runbook.cli.render import print_outcome, print_summary
 from runbook.connection import ConnectOptions
 from runbook.limits import require_open_files
 from runbook.inventory import load_inventory, parse_extra_vars
-from runbook.playbook import load_playbook
+from runbook.cli.completion import complete_playbook
+from runbook.playbook import Playbook, load_playbook
+from runbook.shipped import find_playbook
 from runbook.run.options import RunOptions
 from runbook.run.start import plan_hosts, start_run
 
@@ -31,9 +34,21 @@ def sudo_password(ask: bool) -> str | None:
     return env_sudo_password()
 
 
+PlaybookArg = typer.Argument(..., metavar="PLAYBOOK", autocompletion=complete_playbook,
+                             help="A playbook file, or the name of a local or shipped one (`runbook playbooks`).")
+
+
+def find_and_load(ctx: CliContext, name: str, inventories: Sequence[Path]) -> Playbook:
+    """The playbook ``name`` finds (a local file wins over a shipped one), said on stderr."""
+    found = find_playbook(name, inventories)
+    if found.origin != "file":
+        ctx.err.print(found.describe(), highlight=False, markup=False)
+    return load_playbook(found.path)
+
+
 @app.command()
 def run(
-    playbook: Path = typer.Argument(..., help="Playbook YAML file."),
+    playbook: str = PlaybookArg,
     inventory: opt.InventoryList = opt.Inventories,
     limit: Optional[str] = opt.Limit,
     extra_var: opt.StrList = opt.ExtraVars,
@@ -52,7 +67,7 @@ def run(
     require_open_files(forks)
     ctx = CliContext.create(reports_dir, runs_dir)
     inv = load_inventory(inventory, parse_extra_vars(extra_var or []), contracts=False)
-    book = load_playbook(playbook)
+    book = find_and_load(ctx, playbook, inventory)
     hosts = plan_hosts(inv, book, limit)
     options = RunOptions(check=check, assume_yes=yes, forks=forks,
                          connect=ConnectOptions(accept_new_host_keys, sudo_password(ask_sudo_pass), connect_timeout))
@@ -77,19 +92,19 @@ def run(
 
 @app.command()
 def check(
-    playbook: Path = typer.Argument(..., help="Playbook YAML file."),
+    playbook: str = PlaybookArg,
     inventory: opt.OptInventoryList = opt.OptInventories,
     limit: Optional[str] = opt.Limit,
     extra_var: opt.StrList = opt.ExtraVars,
 ) -> int:
     """Validate a playbook (and, with -i, its templates for every targeted host). Contacts no host."""
-    book = load_playbook(playbook)
+    book = find_and_load(CliContext.create(), playbook, inventory or [])
     where = ""
     if inventory:
         inv = load_inventory(inventory, parse_extra_vars(extra_var or []))
         hosts = plan_hosts(inv, book, limit)
         where = f" for {len(hosts)} host(s)"
-    print(f"{playbook}: OK: {book.name!r}, {len(book.steps)} step(s){where}")
+    print(f"{book.file}: OK: {book.name!r}, {len(book.steps)} step(s){where}")
     return ExitCode.OK
 
 
