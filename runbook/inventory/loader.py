@@ -85,7 +85,7 @@ def load_inventory(paths: Sequence[Path], extra_vars: Mapping[str, Any] | None =
                     raise ConfigError(f"duplicate host {host.name!r} (also {other.file}:{other.line})",
                                       file=host.file, line=host.line, field=f"hosts.{host.name}")
                 hosts[host.name] = host
-    return Inventory(customers=customers, hosts=hosts, files=tuple(files))
+    return Inventory(customers=customers, hosts=hosts, files=tuple(files), extra_vars=dict(extra_vars or {}))
 
 
 def _check_keys(mapping: SourceMap, allowed: set[str], where: str) -> None:

@@ -101,6 +101,9 @@ class Inventory:
     customers: Mapping[str, Customer]
     hosts: Mapping[str, Host]
     files: tuple[Path, ...] = field(default=())
+    #: ``-e key=value``: already in every host's vars, and kept here so that a playbook step's
+    #: own ``vars:`` cannot override them either
+    extra_vars: Mapping[str, Any] = field(default_factory=dict)
 
     def customer_of(self, host: Host) -> Customer:
         return self.customers[host.customer]

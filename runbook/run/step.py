@@ -152,15 +152,20 @@ class StepContext:
         context.update(self.run_hosts.registered(host.name))
         context.update(host=host.name, address=host.address, roles=list(host.roles), customer=host.customer,
                        check_mode=self.options.check, incident=self._incident)
+        for layer in step.vars:  # the includes' vars, then the step's own; -e still wins
+            context.update(render(dict(layer), context, file=step.file, line=step.line,
+                                  field=f"{step.where}.vars{step.included_from}"))
+            context.update(self._inventory.extra_vars)
         if step.when is not None and not evaluate(step.when, context, file=step.file, line=step.when_line or step.line,
-                                                  field=f"steps[{step.index}].when"):
+                                                  field=f"{step.where}.when{step.included_from}"):
             return None
-        raw = render(dict(step.params), context, file=step.file, line=step.line, field=f"steps[{step.index}].params")
+        raw = render(dict(step.params), context, file=step.file, line=step.line,
+                     field=f"{step.where}.params{step.included_from}")
         try:
             params = build(self.action.Params, raw, rendered=True)
         except ParamError as exc:
             raise ConfigError(str(exc), file=step.file, line=step.line,
-                              field=f"steps[{step.index}].params.{exc.field}") from None
+                              field=f"{step.where}.params.{exc.field}{step.included_from}") from None
         task = HostTask(host=host, connect=lambda: self.run_hosts.connection(host), journal=self.journal,
                         step=step.index, vars=context, timeout=step.timeout or host.command_timeout,
                         check=self.options.check, clock=self._clock, inventory=self._inventory)
