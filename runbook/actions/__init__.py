@@ -18,6 +18,7 @@ from runbook.actions.base import Action, HostAction, RunAction
 
 _REGISTRY: dict[str, tuple[str, str]] = {
     "command": ("runbook.actions.command", "CommandAction"),
+    "command.change": ("runbook.actions.command", "ChangeCommandAction"),
     "disk.release_deleted": ("runbook.actions.disk", "ReleaseDeletedAction"),
     "disk.usage": ("runbook.actions.disk", "DiskUsageAction"),
     "health.check": ("runbook.actions.health", "HealthCheckAction"),

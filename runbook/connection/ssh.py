@@ -355,6 +355,18 @@ class SSHConnection:
         code, err, duration = self._exec(command, sudo, timeout, stdin, sink.write)
         return CommandResult(self.host, command, code, "", err.decode("utf-8", "replace"), duration)
 
+    def open_shell(self, term: str, columns: int, lines: int) -> paramiko.Channel:
+        """An interactive login shell on a pseudo-terminal (``runbook shell``): the channel,
+        for ``runbook.connection.interactive`` to connect to this terminal."""
+        self.open()
+        try:
+            chan = self._transport.open_session(timeout=self.connect_timeout)  # type: ignore[union-attr]
+            chan.get_pty(term=term, width=columns, height=lines)
+            chan.invoke_shell()
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise ConnectError(self.host, "ssh", f"cannot start a shell: {exc}") from None
+        return chan
+
     def cancel(self) -> None:
         """Stop every running command and a connect in progress (SIGINT/SIGTERM of the run);
         start no new ones."""

@@ -29,7 +29,8 @@ from runbook.run.options import Confirm, RunOptions
 from runbook.run.results import HostOutcome
 
 
-def _digest(paths: Sequence[Path]) -> str:
+def inventory_digest(paths: Sequence[Path]) -> str:
+    """The sha256 over the inventory files' names and contents, as ``run.start`` records it."""
     h = hashlib.sha256()
     for p in paths:
         h.update(str(p).encode() + b"\0" + p.read_bytes() + b"\0")
@@ -65,7 +66,7 @@ def start_run(inventory: Inventory, hosts: Sequence[Host], playbook: Playbook, p
         "run.start", run_id=run_id, kind=kind, user=current_user(), hostname=socket.gethostname(),
         argv=list(argv if argv is not None else sys.argv), cwd=os.getcwd(), check=options.check,
         playbook={"path": playbook.file, "name": playbook.name, "sha256": playbook.sha256},
-        inventory={"paths": [str(p) for p in inventory.files], "sha256": _digest(inventory.files)},
+        inventory={"paths": [str(p) for p in inventory.files], "sha256": inventory_digest(inventory.files)},
         customers={c.slug: c.name for c in inventory.customers.values()},
         operator=operator.to_json() if operator else None,
         incident=incident, hosts=[h.name for h in hosts],

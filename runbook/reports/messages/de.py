@@ -144,6 +144,7 @@ DE: dict[str, str] = {
     "action.command": "Befehl",
     # Maßnahmen (durchgeführt)
     "measure.text": "Auf {host}: {text}",
+    "measure.command_run": "Einen Wartungsschritt von Hand auf {host} ausgeführt.",
     "measure.service_restarted": "{service} auf {host} neu gestartet.",
     "measure.service_restarted_healthy": "{service} auf {host} neu gestartet; {check} antwortet wieder.",
     "measure.service_restarted_port": "{service} auf {host} neu gestartet; Port {port} antwortet wieder.",

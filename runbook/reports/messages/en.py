@@ -140,6 +140,7 @@ EN: dict[str, str] = {
     "action.command": "command",
     # measures (carried out)
     "measure.text": "On {host}: {text}",
+    "measure.command_run": "Carried out a maintenance step by hand on {host}.",
     "measure.service_restarted": "Restarted {service} on {host}.",
     "measure.service_restarted_healthy": "Restarted {service} on {host}; {check} answers again.",
     "measure.service_restarted_port": "Restarted {service} on {host}; port {port} answers again.",
