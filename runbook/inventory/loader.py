@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import paramiko
 
 from runbook.errors import ConfigError
+from runbook.inventory.ansible import AnsibleHost, ansible_hosts, is_ansible_yaml, is_ini_name, read_ini, read_yaml, runbook_spec
 from runbook.inventory.model import Customer, Host, HosterContact, Inventory
 from runbook.inventory.people import person_from_yaml, signature_from_yaml
 from runbook.yamlsource import SourceMap, expect_map, load_yaml
@@ -51,41 +52,159 @@ def builtin_setting(key: str) -> Any:
     return BUILTIN.get(key)
 
 
-def inventory_files(path: Path) -> list[Path]:
+@dataclass
+class _RunbookFile:
+    """A runbook inventory file, read: its customer, defaults, role vars and hosts (if any)."""
+
+    file: str
+    customer: Customer
+    defaults: SourceMap
+    role_vars: dict[str, Mapping[str, Any]]
+    hosts: SourceMap | None
+    ssh_config: paramiko.SSHConfig | None
+
+
+@dataclass
+class _Sources:
+    """What one ``-i`` path holds: runbook files and Ansible inventories (with their directory)."""
+
+    runbook: list[tuple[Path, SourceMap]] = field(default_factory=list)
+    ansible: list[tuple[Path, Any]] = field(default_factory=list)  # (file, parsed YAML or None for INI)
+    #: runbook files beside an Ansible inventory given as a file: their customer only
+    beside: list[tuple[Path, SourceMap]] = field(default_factory=list)
+
+
+def _classify(file: Path, sources: _Sources, *, in_directory: bool) -> None:
+    if file.suffix in (".yml", ".yaml"):
+        data = load_yaml(file)
+        if isinstance(data, Mapping) and "plugin" in data and "customer" not in data:
+            raise ConfigError("an Ansible inventory plugin configuration: runbook reads static inventories "
+                              "(INI or YAML) only", file=str(file), line=1, field="plugin")
+        if is_ansible_yaml(data):
+            sources.ansible.append((file, data))
+        else:
+            sources.runbook.append((file, data))
+    elif not in_directory or is_ini_name(file):
+        sources.ansible.append((file, None))
+
+
+def _sources(path: Path) -> _Sources:
+    """Classify the files of ``path`` (a file or a directory of them)."""
+    sources = _Sources()
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
-        if not files:
-            raise ConfigError("directory holds no .yml/.yaml inventory files", file=str(path))
-        return files
-    return [path]
+        for file in sorted(p for p in path.iterdir() if p.is_file()):
+            if file.suffix in (".yml", ".yaml") or is_ini_name(file):
+                _classify(file, sources, in_directory=True)
+        if not sources.runbook and not sources.ansible:
+            raise ConfigError("directory holds no inventory files (.yml/.yaml, or Ansible's *.ini, hosts)",
+                              file=str(path))
+        return sources
+    if not path.exists():
+        raise ConfigError("file not found", file=str(path))
+    _classify(path, sources, in_directory=False)
+    if sources.ansible:  # a customer file beside an Ansible inventory lends it its customer
+        for file in sorted(path.parent.iterdir()):
+            if file != path and file.is_file() and file.suffix in (".yml", ".yaml"):
+                data = load_yaml(file)
+                if isinstance(data, Mapping) and "customer" in data:
+                    sources.beside.append((file, data))
+    return sources
 
 
 def load_inventory(paths: Sequence[Path], extra_vars: Mapping[str, Any] | None = None, *,
                    contracts: bool = True) -> Inventory:
     """Load and resolve every inventory file; host names must be unique across all files.
 
+    A path may hold runbook files, Ansible inventories (INI or YAML, with group_vars/ and
+    host_vars/ beside them; ``runbook.inventory.ansible``) or both: an Ansible inventory's
+    hosts belong to the customer of the runbook file beside it (one without ``hosts:`` is
+    fine there), or the one its ``runbook_customer`` var names.
     ``contracts=False`` leaves the customers' contracts unparsed until first use (runs and
     sweeps do not need them; see ``Customer.contract``)."""
     customers: dict[str, Customer] = {}
     hosts: dict[str, Host] = {}
     files: list[Path] = []
+    extra = extra_vars or {}
+
+    def add_customer(customer: Customer) -> None:
+        if customer.slug in customers:
+            raise ConfigError(f"customer {customer.slug!r} already defined in "
+                              f"{customers[customer.slug].file}", file=customer.file, field="customer.slug")
+        customers[customer.slug] = customer
+        if contracts:
+            customer.contract  # noqa: B018  (parse now, so its errors surface here)
+
+    def add_hosts(found: Sequence[Host]) -> None:
+        for host in found:
+            if host.name in hosts:
+                other = hosts[host.name]
+                raise ConfigError(f"duplicate host {host.name!r} (also {other.file}:{other.line})",
+                                  file=host.file, line=host.line, field=f"hosts.{host.name}")
+            hosts[host.name] = host
+
     for path in paths:
-        for file in inventory_files(path):
+        sources = _sources(path)
+        local = [_read_runbook(file, data) for file, data in sources.runbook]
+        beside = [_read_runbook(file, data) for file, data in sources.beside]
+        for rf in local:
+            files.append(Path(rf.file))
+            add_customer(rf.customer)
+            if rf.hosts is None:
+                if not sources.ansible:
+                    raise ConfigError("missing: an inventory needs at least one host", file=rf.file, line=1,
+                                      field="hosts")
+                continue
+            add_hosts([_host(str(h), expect_map(spec, rf.hosts, h, rf.file), rf.hosts.line_of(h), rf.defaults,
+                             rf.role_vars, extra, rf.customer, rf.ssh_config, rf.file)
+                       for h, spec in rf.hosts.items()])
+        for rf in beside:
+            if rf.customer.slug not in customers:
+                add_customer(rf.customer)
+        for file, data in sources.ansible:
             files.append(file)
-            customer, file_hosts = _load_file(file, extra_vars or {})
-            if customer.slug in customers:
-                raise ConfigError(f"customer {customer.slug!r} already defined in "
-                                  f"{customers[customer.slug].file}", file=str(file), field="customer.slug")
-            customers[customer.slug] = customer
-            if contracts:
-                customer.contract  # noqa: B018  (parse now, so its errors surface here)
-            for host in file_hosts:
-                if host.name in hosts:
-                    other = hosts[host.name]
-                    raise ConfigError(f"duplicate host {host.name!r} (also {other.file}:{other.line})",
-                                      file=host.file, line=host.line, field=f"hosts.{host.name}")
-                hosts[host.name] = host
-    return Inventory(customers=customers, hosts=hosts, files=tuple(files), extra_vars=dict(extra_vars or {}))
+            inv = read_yaml(data, file) if data is not None else read_ini(file)
+            found = []
+            for spec in ansible_hosts(inv, file.parent):
+                owner = _owner(spec, [*local, *beside], customers, file)
+                if owner.customer.slug not in customers:
+                    add_customer(owner.customer)
+                entry = runbook_spec(spec)
+                found.append(_host(spec.name, entry, spec.line, owner.defaults, owner.role_vars, extra,
+                                   customers[owner.customer.slug], owner.ssh_config, str(file)))
+            add_hosts(found)
+    return Inventory(customers=customers, hosts=hosts, files=tuple(files), extra_vars=dict(extra))
+
+
+def _owner(host: AnsibleHost, candidates: Sequence[_RunbookFile], customers: Mapping[str, Customer],
+           file: Path) -> _RunbookFile:
+    """Whose host an Ansible host is: its ``runbook_customer``, else the one runbook file
+    beside the inventory, else a customer named after the inventory's directory."""
+    named = host.vars.get("runbook_customer")
+    if named is not None:
+        for rf in candidates:
+            if rf.customer.slug == named:
+                return rf
+        if named in customers:
+            return _RunbookFile(customers[named].file, customers[named], _empty(str(file)), {}, None,
+                                _ssh_config(None))
+        raise ConfigError(f"runbook_customer {named!r}: no customer of that slug is loaded", file=str(file),
+                          line=host.line, field=f"{host.name}.runbook_customer")
+    if len(candidates) == 1:
+        return candidates[0]
+    if candidates:
+        raise ConfigError(f"several customer files beside it ({', '.join(rf.file for rf in candidates)}): "
+                          "set runbook_customer (a slug) in group_vars/all", file=str(file), line=host.line,
+                          field=host.name)
+    name = file.resolve().parent.name or "ansible"
+    customer = Customer(name=name, slug=_slug(name), language="de", contact_email=None, hoster=None,
+                        contract_source=None, smtp={}, file=str(file))
+    return _RunbookFile(str(file), customer, _empty(str(file)), {}, None, _ssh_config(None))
+
+
+def _empty(file: str) -> SourceMap:
+    empty = SourceMap()
+    empty.file, empty.line, empty.key_lines = file, 0, {}
+    return empty
 
 
 def _check_keys(mapping: SourceMap, allowed: set[str], where: str) -> None:
@@ -99,8 +218,8 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower().split()[0] if name.split() else name.lower()).strip("-") or "customer"
 
 
-def _load_file(file: Path, extra_vars: Mapping[str, Any]) -> tuple[Customer, list[Host]]:
-    data = load_yaml(file)
+def _read_runbook(file: Path, data: Any) -> _RunbookFile:
+    """A runbook inventory file's customer, defaults, roles and (still unresolved) hosts."""
     name = str(file)
     if data is None:
         raise ConfigError("inventory is empty", file=name)
@@ -122,18 +241,14 @@ def _load_file(file: Path, extra_vars: Mapping[str, Any]) -> tuple[Customer, lis
         spec = expect_map(spec, roles, role, name)
         _check_keys(spec, ROLE_KEYS, f"roles.{role}")
         role_vars[role] = dict(expect_map(spec.get("vars"), spec, "vars", name))
-    hosts_map = data.get("hosts")
-    if hosts_map is None:
-        raise data.error("missing: an inventory needs at least one host", key="hosts" if "hosts" in data else None,
-                         field="hosts")
-    hosts_map = expect_map(hosts_map, data, "hosts", name)
-    if not hosts_map:
-        raise hosts_map.error("no hosts defined", field="hosts")
-    ssh_config = _ssh_config(defaults.get("ssh_config"))
-    hosts = [_host(str(h), expect_map(spec, hosts_map, h, name), hosts_map.line_of(h), defaults,
-                   role_vars, extra_vars, customer, ssh_config, name)
-             for h, spec in hosts_map.items()]
-    return customer, hosts
+    hosts_map = None
+    if data.get("hosts") is not None or "hosts" in data:
+        if data.get("hosts") is None:
+            raise data.error("missing: an inventory needs at least one host", key="hosts", field="hosts")
+        hosts_map = expect_map(data["hosts"], data, "hosts", name)
+        if not hosts_map:
+            raise hosts_map.error("no hosts defined", field="hosts")
+    return _RunbookFile(name, customer, defaults, role_vars, hosts_map, _ssh_config(defaults.get("ssh_config")))
 
 
 def _customer(spec: SourceMap, file: str) -> Customer:
