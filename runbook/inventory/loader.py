@@ -21,6 +21,7 @@ from runbook.errors import ConfigError
 from runbook.inventory.ansible import AnsibleHost, ansible_hosts, is_ansible_yaml, is_ini_name, read_ini, read_yaml, runbook_spec
 from runbook.inventory.model import Customer, Host, HosterContact, Inventory
 from runbook.inventory.people import person_from_yaml, signature_from_yaml
+from runbook.inventory.ssh_config import agent_setting, lookup, read_ssh_config, resolve_jumps, yes
 from runbook.yamlsource import SourceMap, expect_map, load_yaml
 
 TOP_KEYS = {"customer", "defaults", "roles", "hosts", "operator", "signature"}
@@ -296,10 +297,7 @@ def _ssh_config(path_value: Any) -> paramiko.SSHConfig | None:
     path = Path(os.path.expanduser(path_value or os.environ.get("RUNBOOK_SSH_CONFIG", "~/.ssh/config")))
     if not path.is_file():
         return None
-    try:
-        return paramiko.SSHConfig.from_path(str(path))
-    except (OSError, paramiko.SSHException) as exc:  # a broken ssh config is the user's problem to see
-        raise ConfigError(f"cannot parse ssh config: {exc}", file=str(path)) from None
+    return read_ssh_config(path)  # a broken ssh config is the user's problem to see
 
 
 def _typed(value: Any, kind: type | tuple[type, ...], spec: SourceMap, key: str, field: str) -> Any:
@@ -360,8 +358,9 @@ def _host(name: str, spec: SourceMap, line: int, defaults: SourceMap, role_vars:
     address = s["address"][0] or name
     port, user, jump = s["port"][0], s["user"][0], s["jump"][0]
     identity = list(s["identity_file"][0] or [])
+    identities_only, identity_agent = False, None
     if connection == "ssh" and ssh_config is not None:
-        looked = ssh_config.lookup(address)
+        looked = lookup(ssh_config, address)
         if not s["address"][1] and "hostname" in looked:
             address = looked["hostname"]
         if not s["port"][1] and "port" in looked:
@@ -372,6 +371,14 @@ def _host(name: str, spec: SourceMap, line: int, defaults: SourceMap, role_vars:
             identity = list(looked["identityfile"])
         if not s["jump"][1] and "proxyjump" in looked and looked["proxyjump"].lower() != "none":
             jump = looked["proxyjump"]
+        identities_only = yes(looked.get("identitiesonly", "no"))
+        identity_agent = agent_setting(looked.get("identityagent"))
+    keys = tuple(os.path.expanduser(p) for p in identity)
+    where = f"hosts.{name}.jump"
+    try:
+        jumps = resolve_jumps(jump, ssh_config, user=user, identity_files=keys, field=where)
+    except ConfigError as exc:
+        raise ConfigError(exc.message, file=file, line=line, field=where) from None
     ports = spec.get("service_ports", [])
     if not isinstance(ports, list) or not all(isinstance(p, int) and not isinstance(p, bool) for p in ports):
         raise spec.error("must be a list of port numbers", key="service_ports", field=f"hosts.{name}.service_ports")
@@ -388,11 +395,11 @@ def _host(name: str, spec: SourceMap, line: int, defaults: SourceMap, role_vars:
         checks.append(dict(check))
     return Host(
         name=name, customer=customer.slug, connection=connection, address=str(address),
-        port=int(port), user=user, identity_files=tuple(os.path.expanduser(p) for p in identity),
+        port=int(port), user=user, identity_files=keys,
         known_hosts=os.path.expanduser(s["known_hosts"][0]), jump=jump, sudo=s["sudo"][0],
         connect_timeout=s["connect_timeout"][0], command_timeout=s["command_timeout"][0],
         roles=tuple(roles), vars=merged, file=file, line=line, service_ports=tuple(ports),
-        http_checks=tuple(checks),
+        http_checks=tuple(checks), jumps=jumps, identities_only=identities_only, identity_agent=identity_agent,
     )
 
 

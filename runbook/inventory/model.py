@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from runbook.inventory.people import Person, Signature
+from runbook.inventory.ssh_config import JumpHop
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,12 @@ class Host:
     line: int
     service_ports: tuple[int, ...] = ()
     http_checks: tuple[Mapping[str, Any], ...] = ()
+    #: the jump hosts on the way, first hop first, each with its own settings (``jump`` as written)
+    jumps: tuple[JumpHop, ...] = ()
+    #: ssh_config's IdentitiesOnly: offer the identity files only, no other agent key
+    identities_only: bool = False
+    #: ssh_config's IdentityAgent: None (SSH_AUTH_SOCK), "none", or a socket path
+    identity_agent: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         from runbook.journal import redact
@@ -87,7 +94,8 @@ class Host:
             "name": self.name, "customer": self.customer, "connection": self.connection,
             "address": self.address, "port": self.port, "user": self.user,
             "identity_files": list(self.identity_files), "known_hosts": self.known_hosts,
-            "jump": self.jump, "sudo": self.sudo, "connect_timeout": self.connect_timeout,
+            "jump": self.jump, "jumps": [f"{j.user + '@' if j.user else ''}{j.address}:{j.port}" for j in self.jumps],
+            "sudo": self.sudo, "connect_timeout": self.connect_timeout,
             "command_timeout": self.command_timeout, "roles": list(self.roles),
             "service_ports": list(self.service_ports), "http_checks": [dict(c) for c in self.http_checks],
             "vars": redact(dict(self.vars)), "source": f"{self.file}:{self.line}",
