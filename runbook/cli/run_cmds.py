@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from runbook.actions import ACTIONS
+from runbook.actions.user import load_local_actions
 from runbook.actions.params import describe
 from runbook.cli import app, options as opt
 from runbook.cli.context import CliContext, confirm_step, env_sudo_password, stop_on_signals
@@ -39,7 +40,9 @@ PlaybookArg = typer.Argument(..., metavar="PLAYBOOK", autocompletion=complete_pl
 
 
 def find_and_load(ctx: CliContext, name: str, inventories: Sequence[Path]) -> Playbook:
-    """The playbook ``name`` finds (a local file wins over a shipped one), said on stderr."""
+    """The playbook ``name`` finds (a local file wins over a shipped one), said on stderr; the
+    actions/ beside the inventories are registered first, so its steps may use them."""
+    load_local_actions(ACTIONS, inventories)
     found = find_playbook(name, inventories)
     if found.origin != "file":
         ctx.err.print(found.describe(), highlight=False, markup=False)
@@ -109,21 +112,27 @@ def check(
 
 
 @app.command()
-def actions(as_json: bool = opt.Json) -> int:
-    """List every action with its one-line doc and params."""
-    rows = [(name, cls.summary(), describe(cls.Params), cls.confirm) for name, cls in sorted(ACTIONS.items())]
+def actions(inventory: opt.OptInventoryList = opt.OptInventories, as_json: bool = opt.Json) -> int:
+    """List every action with its one-line doc, params and origin.
+
+    With -i, also the actions/ directory beside the inventory; installed packages' actions
+    (entry point group runbook.actions) always."""
+    load_local_actions(ACTIONS, inventory or [])
+    rows = [(name, cls.summary(), describe(cls.Params), cls.confirm, ACTIONS.origin(name))
+            for name, cls in sorted(ACTIONS.items())]
     if as_json:
-        print(json.dumps([{"action": n, "summary": s, "confirm": c,
+        print(json.dumps([{"action": n, "summary": s, "confirm": c, "origin": o,
                            "params": [{"name": p, "type": t, "default": d} for p, t, d in ps]}
-                          for n, s, ps, c in rows], indent=2))
+                          for n, s, ps, c, o in rows], indent=2))
         return ExitCode.OK
     ctx = CliContext.create()
     table = Table(title="actions")
     table.add_column("action", style="bold")
     table.add_column("what it does", overflow="fold")
     table.add_column("params", overflow="fold")
-    for name, summary, params, confirm in rows:
-        table.add_row(name + (" (asks)" if confirm else ""), summary,
-                      "\n".join(f"{p}: {t} = {d}" for p, t, d in params))
+    table.add_column("from", overflow="fold")
+    for name, summary, params, confirm, origin in rows:
+        table.add_row(escape(name + (" (asks)" if confirm else "")), escape(summary),
+                      escape("\n".join(f"{p}: {t} = {d}" for p, t, d in params)), escape(origin))
     ctx.out.print(table)
     return ExitCode.OK
