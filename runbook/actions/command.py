@@ -9,6 +9,7 @@ from runbook.actions.base import HostAction
 from runbook.change import Applied, Change, Message, Outcome, Plan
 from runbook.errors import CommandFailed
 from runbook.task import HostTask
+from runbook.units import shorten
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,10 @@ class CommandAction(HostAction):
     def plan(self, task: HostTask, params: CommandParams) -> Plan:
         result = task.run(params.cmd, sudo=params.sudo or None)
         data = {"exit_code": result.exit_code, "stdout": result.stdout[-4000:], "stderr": result.stderr[-2000:]}
-        first = (result.stdout.strip().splitlines() or [""])[0][:120]
+        first = shorten((result.stdout.strip().splitlines() or [""])[0], 120)
         if result.exit_code != params.expect_exit:
             tail = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:] or [""]
-            return Plan(Outcome.FAILED, data=data, message=f"exit {result.exit_code}: {tail[0][:160]}")
+            return Plan(Outcome.FAILED, data=data, message=f"exit {result.exit_code}: {shorten(tail[0], 160)}")
         return Plan(Outcome.OK, data=data, message=first)
 
 

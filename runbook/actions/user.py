@@ -31,13 +31,23 @@ import stat
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from runbook.actions.base import Action, HostAction, RunAction
 from runbook.errors import ConfigError
 
-if TYPE_CHECKING:
-    from runbook.actions import ActionRegistry
+
+class ActionRegistry(Protocol):
+    """What loading needs of ``runbook.actions.ActionRegistry`` (named here, not imported: the
+    registry imports this module when it first looks for entry points)."""
+
+    def __contains__(self, name: object) -> bool: ...
+
+    def origin(self, name: str) -> str:
+        """Where the action ``name`` comes from."""
+
+    def add(self, cls: type[Action], origin: str) -> None:
+        """Register ``cls`` as coming from ``origin``."""
 
 ENTRY_POINT_GROUP = "runbook.actions"
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)+$")

@@ -24,6 +24,7 @@ from runbook.cli import app, options as opt
 from runbook.cli.completion import complete_host
 from runbook.cli.context import CliContext, confirm_step, stop_on_signals
 from runbook.cli.exitcodes import ExitCode, for_run
+from runbook.cli.progress import live_hosts
 from runbook.cli.render import OUTCOME_STYLE
 from runbook.cli.run_cmds import sudo_password
 from runbook.connection import ConnectOptions
@@ -34,6 +35,7 @@ from runbook.playbook import Playbook, load_playbook
 from runbook.run.options import RunOptions
 from runbook.run.results import HostOutcome
 from runbook.run.start import plan_hosts, start_run
+from runbook.task import NO_ACTIVITY
 
 
 def exec_playbook(cmd: str, *, change: bool, sudo: bool, timeout: float | None, why: str | None) -> Playbook:
@@ -100,10 +102,12 @@ def exec_command(
     hosts = plan_hosts(inv, book, limit)
     options = RunOptions(check=check, assume_yes=yes, forks=forks,
                          connect=ConnectOptions(accept_new_host_keys, sudo_password(ask_sudo_pass), connect_timeout))
-    engine = start_run(inv, hosts, book, ctx.paths, options, kind="exec", incident=incident,
-                       confirm=confirm_step(ctx), on_outcome=None if as_json else (lambda o: print_exec_outcome(ctx, o)))
-    with stop_on_signals(engine, ctx):
-        result = engine.run()
+    with live_hosts(ctx.out, enabled=not as_json) as live:  # on stdout, where the hosts' output goes
+        engine = start_run(inv, hosts, book, ctx.paths, options, kind="exec", incident=incident,
+                           confirm=confirm_step(ctx, live.paused if live else None), activity=live or NO_ACTIVITY,
+                           on_outcome=None if as_json else (lambda o: print_exec_outcome(ctx, o)))
+        with stop_on_signals(engine, ctx):
+            result = engine.run()
     if as_json:
         print(json.dumps({"run_id": result.run_id, "status": result.status, "counts": result.counts(),
                           "journal": str(engine.journal.path),

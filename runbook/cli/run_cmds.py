@@ -18,6 +18,7 @@ from runbook.actions.params import describe
 from runbook.cli import app, options as opt
 from runbook.cli.context import CliContext, confirm_step, env_sudo_password, stop_on_signals
 from runbook.cli.exitcodes import ExitCode, for_run
+from runbook.cli.progress import live_hosts
 from runbook.cli.render import print_outcome, print_summary
 from runbook.connection import ConnectOptions
 from runbook.limits import require_open_files
@@ -27,6 +28,7 @@ from runbook.playbook import Playbook, load_playbook
 from runbook.shipped import find_playbook
 from runbook.run.options import RunOptions
 from runbook.run.start import plan_hosts, start_run
+from runbook.task import NO_ACTIVITY
 
 
 def sudo_password(ask: bool) -> str | None:
@@ -74,13 +76,15 @@ def run(
     hosts = plan_hosts(inv, book, limit)
     options = RunOptions(check=check, assume_yes=yes, forks=forks,
                          connect=ConnectOptions(accept_new_host_keys, sudo_password(ask_sudo_pass), connect_timeout))
-    engine = start_run(inv, hosts, book, ctx.paths, options, incident=incident, confirm=confirm_step(ctx),
-                       on_outcome=None if as_json else (lambda o: print_outcome(ctx.err, o)))
-    if incident and engine.incident is None:
-        ctx.err.print(f"[yellow]note:[/] incident {escape(incident)} is not open under {escape(str(ctx.paths.reports))}: "
-                      "templates see `incident` as empty (none)", highlight=False)
-    with stop_on_signals(engine, ctx):
-        result = engine.run()
+    with live_hosts(ctx.err, enabled=not as_json) as live:
+        engine = start_run(inv, hosts, book, ctx.paths, options, incident=incident,
+                           confirm=confirm_step(ctx, live.paused if live else None), activity=live or NO_ACTIVITY,
+                           on_outcome=None if as_json else (lambda o: print_outcome(ctx.err, o)))
+        if incident and engine.incident is None:
+            ctx.err.print(f"[yellow]note:[/] incident {escape(incident)} is not open under "
+                          f"{escape(str(ctx.paths.reports))}: templates see `incident` as empty (none)", highlight=False)
+        with stop_on_signals(engine, ctx):
+            result = engine.run()
     if as_json:
         ctx.out.print_json(json.dumps({
             "run_id": result.run_id, "status": result.status, "counts": result.counts(),

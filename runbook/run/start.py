@@ -27,6 +27,7 @@ from runbook.playbook import Playbook, check_against_hosts
 from runbook.run.engine import Engine
 from runbook.run.options import Confirm, RunOptions
 from runbook.run.results import HostOutcome
+from runbook.task import NO_ACTIVITY, HostActivity
 
 
 def inventory_digest(paths: Sequence[Path]) -> str:
@@ -51,10 +52,12 @@ def start_run(inventory: Inventory, hosts: Sequence[Host], playbook: Playbook, p
               options: RunOptions, *, kind: str = "run", incident: str | None = None,
               confirm: Confirm | None = None, on_outcome: Callable[[HostOutcome], None] | None = None,
               clock: Callable[[], datetime] | None = None, argv: Sequence[str] | None = None,
-              connector: Callable[[Host, ConnectOptions], Connection] = connect) -> Engine:
+              connector: Callable[[Host, ConnectOptions], Connection] = connect,
+              activity: HostActivity = NO_ACTIVITY) -> Engine:
     """Validate what can be validated, open the run's journal with its ``run.start`` event and
     return the engine ready to run. ``kind``: run | sweep; ``incident``: the ``--incident`` id
-    (its record becomes the templates' ``incident``); ``connector`` makes each host's connection."""
+    (its record becomes the templates' ``incident``); ``connector`` makes each host's connection;
+    ``activity`` hears what each host is doing (a terminal's live lines)."""
     clock = clock or (lambda: datetime.now(timezone.utc))
     incident_record = incident_vars(paths, incident)  # a damaged record stops the run before it starts
     operator = run_operator(inventory, hosts)  # a malformed RUNBOOK_OPERATOR stops it too
@@ -75,7 +78,7 @@ def start_run(inventory: Inventory, hosts: Sequence[Host], playbook: Playbook, p
         forks=options.forks,
     )
     return Engine(inventory, hosts, playbook, journal, options, confirm=confirm, on_outcome=on_outcome,
-                  clock=clock, incident=incident_record, connector=connector)
+                  clock=clock, incident=incident_record, connector=connector, activity=activity)
 
 
 def run_operator(inventory: Inventory, hosts: Sequence[Host]) -> Person | None:

@@ -29,8 +29,9 @@ from runbook.playbook.model import Step
 from runbook.run.hosts import RunHosts
 from runbook.run.options import Confirm, RunOptions
 from runbook.run.results import HostOutcome
-from runbook.task import HostTask
+from runbook.task import NO_ACTIVITY, HostActivity, HostTask
 from runbook.templating import evaluate, render
+from runbook.units import shorten
 
 #: The longest one-line message of a host's result (the journal keeps every sentence).
 MESSAGE_CHARS = 500
@@ -72,7 +73,8 @@ class StepContext:
     def __init__(self, step: Step, hosts: Sequence[Host], *, run_hosts: RunHosts, journal: Journal,
                  options: RunOptions, last: bool, stop: threading.Event, confirm: Confirm,
                  on_outcome: Callable[[HostOutcome], None], clock: Callable[[], datetime],
-                 inventory: Inventory, incident: Mapping[str, Any] | None) -> None:
+                 inventory: Inventory, incident: Mapping[str, Any] | None,
+                 activity: HostActivity = NO_ACTIVITY) -> None:
         self.step = step
         self.hosts = list(hosts)
         self.action: type[Action] = ACTIONS[step.action]
@@ -87,6 +89,7 @@ class StepContext:
         self._clock = clock
         self._inventory = inventory
         self._incident = incident
+        self.activity = activity
         self._results: dict[str, HostOutcome] = {}
         self._began: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -132,6 +135,7 @@ class StepContext:
         with self._lock:
             self._began[host.name] = time.monotonic()
         self.journal.write("host.start", step=self.step.index, host=host.name)
+        self.activity.started(host.name, self.step.name)
 
     def skip_if_unreachable(self, host: Host) -> bool:
         """Finish ``host`` as unreachable when an earlier step found it so and the action
@@ -168,7 +172,8 @@ class StepContext:
                               field=f"{step.where}.params.{exc.field}{step.included_from}") from None
         task = HostTask(host=host, connect=lambda: self.run_hosts.connection(host), journal=self.journal,
                         step=step.index, vars=context, timeout=step.timeout or host.command_timeout,
-                        check=self.options.check, clock=self._clock, inventory=self._inventory)
+                        check=self.options.check, clock=self._clock, inventory=self._inventory,
+                        activity=self.activity)
         return Prepared(task, params)
 
     def mark_unreachable(self, name: str, exc: ConnectError) -> None:
@@ -201,6 +206,7 @@ class StepContext:
         self.journal.write("host.end", step=result.step, host=name, outcome=result.outcome, message=result.message,
                            changes=list(result.records or result.changes), data=dict(result.data),
                            error=result.error, duration=round(result.duration, 4))
+        self.activity.finished(name)
         self._on_outcome(result)
         if self.last:
             self.run_hosts.release(name)
@@ -208,7 +214,8 @@ class StepContext:
     def would(self, name: str, changes: Sequence[Change], data: Mapping[str, Any], **extra: Any) -> None:
         """Check mode: the host is "changed" with what it would do, and nothing is applied."""
         sentences = tuple(c.sentence for c in changes)
-        self.finish(name, Outcome.CHANGED, f"would: {'; '.join(sentences)}"[:MESSAGE_CHARS], changes=sentences,
+        self.finish(name, Outcome.CHANGED, shorten(f"would: {'; '.join(sentences)}", MESSAGE_CHARS),
+                    changes=sentences,
                     data=dict(data, check=True, planned=[c.to_json() for c in changes], **extra),
                     records=[c.journal_record(c.sentence) for c in changes])
 
@@ -220,8 +227,8 @@ class StepContext:
 
     def changed(self, name: str, sentences: Sequence[str], records: Sequence[Any], data: Mapping[str, Any]) -> None:
         """The host's changes were applied; the message is their sentences."""
-        self.finish(name, Outcome.CHANGED, "; ".join(sentences)[:MESSAGE_CHARS], changes=sentences, data=data,
-                    records=records)
+        self.finish(name, Outcome.CHANGED, shorten("; ".join(sentences), MESSAGE_CHARS), changes=sentences,
+                    data=data, records=records)
 
     def failed(self, name: str, exc: BaseException, *, changes: Sequence[str] = (),
                data: Mapping[str, Any] | None = None) -> None:

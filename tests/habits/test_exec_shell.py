@@ -81,6 +81,7 @@ def test_shell_opens_an_interactive_session_and_journals_open_and_close(inventor
     runs = tmp_path / "runs"
     term = Terminal("shell", "web1", "-i", inventory, env={"RUNBOOK_RUNS_DIR": str(runs)}, columns=91, lines=27)
     term.wait_for(r"shell on web1 \(")
+    term.wait_for(r"[#$] ?$")  # the remote shell's prompt: what is typed before it may be lost
     term.type("echo hello-$((40+2)); stty size; tty\n")
     screen = term.wait_for(r"hello-42")
     term.wait_for(r"/dev/pts/")
