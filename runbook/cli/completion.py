@@ -39,7 +39,10 @@ def _inventory(ctx: typer.Context) -> Any:
 def _paths(ctx: typer.Context) -> Any:
     from runbook.paths import Paths
 
-    return Paths.resolve(ctx.params.get("reports_dir"), ctx.params.get("runs_dir"))
+    def given(name: str) -> Path | None:  # typer turns the option into a Path only for the command itself
+        value = ctx.params.get(name)
+        return Path(os.path.expanduser(str(value))) if value else None
+    return Paths.resolve(given("reports_dir"), given("runs_dir"))
 
 
 def complete_host(ctx: typer.Context, incomplete: str) -> list[str]:
@@ -62,7 +65,8 @@ def complete_limit(ctx: typer.Context, incomplete: str) -> list[str]:
             return []
         roles = sorted({r for h in inv.hosts.values() for r in h.roles})
         return [*inv.hosts, *roles, *sorted(c.slug for c in inv.customers.values())]
-    return [f"{head}{bang}{p}" for p in _quietly(patterns, word[len(bang):])]
+    given = {p.lstrip("!") for p in head.split(",")}
+    return [f"{head}{bang}{p}" for p in _quietly(patterns, word[len(bang):]) if p not in given]
 
 
 def complete_playbook(incomplete: str) -> list[str]:

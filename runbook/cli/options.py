@@ -7,11 +7,13 @@ from typing import List, Optional
 
 import typer
 
+from runbook.cli.completion import complete_incident, complete_limit
+
 Inventories = typer.Option(..., "-i", "--inventory", envvar="RUNBOOK_INVENTORY",
                            help="Inventory file or directory (repeatable; default: RUNBOOK_INVENTORY, config).")
 OptInventories = typer.Option(None, "-i", "--inventory", envvar="RUNBOOK_INVENTORY",
                               help="Inventory file or directory (repeatable; default: RUNBOOK_INVENTORY, config).")
-Limit = typer.Option(None, "-l", "--limit", help="Hosts: names, roles, globs, customer:role; '!' excludes.")
+Limit = typer.Option(None, "-l", "--limit", autocompletion=complete_limit, help="Hosts: names, roles, globs, customer:role; '!' excludes.")
 ExtraVars = typer.Option(None, "-e", "--extra-var", help="key=value, overrides every other var (repeatable).")
 Forks = typer.Option(20, "--forks", "-f", min=1, max=500, envvar="RUNBOOK_FORKS",
                      help="Hosts worked on in parallel (RUNBOOK_FORKS, config: forks).")
@@ -22,7 +24,7 @@ AcceptNew = typer.Option(False, "--accept-new-host-keys",
 AskSudo = typer.Option(False, "--ask-sudo-pass", "-K",
                        help="Ask once for the sudo password (or set RUNBOOK_SUDO_PASSWORD).")
 ConnectTimeout = typer.Option(None, "--connect-timeout", min=0.1, help="Seconds; overrides the inventory.")
-Incident = typer.Option(None, "--incident", help="Incident id this run belongs to (e.g. ACME-412).")
+Incident = typer.Option(None, "--incident", autocompletion=complete_incident, help="Incident id this run belongs to (e.g. ACME-412).")
 Json = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 ReportsDir = typer.Option(None, "--reports-dir", envvar="RUNBOOK_REPORTS_DIR",
                           help="Reports root (config: reports_dir; default ~/.local/share/runbook/reports).")

@@ -14,7 +14,7 @@ from rich.table import Table
 from runbook.cli import app, options as opt
 from runbook.cli.context import CliContext
 from runbook.cli.exitcodes import ExitCode
-from runbook.cli.completion import complete_run_id
+from runbook.cli.completion import complete_incident, complete_run_id
 from runbook.errors import RunbookError
 from runbook.journal import read_events, summarise
 from runbook.run_index import KINDS, find_runs, runs_with_prefix
@@ -27,7 +27,8 @@ app.add_typer(runs_app, name="runs")
 @runs_app.command("list")
 def list_runs(
     customer: Optional[str] = typer.Option(None, "--customer", help="Only runs over this customer's hosts (slug)."),
-    incident: Optional[str] = typer.Option(None, "--incident", help="Only runs of this incident."),
+    incident: Optional[str] = typer.Option(None, "--incident", autocompletion=complete_incident,
+                                           help="Only runs of this incident."),
     since: Optional[str] = typer.Option(None, "--since", help="Only runs started since: 24h, 2d, or a date/time."),
     kind: Optional[str] = typer.Option(None, "--kind", help=f"Only one kind: {' | '.join(KINDS)}."),
     last: int = typer.Option(50, "--last", "-n", min=0, help="The newest N runs (0: all)."),
