@@ -58,7 +58,7 @@ COMMAND_MODULES = {
 }
 
 #: ``runbook --help`` lists every command with the first line of its help, from here, so it
-#: imports none of the command modules (tests/test_cli_startup.py holds this to the real ones).
+#: imports none of the command modules (tests/habits/test_startup.py holds this to the real ones).
 COMMAND_HELP = {
     "sweep": "Check every host: reachability, disk, inodes, memory, swap, load.",
     "run": "Run a playbook over the inventory's hosts; every event goes to the run journal.",
