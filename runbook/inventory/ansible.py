@@ -2,9 +2,9 @@
 ``children``, ``group_vars/`` and ``host_vars/`` beside the inventory.
 
 A small reader rather than ansible-core's inventory manager (README, "Libraries and why"):
-ansible-core is 40 MB installed and its inventory manager, with the plugin loader it needs,
-takes about a second to import -- more than a whole 50-host sweep, every five minutes in
-cron. What inventories at the keyboard use is small and documented; that is what is read here:
+ansible-core 2.19 is 16 MB installed (47 MB with its dependencies) and importing its inventory
+manager takes about a third of a second -- a third of a whole 50-host sweep, every five
+minutes in cron. What inventories at the keyboard use is small and documented; that is what is read here:
 
 - INI: ``[group]`` hosts with inline ``key=value`` (Python literals, as Ansible reads them),
   ``[group:vars]`` (strings: a quoted one without its quotes), ``[group:children]``, hosts outside a section (ungrouped),
