@@ -109,3 +109,20 @@ def test_a_broken_inventory_completes_nothing_and_prints_no_error(home: dict[str
     broken.write_text("hosts: [\n")
     env = dict(home, RUNBOOK_INVENTORY=str(broken))
     assert shell("bash", BASH.split('ask "runbook exec')[0], env) == [""]
+
+
+def test_install_completion_puts_it_where_each_shell_finds_it(home: dict[str, str], tmp_path: Path) -> None:
+    env = dict(home, HOME=str(tmp_path / "home"))
+    env.pop("XDG_CONFIG_HOME", None)  # typer installs fish's under ~/.config; fish looks there only then
+    Path(env["HOME"]).mkdir()
+    for program in ("bash", "zsh", "fish"):
+        said = shell(program, "runbook --install-completion; true", env)
+        assert f"{program} completion installed in" in "\n".join(said)
+    # a new interactive bash reads ~/.bashrc, which now loads it
+    assert shell("bash", "source ~/.bashrc; complete -p runbook", env) == [
+        "complete -o default -F _runbook_completion runbook"]
+    # fish loads ~/.config/fish/completions by itself
+    assert shell("fish", 'complete -C "runbook shell w"', env) == ["web1", "web2"]
+    # zsh: the function file on the fpath that ~/.zshrc extends
+    assert "fpath+=~/.zfunc" in (tmp_path / "home" / ".zshrc").read_text()
+    assert "_RUNBOOK_COMPLETE=complete_zsh" in (tmp_path / "home" / ".zfunc" / "_runbook").read_text()
