@@ -207,6 +207,7 @@ DE: dict[str, str] = {
     "plan.space_freed": "auf {mount} ({host}) den Platz gelöschter, noch geöffneter Logdateien freigeben "
                         "({freed_bytes})",
     "plan.provider_notified": "den Hosting-Provider {provider} über {host} informieren",
+    "plan.command_run": "einen Wartungsschritt von Hand auf {host} ausführen",
     "plan.provider_notice_written": "den Hosting-Provider {provider} über {host} informieren",
     "planned.intro": "Ein Probelauf hat vorab gezeigt, was geändert würde. Diese Schritte wurden so nicht "
                      "ausgeführt; was tatsächlich geschah, steht oben.",

@@ -198,6 +198,7 @@ EN: dict[str, str] = {
     "plan.space_freed": "release the space of deleted but still open log files on {mount} ({host}, "
                         "{freed_bytes})",
     "plan.provider_notified": "inform the hosting provider {provider} about {host}",
+    "plan.command_run": "carry out a maintenance step by hand on {host}",
     "plan.provider_notice_written": "inform the hosting provider {provider} about {host}",
     "planned.intro": "A check-mode run showed beforehand what would be changed. These steps were not carried out "
                      "as planned; what was actually done is listed above.",
