@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 
 from runbook.shipped import find_playbook
-from tests.support.cli import REPO, cli_env, command_step, local_inventory, runbook_cli, write_playbook
+from tests.support.cli import REPO, cli_env, command_step, local_inventory, write_playbook
 
 SHIPPED = sorted(p.stem for p in (REPO / "playbooks").glob("*.yml"))
 
