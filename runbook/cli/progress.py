@@ -15,13 +15,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.text import Text
 
 from runbook.task import HostActivity
 from runbook.units import format_bytes, shorten
+
+if TYPE_CHECKING:
+    from rich.live import Live
 
 REFRESH_PER_SECOND = 4
 
@@ -41,7 +44,7 @@ class LiveHosts(HostActivity):
         self._console = console
         self._busy: dict[str, _Busy] = {}
         self._lock = threading.Lock()
-        self.live: Any = None  # the Rich Live drawing this, while it does
+        self.live: Live | None = None  # the Rich Live drawing this, while it does
 
     @contextmanager
     def paused(self) -> Iterator[None]:
