@@ -21,6 +21,39 @@ from runbook.inventory.model import Host, Inventory
 from runbook.journal import Journal
 
 
+class HostActivity:
+    """What a host is doing right now, for a live display (``runbook.cli.progress``): which
+    step it is in, what it waits for (connecting, a running command) and how many bytes it
+    has streamed (an archive). This one shows nothing; the methods are called from the
+    hosts' worker threads."""
+
+    def started(self, host: str, step: str) -> None:
+        """The host's turn in a step began."""
+
+    def waiting(self, host: str, what: str) -> None:
+        """The host now waits for ``what`` ("" when it waits for nothing in particular)."""
+
+    def transferred(self, host: str, nbytes: int) -> None:
+        """``nbytes`` more arrived from the host (an archive being streamed)."""
+
+    def finished(self, host: str) -> None:
+        """The host has its result for the step."""
+
+
+NO_ACTIVITY = HostActivity()
+
+
+class _CountingSink:
+    """A sink that tells the activity how many bytes went through it."""
+
+    def __init__(self, sink: BinaryIO, host: str, activity: HostActivity) -> None:
+        self._sink, self._host, self._activity = sink, host, activity
+
+    def write(self, data: bytes) -> int:
+        self._activity.transferred(self._host, len(data))
+        return self._sink.write(data)
+
+
 class HostTask:
     """One action's view of one host in one step: its connection, vars and journal.
 
@@ -31,7 +64,8 @@ class HostTask:
 
     def __init__(self, *, host: Host, connect: Callable[[], Connection], journal: Journal, step: int,
                  vars: Mapping[str, Any], timeout: float, check: bool, clock: Callable[[], datetime],
-                 inventory: Inventory | None = None, step_name: str = "", read_only: bool = False) -> None:
+                 inventory: Inventory | None = None, step_name: str = "", read_only: bool = False,
+                 activity: HostActivity = NO_ACTIVITY) -> None:
         self.host = host
         self._connect = connect
         self._conn: Connection | None = None
@@ -45,12 +79,15 @@ class HostTask:
         self.check = check
         self.clock = clock
         self.inventory = inventory
+        self.activity = activity
 
     @property
     def conn(self) -> Connection:
         """The host's connection, opened on first use (raises ConnectError naming the layer)."""
         if self._conn is None:
+            self.activity.waiting(self.host.name, "connecting")
             self._conn = self._connect()
+            self.activity.waiting(self.host.name, "")
         return self._conn
 
     @property
@@ -67,7 +104,7 @@ class HostTask:
         sudo = self.host.sudo if sudo is None else sudo
         timeout = self.timeout if timeout is None else timeout
         conn = self.conn
-        with self._recorded_if_cut_short(command):
+        with self._recorded_if_cut_short(command), self._waiting_for(command):
             result = conn.run(command, sudo=sudo, timeout=timeout, stdin=stdin)
         self.journal.command(step=self.step, host=self.host.name, command=command, exit_code=result.exit_code,
                              duration=result.duration, stdout=result.stdout, stderr=result.stderr,
@@ -83,11 +120,20 @@ class HostTask:
         sudo = self.host.sudo if sudo is None else sudo
         timeout = self.timeout if timeout is None else timeout
         conn = self.conn
-        with self._recorded_if_cut_short(command):
-            result = conn.stream(command, sink, sudo=sudo, timeout=timeout, stdin=stdin)
+        with self._recorded_if_cut_short(command), self._waiting_for(command):
+            result = conn.stream(command, _CountingSink(sink, self.host.name, self.activity), sudo=sudo,
+                                 timeout=timeout, stdin=stdin)
         self.journal.command(step=self.step, host=self.host.name, command=command, exit_code=result.exit_code,
                              duration=result.duration, stdout="", stderr=result.stderr)
         return result
+
+    @contextmanager
+    def _waiting_for(self, command: str) -> Iterator[None]:
+        self.activity.waiting(self.host.name, "running: " + " ".join(command.split())[:120])
+        try:
+            yield
+        finally:
+            self.activity.waiting(self.host.name, "")
 
     @contextmanager
     def _recorded_if_cut_short(self, command: str) -> Iterator[None]:

@@ -89,3 +89,20 @@ def format_bytes(n: float) -> str:
     if unit == "B":
         return f"{int(value)} B"
     return f"{value:.1f} {unit}" if abs(value) < 100 else f"{value:.0f} {unit}"
+
+
+ELLIPSIS = "…"
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters: unchanged when it fits, else cut at a word and
+    ended with "…" (a word longer than a third of the width is cut where it must be)."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return ELLIPSIS[:max(width, 0)]
+    head = text[:width - 1]
+    space = head.rfind(" ")
+    if space >= width // 3:
+        head = head[:space]
+    return head.rstrip(" ,;:-") + ELLIPSIS

@@ -40,6 +40,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(getattr(pytest.mark, mark))
 
 
+#: the engineer's settings a test must not inherit from whoever runs the suite
+_PERSONAL_SETTINGS = ("RUNBOOK_CONFIG", "RUNBOOK_INVENTORY", "RUNBOOK_FORKS", "RUNBOOK_SWEEP_FORKS",
+                      "RUNBOOK_CONNECT_TIMEOUT", "RUNBOOK_COMMAND_TIMEOUT", "RUNBOOK_REPORTS_DIR", "RUNBOOK_MAIL_FROM",
+                      "RUNBOOK_OPERATOR")
+
+
+@pytest.fixture(autouse=True)
+def no_personal_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test reads the runner's ~/.config/runbook/config.toml or writes to its
+    ~/.local/share/runbook: both XDG bases point into the test's own temporary directory."""
+    home = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    for name in _PERSONAL_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Debian's headless Chromium, the browser a customer opens a report in."""

@@ -3,7 +3,7 @@
 #   - system packages (real servers the suite starts on loopback: sshd, nginx, PostgreSQL,
 #     Dovecot for the mail intake's IMAP (started with its own config, never the system one);
 #     real logrotate to compare the built-in rotation with; real sudo for the sudo path of
-#     the SSH connection; Chromium to render reports);
+#     the SSH connection; Chromium to render reports; zsh and fish for shell completion);
 #   - runbook itself with its test extras, editable.
 # As root it installs missing packages with apt-get; as another user it says what is missing
 # (the tests that need those programs then skip with a reason).
@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(openssh-server openssh-client logrotate nginx-light postgresql procps iproute2 busybox sudo chromium
-          dovecot-imapd)
+          dovecot-imapd zsh fish)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

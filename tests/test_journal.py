@@ -149,9 +149,10 @@ def test_runs_list_and_show(tmp_path: Path, hermetic: Path, capsys: pytest.Captu
     code, out, err = run_main(capsys, "runs", "list", "--json")
     assert code == 0, err
     runs = json.loads(out)
+    # newest first
     assert [(r["playbook"], r["status"], r["incident"], r["hosts"]) for r in runs] == [
-        ("All good", "completed", "INC-1", 2), ("All bad", "aborted", None, 2)]
-    assert runs[0]["counts"] == {"ok": 2} and runs[1]["counts"] == {"failed": 2}
+        ("All bad", "aborted", None, 2), ("All good", "completed", "INC-1", 2)]
+    assert runs[0]["counts"] == {"failed": 2} and runs[1]["counts"] == {"ok": 2}
     assert [Path(r["path"]).parent for r in runs] == [hermetic, hermetic]
 
     code, out, err = run_main(capsys, "runs", "show", runs[1]["run_id"], "--json")
@@ -160,7 +161,7 @@ def test_runs_list_and_show(tmp_path: Path, hermetic: Path, capsys: pytest.Captu
     assert events == read_events(Path(runs[1]["path"]) / "journal.jsonl")
     assert events[0]["event"] == "run.start" and events[-1]["event"] == "run.end"
 
-    code, out, err = run_main(capsys, "runs", "show", runs[0]["run_id"])
+    code, out, err = run_main(capsys, "runs", "show", runs[1]["run_id"])
     assert code == 0, err
     assert "All good" in out and "completed" in out and "self1" in out and "self2" in out
 

@@ -30,10 +30,12 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                 "runbook.tickets", "runbook.sweeps")),
     ("facts", ("runbook.facts",)),
     ("hosts and records", ("runbook.connection", "runbook.inventory", "runbook.hostvars", "runbook.journal",
-                           "runbook.task", "runbook.change", "runbook.mail", "runbook.paths", "runbook.shipped")),
+                           "runbook.run_index", "runbook.task", "runbook.change", "runbook.mail", "runbook.paths",
+                           "runbook.shipped")),
     # the contract's calendar and deadlines: the inventory reads each customer's contract with it
     ("contract", ("runbook.sla",)),
     ("foundation", ("runbook.units", "runbook.errors", "runbook.templating", "runbook.yamlsource", "runbook.limits",
+                    "runbook.config",
                     "runbook")),
     ("analysis", ("runbook.analysis",)),
 )

@@ -234,7 +234,8 @@ def _bare_env() -> dict[str, str]:
 
 
 def test_runbook_sweep_without_inventory_checks_this_machine(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "runbook", "sweep"], cwd=tmp_path, env=_bare_env(),
+    env = dict(_bare_env(), XDG_DATA_HOME=str(tmp_path / "data"))
+    done = subprocess.run([sys.executable, "-m", "runbook", "sweep"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60, check=False)
     no_traceback(done.stdout, done.stderr)
 
@@ -245,8 +246,9 @@ def test_runbook_sweep_without_inventory_checks_this_machine(tmp_path: Path) -> 
     assert verdict.startswith(("OK", "WARNING", "CRITICAL", "UNKNOWN"))
     assert ["OK", "WARNING", "CRITICAL", "UNKNOWN"].index(verdict.split(":")[0]) == done.returncode
     assert verdict.split(":", 1)[1].startswith(" 1 host(s)")
-    # Its journal went where the README says: ./reports/runs.
-    (run_dir,) = run_dirs(tmp_path / "reports" / "runs")
+    # Its journal went where the README says: $XDG_DATA_HOME/runbook/reports/runs, not under the cwd.
+    (run_dir,) = run_dirs(tmp_path / "data" / "runbook" / "reports" / "runs")
+    assert not (tmp_path / "reports").exists()
     assert verdict.endswith(run_dir.name)
     assert read_events(run_dir / "journal.jsonl")[0]["kind"] == "sweep"
 

@@ -1,9 +1,13 @@
-"""The ``command`` action: run a shell command on each host and record its output.
+"""The ``command`` actions.
 
-A command may change anything, so it is planned, not run: ``--check`` shows the command line
-and runs nothing, and a step that says ``confirm: true`` asks before it runs. A step that only
-reads says ``check_mode: run``: then the command runs at once, in check mode too, and its
-output is the step's result (diagnostics: ``uname -r``, ``df -h /var``).
+``command`` runs a shell command on each host and records its output. A command may change
+anything, so it is planned, not run: ``--check`` shows the command line and runs nothing, and
+a step that says ``confirm: true`` asks before it runs. A step that only reads says
+``check_mode: run``: then the command runs at once, in check mode too, and its output is the
+step's result (diagnostics: ``uname -r``, ``df -h /var``).
+
+``command.change`` (what ``runbook exec --change`` runs) always asks before it runs, and its
+``why`` is the report's words for it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from runbook.change import Applied, Change, Message, Outcome, Plan
 from runbook.connection.base import CommandResult
 from runbook.errors import ActionError
 from runbook.task import HostTask
+from runbook.units import shorten
 
 STDOUT_CHARS = 4000
 STDERR_CHARS = 2000
@@ -79,10 +84,52 @@ def _output(result: CommandResult) -> dict[str, Any]:
 
 
 def _first_line(result: CommandResult) -> str:
-    return (result.stdout.strip().splitlines() or [""])[0][:120]
+    return shorten((result.stdout.strip().splitlines() or [""])[0], 120)
 
 
 def _failure(result: CommandResult) -> str:
     """Why it failed: the exit code and the last line it printed (stderr first)."""
     tail = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:] or [""]
-    return f"exit {result.exit_code}: {tail[0][:160]}"
+    return f"exit {result.exit_code}: {shorten(tail[0], 160)}"
+
+
+@dataclass(frozen=True)
+class ChangeCommandParams:
+    """cmd: the shell command line that changes something; sudo: run it as root; why: what it
+    does, in words a customer report may quote (else the report says a step was done by hand)."""
+
+    cmd: str
+    sudo: bool = False
+    expect_exit: int = 0
+    why: str | None = None
+
+
+class ChangeCommandAction(HostAction):
+    """Run a shell command that changes something: --check shows it, applying asks first, the journal records it as a change.
+
+    Params: ``cmd``, ``sudo`` (default false), ``expect_exit`` (default 0), ``why`` (the report's words for it).
+    ``runbook exec --change`` runs this action.
+    """
+
+    name = "command.change"
+    Params = ChangeCommandParams
+    confirm = True
+
+    def plan(self, task: HostTask, params: ChangeCommandParams) -> Plan:
+        done: dict[str, object] = {}
+
+        def run(on: HostTask) -> Applied:
+            result = on.run(params.cmd, sudo=params.sudo or None)
+            done.update(_output(result))
+            if result.exit_code != params.expect_exit:
+                raise ActionError(f"{on.host.name}: {_failure(result)}")
+            return Applied(note=f"exit {result.exit_code}")
+
+        message = (Message("text", {"text": params.why}) if params.why else
+                   Message("command_run", {}))
+        change = Change(f"run {params.cmd!r}" + (" as root" if params.sudo else ""), apply=run, message=message,
+                        details={"cmd": params.cmd, "sudo": params.sudo})
+        return Plan(Outcome.CHANGED, changes=(change,), state=done)
+
+    def after(self, task: HostTask, params: ChangeCommandParams, plan: Plan, applied: list[str]) -> dict[str, object]:
+        return dict(plan.state)

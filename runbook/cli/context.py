@@ -6,7 +6,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from runbook.change import Change
-from runbook.cli.terminal import console
+from runbook.cli.console import console_pair
 from runbook.errors import UsageError
 from runbook.inventory import Host, Inventory
 from runbook.paths import Paths
@@ -34,8 +34,8 @@ class CliContext:
 
     @classmethod
     def create(cls, reports_dir: Path | None = None, runs_dir: Path | None = None) -> "CliContext":
-        return cls(out=console(), err=console(stderr=True), paths=Paths.resolve(reports_dir, runs_dir),
-                   interactive=sys.stdin.isatty())
+        out, err = console_pair()
+        return cls(out=out, err=err, paths=Paths.resolve(reports_dir, runs_dir), interactive=sys.stdin.isatty())
 
 
 def one_customer(ctx: CliContext, inventory: Inventory, hosts: list[Host], *, incident: str | None,
@@ -67,17 +67,30 @@ def one_customer(ctx: CliContext, inventory: Inventory, hosts: list[Host], *, in
     return hosts
 
 
-def confirm_step(ctx: CliContext) -> Callable[[Step, Sequence[tuple[str, Change]]], bool]:
-    """Ask once per step, listing every change on every host."""
+def confirm_step(ctx: CliContext, pause: Callable[[], AbstractContextManager[None]] | None = None
+                 ) -> Callable[[Step, Sequence[tuple[str, Change]]], bool]:
+    """Ask once per step, listing every change on every host; a step that works across hosts
+    in one order (a controlled restart) lists them numbered, in that order. ``pause`` stops a
+    live display while the question is on the screen."""
 
     def ask(step: Step, items: Sequence[tuple[str, Change]]) -> bool:
-        ctx.err.print(f"\n[bold]Step {step.index + 1} ({escape(step.name)})[/] would change {len(items)} thing(s):")
-        for host, change in items:
-            ctx.err.print(f"  [cyan]{escape(host)}[/]: {escape(change.sentence)}", markup=True, highlight=False)
+        with (pause or nullcontext)():
+            return _ask(step, items)
+
+    def _ask(step: Step, items: Sequence[tuple[str, Change]]) -> bool:
+        from runbook.actions import ACTIONS, RunAction
+
+        ordered = issubclass(ACTIONS[step.action], RunAction)
+        ctx.err.print(f"\n[bold]Step {step.index + 1} ({escape(step.name)})[/] would change {len(items)} thing(s)"
+                      + (", one after the other in this order:" if ordered else ":"), highlight=False)
+        for number, (host, change) in enumerate(items, 1):
+            ctx.err.print(("  " + f"{number}.".rjust(len(str(len(items))) + 1) if ordered else " ")
+                          + f" [cyan]{escape(host)}[/]: {escape(change.sentence)}", highlight=False, soft_wrap=True)
         if not ctx.interactive:
             ctx.err.print("[yellow]not a terminal: nothing applied; run with --yes to apply[/]")
             return False
-        answer = ctx.err.input(escape("Apply? [y/N] ")).strip().lower()  # else Rich eats "[y/N]" as a tag
+        ctx.err.print(escape("Apply? [y/N] "), end="", highlight=False)  # escaped: else Rich eats "[y/N]"
+        answer = input().strip().lower()
         return answer in ("y", "yes", "j", "ja")
 
     return ask

@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 
 from runbook.cli import app, options as opt
+from runbook.cli.completion import complete_incident
 from runbook.cli.context import CliContext
 from runbook.cli.exitcodes import ExitCode
 from runbook.errors import ConfigError, UsageError
@@ -118,7 +119,7 @@ def print_opened(ctx: CliContext, incident: Incident) -> None:
 
 
 @incident_app.command("react")
-def react(incident_id: str = typer.Argument(..., metavar="ID"),
+def react(incident_id: str = typer.Argument(..., metavar="ID", autocompletion=complete_incident),
           at: Optional[str] = typer.Option(None, "--at", help="When work started (default now)."),
           reports_dir: Optional[Path] = opt.ReportsDir) -> int:
     """Record when work on the incident started (the first call wins)."""
@@ -152,7 +153,7 @@ def incident_status(ctx: CliContext, incident: Incident) -> dict:
 
 
 @incident_app.command("show")
-def show(incident_id: str = typer.Argument(..., metavar="ID"), as_json: bool = opt.Json,
+def show(incident_id: str = typer.Argument(..., metavar="ID", autocompletion=complete_incident), as_json: bool = opt.Json,
          reports_dir: Optional[Path] = opt.ReportsDir, runs_dir: Optional[Path] = opt.RunsDir) -> int:
     """Received, reaction deadline, reaction started, SLA met or missed (by how much), runs, report due."""
     ctx = CliContext.create(reports_dir, runs_dir)
@@ -263,7 +264,7 @@ def who(by: str | None, inventory: Optional[list[Path]], incident: Incident) -> 
 
 
 @incident_app.command("note")
-def note(incident_id: str = typer.Argument(..., metavar="ID"),
+def note(incident_id: str = typer.Argument(..., metavar="ID", autocompletion=complete_incident),
          text: str = typer.Argument(..., help="What was done by hand, e.g. a call to the provider and its ticket."),
          at: Optional[str] = typer.Option(None, "--at", help="When it was done (default now)."),
          by: Optional[str] = By, inventory: Optional[list[Path]] = OptInventories,
@@ -281,7 +282,7 @@ def note(incident_id: str = typer.Argument(..., metavar="ID"),
 
 
 @incident_app.command("resolve")
-def resolve(incident_id: str = typer.Argument(..., metavar="ID"),
+def resolve(incident_id: str = typer.Argument(..., metavar="ID", autocompletion=complete_incident),
             at: Optional[str] = typer.Option(None, "--at", help="Since when the fault is over (default now)."),
             summary: str = typer.Option("", "--summary", help="One line: how it was resolved."),
             by: Optional[str] = By, inventory: Optional[list[Path]] = OptInventories,

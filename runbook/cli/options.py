@@ -8,13 +8,17 @@ from typing import List, Optional
 
 import typer
 
+from runbook.cli.completion import complete_incident, complete_limit
 from runbook.errors import UsageError
 
-Inventories = typer.Option(..., "-i", "--inventory", help="Inventory file or directory (repeatable).")
-OptInventories = typer.Option(None, "-i", "--inventory", help="Inventory file or directory (repeatable).")
-Limit = typer.Option(None, "-l", "--limit", help="Hosts: names, roles, globs, customer:role; '!' excludes.")
+Inventories = typer.Option(..., "-i", "--inventory", envvar="RUNBOOK_INVENTORY",
+                           help="Inventory file or directory (repeatable; default: RUNBOOK_INVENTORY, config).")
+OptInventories = typer.Option(None, "-i", "--inventory", envvar="RUNBOOK_INVENTORY",
+                              help="Inventory file or directory (repeatable; default: RUNBOOK_INVENTORY, config).")
+Limit = typer.Option(None, "-l", "--limit", autocompletion=complete_limit, help="Hosts: names, roles, globs, customer:role; '!' excludes.")
 ExtraVars = typer.Option(None, "-e", "--extra-var", help="key=value, overrides every other var (repeatable).")
-Forks = typer.Option(20, "--forks", "-f", min=1, max=500, help="Hosts worked on in parallel.")
+Forks = typer.Option(20, "--forks", "-f", min=1, max=500, envvar="RUNBOOK_FORKS",
+                     help="Hosts worked on in parallel (RUNBOOK_FORKS, config: forks).")
 Check = typer.Option(False, "--check", "-C", help="Plan only: show exactly what would change, change nothing.")
 Yes = typer.Option(False, "--yes", "-y", help="Apply steps that ask for confirmation without asking.")
 AcceptNew = typer.Option(False, "--accept-new-host-keys",
@@ -22,10 +26,10 @@ AcceptNew = typer.Option(False, "--accept-new-host-keys",
 AskSudo = typer.Option(False, "--ask-sudo-pass", "-K",
                        help="Ask once for the sudo password (or set RUNBOOK_SUDO_PASSWORD).")
 ConnectTimeout = typer.Option(None, "--connect-timeout", min=0.1, help="Seconds; overrides the inventory.")
-Incident = typer.Option(None, "--incident", help="Incident id this run belongs to (e.g. ACME-412).")
+Incident = typer.Option(None, "--incident", autocompletion=complete_incident, help="Incident id this run belongs to (e.g. ACME-412).")
 Json = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 ReportsDir = typer.Option(None, "--reports-dir", envvar="RUNBOOK_REPORTS_DIR",
-                          help="Reports root (default ./reports).")
+                          help="Reports root (config: reports_dir; default ~/.local/share/runbook/reports).")
 RunsDir = typer.Option(None, "--runs-dir", envvar="RUNBOOK_RUNS_DIR",
                        help="Run journals (default <reports-dir>/runs).")
 

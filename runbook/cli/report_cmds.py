@@ -13,6 +13,7 @@ import typer
 from rich.markup import escape
 
 from runbook.cli import app, options as opt
+from runbook.cli.completion import complete_incident
 from runbook.cli.context import CliContext
 from runbook.cli.exitcodes import ExitCode
 from runbook.cli.render import warn_damaged
@@ -34,7 +35,7 @@ report_app = typer.Typer(help="Customer reports (German or English) from run jou
 app.add_typer(report_app, name="report")
 
 RunIds = typer.Argument(None, help="Run ids (or unique prefixes); default: the incident's runs.")
-IncidentOpt = typer.Option(None, "--incident", help="Report on this incident and all its runs.")
+IncidentOpt = typer.Option(None, "--incident", autocompletion=complete_incident, help="Report on this incident and all its runs.")
 Lang = typer.Option(None, "--lang", help="de or en (default: the customer's language, else de).")
 Output = typer.Option(None, "-o", "--output", help="Write the report to this file instead of stdout.")
 MailTo = typer.Option(None, "--mail-to", help="Send the report by SMTP to this address (repeatable).")

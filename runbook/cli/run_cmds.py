@@ -14,19 +14,24 @@ from rich.markup import escape
 from rich.table import Table
 
 from runbook.actions import ACTIONS
+from runbook.actions.user import load_local_actions
 from runbook.actions.params import describe
 from runbook.cli import app, options as opt
 from runbook.cli.context import CliContext, confirm_step, env_sudo_password, one_customer, stop_on_signals
 from runbook.cli.exitcodes import ExitCode, for_run
+from runbook.cli.progress import live_hosts
 from runbook.cli.render import print_outcome, print_summary
 from runbook.cli.terminal import printable
 from runbook.connection import ConnectOptions
 from runbook.limits import require_open_files
 from runbook.inventory import Host, load_inventory, parse_extra_vars
-from runbook.playbook import load_playbook
+from runbook.cli.completion import complete_playbook
+from runbook.playbook import Playbook, load_playbook
 from runbook.playbook.hostvars import misspelt_vars, vars_read_by
+from runbook.shipped import find_playbook
 from runbook.run.options import RunOptions
 from runbook.run.start import plan_hosts, start_run
+from runbook.task import NO_ACTIVITY
 
 
 def sudo_password(ask: bool) -> str | None:
@@ -35,9 +40,23 @@ def sudo_password(ask: bool) -> str | None:
     return env_sudo_password()
 
 
+PlaybookArg = typer.Argument(..., metavar="PLAYBOOK", autocompletion=complete_playbook,
+                             help="A playbook file, or the name of a local or shipped one (`runbook playbooks`).")
+
+
+def find_and_load(ctx: CliContext, name: str, inventories: Sequence[Path]) -> Playbook:
+    """The playbook ``name`` finds (a local file wins over a shipped one), said on stderr; the
+    actions/ beside the inventories are registered first, so its steps may use them."""
+    load_local_actions(ACTIONS, inventories)
+    found = find_playbook(name, inventories)
+    if found.origin != "file":
+        ctx.err.print(found.describe(), highlight=False, markup=False)
+    return load_playbook(found.path)
+
+
 @app.command()
 def run(
-    playbook: Path = typer.Argument(..., help="Playbook YAML file."),
+    playbook: str = PlaybookArg,
     inventory: opt.InventoryList = opt.Inventories,
     limit: Optional[str] = opt.Limit,
     extra_var: opt.StrList = opt.ExtraVars,
@@ -56,19 +75,21 @@ def run(
     require_open_files(forks)
     ctx = CliContext.create(reports_dir, runs_dir)
     inv = load_inventory(inventory, parse_extra_vars(extra_var or []), contracts=False)
-    book = load_playbook(playbook)
+    book = find_and_load(ctx, playbook, inventory)
     hosts = plan_hosts(inv, book, limit)
     warn_misspelt(hosts)
     hosts = one_customer(ctx, inv, hosts, incident=incident, limit=limit, playbook=book, check=check, yes=yes)
     options = RunOptions(check=check, assume_yes=yes, forks=forks,
                          connect=ConnectOptions(accept_new_host_keys, sudo_password(ask_sudo_pass), connect_timeout))
-    engine = start_run(inv, hosts, book, ctx.paths, options, incident=incident, confirm=confirm_step(ctx),
-                       on_outcome=None if as_json else (lambda o: print_outcome(ctx.err, o)))
-    if incident and engine.incident is None:
-        ctx.err.print(f"[yellow]note:[/] incident {escape(incident)} is not open under {escape(str(ctx.paths.reports))}: "
-                      "templates see `incident` as empty (none)", highlight=False)
-    with stop_on_signals(engine, ctx):
-        result = engine.run()
+    with live_hosts(ctx.err, enabled=not as_json) as live:
+        engine = start_run(inv, hosts, book, ctx.paths, options, incident=incident,
+                           confirm=confirm_step(ctx, live.paused if live else None), activity=live or NO_ACTIVITY,
+                           on_outcome=None if as_json else (lambda o: print_outcome(ctx.err, o)))
+        if incident and engine.incident is None:
+            ctx.err.print(f"[yellow]note:[/] incident {escape(incident)} is not open under "
+                          f"{escape(str(ctx.paths.reports))}: templates see `incident` as empty (none)", highlight=False)
+        with stop_on_signals(engine, ctx):
+            result = engine.run()
     if as_json:
         ctx.out.print_json(json.dumps({
             "run_id": result.run_id, "status": result.status, "counts": result.counts(),
@@ -87,21 +108,23 @@ def run(
 
 @app.command()
 def check(
-    playbook: Path = typer.Argument(..., help="Playbook YAML file."),
+    playbook: str = PlaybookArg,
     inventory: opt.OptInventoryList = opt.OptInventories,
     limit: Optional[str] = opt.Limit,
     extra_var: opt.StrList = opt.ExtraVars,
 ) -> int:
-    """Validate a playbook (and, with -i, its templates and every host var its actions read, for
-    every targeted host; warns about var names close to one runbook reads). Contacts no host."""
-    book = load_playbook(playbook)
+    """Validate a playbook (with -i: its templates and host vars, for every targeted host).
+
+    Every host var the playbook's actions read is read, and var names close to one runbook
+    reads are warned about. Contacts no host."""
+    book = find_and_load(CliContext.create(), playbook, inventory or [])
     where = ""
     if inventory:
         inv = load_inventory(inventory, parse_extra_vars(extra_var or []))
         hosts = plan_hosts(inv, book, limit)
         warn_misspelt(hosts)
         where = f" for {len(hosts)} host(s), {len(vars_read_by(book))} host var(s) read"
-    print(printable(f"{playbook}: OK: {book.name!r}, {len(book.steps)} step(s){where}"))
+    print(printable(f"{book.file}: OK: {book.name!r}, {len(book.steps)} step(s){where}"))
     return ExitCode.OK
 
 
@@ -119,23 +142,28 @@ def warn_misspelt(hosts: Sequence[Host]) -> None:
 
 
 @app.command()
-def actions(as_json: bool = opt.Json) -> int:
-    """List every action with its one-line doc and params."""
-    rows = [(name, cls.summary(), describe(cls.Params), cls.confirm, [v.name for v in cls.host_vars])
-            for name, cls in sorted(ACTIONS.items())]
+def actions(inventory: opt.OptInventoryList = opt.OptInventories, as_json: bool = opt.Json) -> int:
+    """List every action with its one-line doc, params, the host vars it reads and its origin.
+
+    With -i, also the actions/ directory beside the inventory; installed packages' actions
+    (entry point group runbook.actions) always."""
+    load_local_actions(ACTIONS, inventory or [])
+    rows = [(name, cls.summary(), describe(cls.Params), cls.confirm, [v.name for v in cls.host_vars],
+             ACTIONS.origin(name)) for name, cls in sorted(ACTIONS.items())]
     if as_json:
-        print(json.dumps([{"action": n, "summary": s, "confirm": c,
+        print(json.dumps([{"action": n, "summary": s, "confirm": c, "origin": o,
                            "params": [{"name": p, "type": t, "default": d} for p, t, d in ps], "host_vars": hv}
-                          for n, s, ps, c, hv in rows], indent=2))
+                          for n, s, ps, c, hv, o in rows], indent=2))
         return ExitCode.OK
     ctx = CliContext.create()
     table = Table(title="actions")
     table.add_column("action", style="bold")
     table.add_column("what it does", overflow="fold")
     table.add_column("params", overflow="fold")
-    for name, summary, params, confirm, host_vars in rows:
-        reads = f"\n[dim]host vars: {', '.join(_paired(host_vars))}[/]" if host_vars else ""
-        table.add_row(name + (" (asks)" if confirm else ""), escape(summary) + reads,
-                      "\n".join(f"{p}: {t} = {d}" for p, t, d in params))
+    table.add_column("from", overflow="fold")
+    for name, summary, params, confirm, host_vars, origin in rows:
+        reads = f"\n[dim]host vars: {escape(', '.join(_paired(host_vars)))}[/]" if host_vars else ""
+        table.add_row(escape(name + (" (asks)" if confirm else "")), escape(summary) + reads,
+                      escape("\n".join(f"{p}: {t} = {d}" for p, t, d in params)), escape(origin))
     ctx.out.print(table)
     return ExitCode.OK

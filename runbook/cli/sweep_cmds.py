@@ -48,10 +48,12 @@ STATUS_STYLE = {Status.OK: "green", Status.WARNING: "yellow", Status.CRITICAL: "
 @app.command()
 def sweep(
     inventory: opt.OptInventoryList = typer.Option(
-        None, "-i", "--inventory", help="Inventory file or directory (default: this machine, local connection)."),
+        None, "-i", "--inventory", envvar="RUNBOOK_INVENTORY",
+        help="Inventory file or directory (default: RUNBOOK_INVENTORY, config, else this machine over the local connection)."),
     limit: Optional[str] = opt.Limit,
     extra_var: opt.StrList = opt.ExtraVars,
-    forks: int = typer.Option(50, "--forks", "-f", min=1, max=500, help="Hosts checked in parallel."),
+    forks: int = typer.Option(50, "--forks", "-f", min=1, max=500, envvar="RUNBOOK_SWEEP_FORKS",
+                              help="Hosts checked in parallel (RUNBOOK_SWEEP_FORKS, config: sweep_forks)."),
     as_json: bool = opt.Json,
     nagios: bool = typer.Option(False, "--nagios", help="One monitoring-plugins line with perfdata."),
     accept_new_host_keys: bool = opt.AcceptNew,

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from runbook.connection.base import CommandResult, Connection
 from runbook.connection.local import LocalConnection
 from runbook.connection.ssh import SSHConnection
-from runbook.inventory.addresses import parse_jump
 from runbook.inventory.model import Host
 
 
@@ -25,16 +24,17 @@ def connect(host: Host, options: ConnectOptions) -> Connection:
     if host.connection == "local":
         return LocalConnection(host.name, sudo_password=options.sudo_password)
     timeout = options.connect_timeout or host.connect_timeout
-    jump = None
-    if host.jump:
-        hop = parse_jump(host.jump)  # checked when the inventory was loaded
-        jump = SSHConnection(f"{host.name} (jump {hop.address})", hop.address, hop.port or 22, hop.user or host.user,
-                             identity_files=host.identity_files, known_hosts=host.known_hosts,
-                             connect_timeout=timeout, accept_new_host_keys=options.accept_new_host_keys)
+    jump: SSHConnection | None = None
+    for hop in host.jumps:  # each hop is reached through the one before it
+        jump = SSHConnection(hop.name, hop.address, hop.port, hop.user, identity_files=hop.identity_files,
+                             known_hosts=host.known_hosts, connect_timeout=timeout,
+                             accept_new_host_keys=options.accept_new_host_keys, jump=jump,
+                             identities_only=hop.identities_only, identity_agent=hop.identity_agent)
     return SSHConnection(host.name, host.address, host.port, host.user,
                          identity_files=host.identity_files, known_hosts=host.known_hosts,
                          connect_timeout=timeout, accept_new_host_keys=options.accept_new_host_keys,
-                         sudo_password=options.sudo_password, jump=jump)
+                         sudo_password=options.sudo_password, jump=jump, identities_only=host.identities_only,
+                         identity_agent=host.identity_agent)
 
 
 __all__ = ["CommandResult", "Connection", "ConnectOptions", "LocalConnection", "SSHConnection", "connect"]

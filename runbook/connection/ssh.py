@@ -21,6 +21,7 @@ second password attempt.
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import re
@@ -28,9 +29,11 @@ import secrets
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import BinaryIO, Callable
 
 import paramiko
+from paramiko.agent import AgentSSH
 
 from runbook.connection.base import BoundedOutput, CommandResult
 from runbook.connection.hostkeys import verify_host_key
@@ -69,7 +72,8 @@ class SSHConnection:
     def __init__(self, host: str, address: str, port: int, user: str | None, *,
                  identity_files: tuple[str, ...] = (), known_hosts: str = "~/.ssh/known_hosts",
                  connect_timeout: float = 10.0, accept_new_host_keys: bool = False,
-                 sudo_password: str | None = None, jump: "SSHConnection | None" = None) -> None:
+                 sudo_password: str | None = None, jump: "SSHConnection | None" = None,
+                 identities_only: bool = False, identity_agent: str | None = None) -> None:
         self.host = host
         self.address = address
         self.port = port
@@ -80,6 +84,10 @@ class SSHConnection:
         self.accept_new = accept_new_host_keys
         self._sudo_password = sudo_password
         self._jump = jump
+        #: offer only the identity files (ssh_config IdentitiesOnly), no other agent key
+        self.identities_only = identities_only
+        #: None: $SSH_AUTH_SOCK; "none": no agent; else the agent's socket path (IdentityAgent)
+        self.identity_agent = identity_agent
         self._transport: paramiko.Transport | None = None
         self._running: dict[int, tuple[paramiko.Channel, int | None, bool]] = {}
         self._lock = threading.Lock()
@@ -141,22 +149,34 @@ class SSHConnection:
 
     def _dial(self, deadline: float) -> socket.socket | paramiko.Channel:
         if self._jump is not None:
-            self._jump.open()
+            try:
+                self._jump.open()
+            except ConnectError as exc:
+                # The jump host failed, not this one: say so (layer "jump"), so the target is
+                # not taken for a host that is down, and its hoster is not told it is.
+                raise ConnectError(self.host, "jump", f"jump host {self._jump.host} "
+                                   f"({self._jump.address}:{self._jump.port}) failed: {exc.layer}: {exc.message}"
+                                   ) from None
             try:
                 return self._jump._transport.open_channel(  # type: ignore[union-attr]
                     "direct-tcpip", (self.address, self.port), ("127.0.0.1", 0),
                     timeout=max(_remaining(deadline), 0.1))
             except (paramiko.SSHException, OSError) as exc:
                 raise ConnectError(self.host, "tcp", f"jump host {self._jump.host} cannot reach "
-                                   f"{self.address}:{self.port}: {exc}") from None
+                                   f"{self.address}:{self.port}: {exc or type(exc).__name__}") from None
         try:
             return open_tcp(self.address, self.port, max(_remaining(deadline), 0.1))
         except TcpError as exc:
             raise ConnectError(self.host, exc.layer, exc.reason) from None
 
-    def _agent(self) -> paramiko.Agent | None:
-        """The ssh-agent, if one runs: its own connection per host (an agent connection is not
-        safe to share between threads), closed again after authentication."""
+    def _agent(self) -> AgentSSH | None:
+        """The ssh-agent, if one runs (IdentityAgent may name another socket, or none): its own
+        connection per host (an agent connection is not safe to share between threads), closed
+        again after authentication."""
+        if self.identity_agent == "none":
+            return None
+        if self.identity_agent is not None:
+            return _agent_at(self.identity_agent)
         if not os.environ.get("SSH_AUTH_SOCK"):
             return None
         try:
@@ -165,10 +185,14 @@ class SSHConnection:
             return None  # no agent is a normal situation
         return agent
 
-    def _keys(self, agent: paramiko.Agent | None) -> list[paramiko.PKey]:
-        keys: list[paramiko.PKey] = list(agent.get_keys()) if agent is not None else []
+    def _keys(self, agent: AgentSSH | None) -> list[paramiko.PKey]:
+        """The keys to offer, in OpenSSH's order: the identity files first, then the agent's
+        other keys (none with IdentitiesOnly). Every offer counts against the server's
+        MaxAuthTries: an agent with many keys must not use them up before the right one."""
+        agent_keys: list[paramiko.PKey] = list(agent.get_keys()) if agent is not None else []
         paths = self.identity_files or tuple(p for p in DEFAULT_KEYS if os.path.exists(os.path.expanduser(p)))
         passphrase = os.environ.get("RUNBOOK_KEY_PASSPHRASE")
+        keys: list[paramiko.PKey] = []
         for path in paths:
             path = os.path.expanduser(path)
             try:
@@ -176,10 +200,16 @@ class SSHConnection:
             except FileNotFoundError:
                 raise ConnectError(self.host, "auth", f"identity file {path} does not exist") from None
             except paramiko.PasswordRequiredException:
-                raise ConnectError(self.host, "auth", f"identity file {path} is encrypted: load it into "
-                                   "ssh-agent or set RUNBOOK_KEY_PASSPHRASE") from None
+                held = _agent_copy(path, agent_keys)  # an encrypted key the agent holds unlocked
+                if held is None:
+                    raise ConnectError(self.host, "auth", f"identity file {path} is encrypted: load it into "
+                                       "ssh-agent or set RUNBOOK_KEY_PASSPHRASE") from None
+                keys.append(held)
             except (paramiko.SSHException, ValueError, OSError) as exc:
                 raise ConnectError(self.host, "auth", f"cannot load identity file {path}: {exc}") from None
+        offered = {k.asbytes() for k in keys}
+        if not self.identities_only:
+            keys += [k for k in agent_keys if k.asbytes() not in offered]
         return keys
 
     def _authenticate(self, transport: paramiko.Transport, deadline: float) -> None:
@@ -188,7 +218,7 @@ class SSHConnection:
             self._offer_keys(transport, deadline, self._keys(agent))
         finally:
             if agent is not None:
-                agent.close()  # its socket is one more fd per host for the whole run otherwise
+                agent._close()  # its socket is one more fd per host for the whole run otherwise
 
     def _offer_keys(self, transport: paramiko.Transport, deadline: float, keys: list[paramiko.PKey]) -> None:
         if not keys:
@@ -362,6 +392,18 @@ class SSHConnection:
         code, err, duration = self._exec(command, sudo, timeout, stdin, sink.write)
         return CommandResult(self.host, command, code, "", err.decode("utf-8", "replace"), duration)
 
+    def open_shell(self, term: str, columns: int, lines: int) -> paramiko.Channel:
+        """An interactive login shell on a pseudo-terminal (``runbook shell``): the channel,
+        for ``runbook.connection.interactive`` to connect to this terminal."""
+        self.open()
+        try:
+            chan = self._transport.open_session(timeout=self.connect_timeout)  # type: ignore[union-attr]
+            chan.get_pty(term=term, width=columns, height=lines)
+            chan.invoke_shell()
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise ConnectError(self.host, "ssh", f"cannot start a shell: {exc}") from None
+        return chan
+
     def cancel(self) -> None:
         """Stop every running command and a connect in progress (SIGINT/SIGTERM of the run);
         start no new ones."""
@@ -455,6 +497,33 @@ def _load_key(path: str, passphrase: str | None) -> paramiko.PKey:
         if key is None:
             key = _key_cache[(path, passphrase)] = paramiko.PKey.from_path(path, passphrase)
         return key
+
+
+def _agent_at(path: str) -> AgentSSH | None:
+    """An ssh-agent at another socket than $SSH_AUTH_SOCK (ssh_config IdentityAgent)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(path)
+    except OSError:
+        sock.close()
+        return None  # as OpenSSH: an agent that is not there offers no keys
+    agent = AgentSSH()
+    try:
+        agent._connect(sock)  # Paramiko's Agent does the same with the socket of $SSH_AUTH_SOCK
+    except paramiko.SSHException:
+        sock.close()
+        return None
+    return agent
+
+
+def _agent_copy(path: str, agent_keys: list[paramiko.PKey]) -> paramiko.PKey | None:
+    """The agent's key whose public half is ``path``.pub (IdentitiesOnly with an encrypted key)."""
+    try:
+        _, blob, *_ = Path(path + ".pub").read_text().split()
+    except (OSError, ValueError):
+        return None
+    wanted = base64.b64decode(blob)
+    return next((k for k in agent_keys if k.asbytes() == wanted), None)
 
 
 def _remaining(deadline: float) -> float:

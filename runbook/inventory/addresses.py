@@ -60,10 +60,10 @@ class JumpHost:
 
 
 def parse_jump(spec: str) -> JumpHost:
-    """``[user@]host[:port]`` (``[v6]:port`` for IPv6) as OpenSSH's ProxyJump takes one hop;
-    AddressError for anything else (more hops, a port that is no number)."""
+    """One hop, ``[user@]host[:port]`` (``[v6]:port`` for IPv6), as OpenSSH's ProxyJump writes
+    each; AddressError for anything else (a port that is no number, several hops at once)."""
     if "," in spec:
-        raise AddressError(f"{spec!r}: one jump host only (ProxyJump with several hops is not supported)")
+        raise AddressError(f"{spec!r}: one hop here (hops are separated by ',' in jump:)")
     user, _, rest = spec.rpartition("@")
     host, port_text = rest, ""
     if rest.startswith("["):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,11 @@ import paramiko
 
 from runbook.errors import ConfigError, UsageError
 from runbook.inventory.addresses import AddressError, check_address, parse_jump
+from runbook.inventory.ansible import AnsibleHost, ansible_hosts, is_ansible_yaml, is_ini_name, read_ini, read_yaml, runbook_spec
 from runbook.inventory.model import Customer, Host, HosterContact, Inventory, VarOrigin
 from runbook.inventory.probes import http_checks
 from runbook.inventory.people import person_from_yaml, signature_from_yaml
+from runbook.inventory.ssh_config import agent_setting, lookup, read_ssh_config, resolve_jumps, yes
 from runbook.yamlsource import SourceMap, YamlLimitError, expect_map, load_yaml, parse_yaml
 
 TOP_KEYS = {"customer", "defaults", "roles", "hosts", "operator", "signature"}
@@ -34,43 +36,178 @@ ROLE_KEYS = {"vars"}
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 BUILTIN = {"connection": "ssh", "port": 22, "connect_timeout": 10.0, "command_timeout": 120.0,
            "sudo": False, "known_hosts": "~/.ssh/known_hosts"}
+#: the engineer's own defaults (environment, else the config file) below the inventory's
+ENV_DEFAULTS = {"connect_timeout": "RUNBOOK_CONNECT_TIMEOUT", "command_timeout": "RUNBOOK_COMMAND_TIMEOUT"}
 
 
-def inventory_files(path: Path) -> list[Path]:
+def builtin_setting(key: str) -> Any:
+    """A connection setting the inventory leaves open: RUNBOOK_CONNECT_TIMEOUT /
+    RUNBOOK_COMMAND_TIMEOUT (or the config file's), else the built-in default."""
+    name = ENV_DEFAULTS.get(key)
+    if name and os.environ.get(name):
+        try:
+            value = float(os.environ[name])
+        except ValueError:
+            value = 0.0
+        if value <= 0:
+            raise ConfigError(f"must be a number of seconds > 0, not {os.environ[name]!r}", field=name)
+        return value
+    return BUILTIN.get(key)
+
+
+@dataclass
+class _RunbookFile:
+    """A runbook inventory file, read: its customer, defaults, role vars and hosts (if any)."""
+
+    file: str
+    customer: Customer
+    defaults: SourceMap
+    role_vars: dict[str, Mapping[str, Any]]
+    hosts: SourceMap | None
+    ssh_config: paramiko.SSHConfig | None
+
+
+@dataclass
+class _Sources:
+    """What one ``-i`` path holds: runbook files and Ansible inventories (with their directory)."""
+
+    runbook: list[tuple[Path, SourceMap]] = field(default_factory=list)
+    ansible: list[tuple[Path, Any]] = field(default_factory=list)  # (file, parsed YAML or None for INI)
+    #: runbook files beside an Ansible inventory given as a file: their customer only
+    beside: list[tuple[Path, SourceMap]] = field(default_factory=list)
+
+
+def _classify(file: Path, sources: _Sources, *, in_directory: bool) -> None:
+    if file.suffix in (".yml", ".yaml"):
+        data = load_yaml(file)
+        if isinstance(data, Mapping) and "plugin" in data and "customer" not in data:
+            raise ConfigError("an Ansible inventory plugin configuration: runbook reads static inventories "
+                              "(INI or YAML) only", file=str(file), line=1, field="plugin")
+        if is_ansible_yaml(data):
+            sources.ansible.append((file, data))
+        else:
+            sources.runbook.append((file, data))
+    elif not in_directory or is_ini_name(file):
+        sources.ansible.append((file, None))
+
+
+def _sources(path: Path) -> _Sources:
+    """Classify the files of ``path`` (a file or a directory of them)."""
+    sources = _Sources()
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
-        if not files:
-            raise ConfigError("directory holds no .yml/.yaml inventory files", file=str(path))
-        return files
-    return [path]
+        for file in sorted(p for p in path.iterdir() if p.is_file()):
+            if file.suffix in (".yml", ".yaml") or is_ini_name(file):
+                _classify(file, sources, in_directory=True)
+        if not sources.runbook and not sources.ansible:
+            raise ConfigError("directory holds no inventory files (.yml/.yaml, or Ansible's *.ini, hosts)",
+                              file=str(path))
+        return sources
+    if not path.exists():
+        raise ConfigError("file not found", file=str(path))
+    _classify(path, sources, in_directory=False)
+    if sources.ansible:  # a customer file beside an Ansible inventory lends it its customer
+        for file in sorted(path.parent.iterdir()):
+            if file != path and file.is_file() and file.suffix in (".yml", ".yaml"):
+                data = load_yaml(file)
+                if isinstance(data, Mapping) and "customer" in data:
+                    sources.beside.append((file, data))
+    return sources
 
 
 def load_inventory(paths: Sequence[Path], extra_vars: Mapping[str, Any] | None = None, *,
                    contracts: bool = True) -> Inventory:
     """Load and resolve every inventory file; host names must be unique across all files.
 
+    A path may hold runbook files, Ansible inventories (INI or YAML, with group_vars/ and
+    host_vars/ beside them; ``runbook.inventory.ansible``) or both: an Ansible inventory's
+    hosts belong to the customer of the runbook file beside it (one without ``hosts:`` is
+    fine there), or the one its ``runbook_customer`` var names.
     ``contracts=False`` leaves the customers' contracts unparsed until first use (runs and
     sweeps do not need them; see ``Customer.contract``)."""
     customers: dict[str, Customer] = {}
     hosts: dict[str, Host] = {}
     files: list[Path] = []
+    extra = extra_vars or {}
+
+    def add_customer(customer: Customer) -> None:
+        if customer.slug in customers:
+            raise ConfigError(f"customer {customer.slug!r} already defined in "
+                              f"{customers[customer.slug].file}", file=customer.file, field="customer.slug")
+        customers[customer.slug] = customer
+        if contracts:
+            customer.contract  # noqa: B018  (parse now, so its errors surface here)
+
+    def add_hosts(found: Sequence[Host]) -> None:
+        for host in found:
+            if host.name in hosts:
+                other = hosts[host.name]
+                raise ConfigError(f"duplicate host {host.name!r} (also {other.file}:{other.line})",
+                                  file=host.file, line=host.line, field=f"hosts.{host.name}")
+            hosts[host.name] = host
+
     for path in paths:
-        for file in inventory_files(path):
+        sources = _sources(path)
+        local = [_read_runbook(file, data) for file, data in sources.runbook]
+        beside = [_read_runbook(file, data) for file, data in sources.beside]
+        for rf in local:
+            files.append(Path(rf.file))
+            add_customer(rf.customer)
+            if rf.hosts is None:
+                if not sources.ansible:
+                    raise ConfigError("missing: an inventory needs at least one host", file=rf.file, line=1,
+                                      field="hosts")
+                continue
+            add_hosts([_host(str(h), expect_map(spec, rf.hosts, h, rf.file), rf.hosts.line_of(h), rf.defaults,
+                             rf.role_vars, extra, rf.customer, rf.ssh_config, rf.file)
+                       for h, spec in rf.hosts.items()])
+        for rf in beside:
+            if rf.customer.slug not in customers:
+                add_customer(rf.customer)
+        for file, data in sources.ansible:
             files.append(file)
-            customer, file_hosts = _load_file(file, extra_vars or {})
-            if customer.slug in customers:
-                raise ConfigError(f"customer {customer.slug!r} already defined in "
-                                  f"{customers[customer.slug].file}", file=str(file), field="customer.slug")
-            customers[customer.slug] = customer
-            if contracts:
-                customer.contract  # noqa: B018  (parse now, so its errors surface here)
-            for host in file_hosts:
-                if host.name in hosts:
-                    other = hosts[host.name]
-                    raise ConfigError(f"duplicate host {host.name!r} (also {other.file}:{other.line})",
-                                      file=host.file, line=host.line, field=f"hosts.{host.name}")
-                hosts[host.name] = host
-    return Inventory(customers=customers, hosts=hosts, files=tuple(files))
+            inv = read_yaml(data, file) if data is not None else read_ini(file)
+            found = []
+            for spec in ansible_hosts(inv, file.parent):
+                owner = _owner(spec, [*local, *beside], customers, file)
+                if owner.customer.slug not in customers:
+                    add_customer(owner.customer)
+                entry = runbook_spec(spec)
+                found.append(_host(spec.name, entry, spec.line, owner.defaults, owner.role_vars, extra,
+                                   customers[owner.customer.slug], owner.ssh_config, str(file)))
+            add_hosts(found)
+    return Inventory(customers=customers, hosts=hosts, files=tuple(files), extra_vars=dict(extra))
+
+
+def _owner(host: AnsibleHost, candidates: Sequence[_RunbookFile], customers: Mapping[str, Customer],
+           file: Path) -> _RunbookFile:
+    """Whose host an Ansible host is: its ``runbook_customer``, else the one runbook file
+    beside the inventory, else a customer named after the inventory's directory."""
+    named = host.vars.get("runbook_customer")
+    if named is not None:
+        for rf in candidates:
+            if rf.customer.slug == named:
+                return rf
+        if named in customers:
+            return _RunbookFile(customers[named].file, customers[named], _empty(str(file)), {}, None,
+                                _ssh_config(None))
+        raise ConfigError(f"runbook_customer {named!r}: no customer of that slug is loaded", file=str(file),
+                          line=host.line, field=f"{host.name}.runbook_customer")
+    if len(candidates) == 1:
+        return candidates[0]
+    if candidates:
+        raise ConfigError(f"several customer files beside it ({', '.join(rf.file for rf in candidates)}): "
+                          "set runbook_customer (a slug) in group_vars/all", file=str(file), line=host.line,
+                          field=host.name)
+    name = file.resolve().parent.name or "ansible"
+    customer = Customer(name=name, slug=_slug(name), language="de", contact_email=None, hoster=None,
+                        contract_source=None, smtp={}, file=str(file))
+    return _RunbookFile(str(file), customer, _empty(str(file)), {}, None, _ssh_config(None))
+
+
+def _empty(file: str) -> SourceMap:
+    empty = SourceMap()
+    empty.file, empty.line, empty.key_lines = file, 0, {}
+    return empty
 
 
 def _check_keys(mapping: SourceMap, allowed: set[str], where: str) -> None:
@@ -84,8 +221,8 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower().split()[0] if name.split() else name.lower()).strip("-") or "customer"
 
 
-def _load_file(file: Path, extra_vars: Mapping[str, Any]) -> tuple[Customer, list[Host]]:
-    data = load_yaml(file)
+def _read_runbook(file: Path, data: Any) -> _RunbookFile:
+    """A runbook inventory file's customer, defaults, roles and (still unresolved) hosts."""
     name = str(file)
     if data is None:
         raise ConfigError("inventory is empty", file=name)
@@ -107,18 +244,14 @@ def _load_file(file: Path, extra_vars: Mapping[str, Any]) -> tuple[Customer, lis
         spec = expect_map(spec, roles, role, name)
         _check_keys(spec, ROLE_KEYS, f"roles.{role}")
         role_vars[role] = expect_map(spec.get("vars"), spec, "vars", name)
-    hosts_map = data.get("hosts")
-    if hosts_map is None:
-        raise data.error("missing: an inventory needs at least one host", key="hosts" if "hosts" in data else None,
-                         field="hosts")
-    hosts_map = expect_map(hosts_map, data, "hosts", name)
-    if not hosts_map:
-        raise hosts_map.error("no hosts defined", field="hosts")
-    ssh_config = _ssh_config(defaults.get("ssh_config"))
-    hosts = [_host(str(h), expect_map(spec, hosts_map, h, name), hosts_map.line_of(h), defaults,
-                   role_vars, extra_vars, customer, ssh_config, name)
-             for h, spec in hosts_map.items()]
-    return customer, hosts
+    hosts_map = None
+    if data.get("hosts") is not None or "hosts" in data:
+        if data.get("hosts") is None:
+            raise data.error("missing: an inventory needs at least one host", key="hosts", field="hosts")
+        hosts_map = expect_map(data["hosts"], data, "hosts", name)
+        if not hosts_map:
+            raise hosts_map.error("no hosts defined", field="hosts")
+    return _RunbookFile(name, customer, defaults, role_vars, hosts_map, _ssh_config(defaults.get("ssh_config")))
 
 
 def _customer(spec: SourceMap, file: str) -> Customer:
@@ -174,10 +307,7 @@ def _ssh_config(path_value: Any) -> _SshConfig | None:
     path = Path(os.path.expanduser(path_value or os.environ.get("RUNBOOK_SSH_CONFIG", "~/.ssh/config")))
     if not path.is_file():
         return None
-    try:
-        return _SshConfig(paramiko.SSHConfig.from_path(str(path)), str(path))
-    except (OSError, paramiko.SSHException) as exc:  # a broken ssh config is the user's problem to see
-        raise ConfigError(f"cannot parse ssh config: {exc}", file=str(path)) from None
+    return _SshConfig(read_ssh_config(path), str(path))  # a broken ssh config is the user's problem to see
 
 
 def _ssh_config_port(value: str, file: str, host: str) -> int:
@@ -191,7 +321,7 @@ def _check_connection_target(name: str, address: str, jump: str | None, spec: So
                              settings: Mapping[str, tuple[Any, bool]], ssh_config: _SshConfig | None) -> None:
     """The address and the jump host are ones a connection can use; else an error naming where
     each was set: the host's or the defaults' key, ssh_config, or (no address given) the host name."""
-    for key, value, check in (("address", address, check_address), ("jump", jump, parse_jump)):
+    for key, value, check in (("address", address, check_address), ("jump", jump, _jump_hops)):
         if value is None:
             continue
         try:
@@ -206,6 +336,13 @@ def _check_connection_target(name: str, address: str, jump: str | None, spec: So
                                   field="HostName" if key == "address" else "ProxyJump") from None
             raise spec.error(f"{exc} (the host name is its address when none is given)",
                              field=f"hosts.{name}.address") from None
+
+
+def _jump_hops(spec: str) -> None:
+    """Each hop of a ProxyJump-style ``jump`` (``gw1,user@gw2:2222``; ``none``: no jump)."""
+    if spec.strip().lower() != "none":
+        for hop in spec.split(","):
+            parse_jump(hop.strip())
 
 
 def _typed(value: Any, kind: type | tuple[type, ...], spec: SourceMap, key: str, field: str) -> Any:
@@ -242,7 +379,7 @@ def _setting(key: str, spec: SourceMap, defaults: SourceMap, host: str) -> tuple
             else:
                 value = str(_typed(value, (str, int), source, key, where))
             return value, True
-    return BUILTIN.get(key), False
+    return builtin_setting(key), False
 
 
 def _host(name: str, spec: SourceMap, line: int, defaults: SourceMap, role_vars: Mapping[str, SourceMap],
@@ -273,8 +410,9 @@ def _host(name: str, spec: SourceMap, line: int, defaults: SourceMap, role_vars:
     address = s["address"][0] or name
     port, user, jump = s["port"][0], s["user"][0], s["jump"][0]
     identity = list(s["identity_file"][0] or [])
+    identities_only, identity_agent = False, None
     if connection == "ssh" and ssh_config is not None:
-        looked = ssh_config.config.lookup(address)
+        looked = lookup(ssh_config.config, address)
         if not s["address"][1] and "hostname" in looked:
             address = looked["hostname"]
         if not s["port"][1] and "port" in looked:
@@ -285,8 +423,16 @@ def _host(name: str, spec: SourceMap, line: int, defaults: SourceMap, role_vars:
             identity = list(looked["identityfile"])
         if not s["jump"][1] and "proxyjump" in looked and looked["proxyjump"].lower() != "none":
             jump = looked["proxyjump"]
+        identities_only = yes(looked.get("identitiesonly", "no"))
+        identity_agent = agent_setting(looked.get("identityagent"))
     if connection == "ssh":
         _check_connection_target(name, str(address), jump, spec, defaults, s, ssh_config)
+    keys = tuple(os.path.expanduser(p) for p in identity)
+    where = f"hosts.{name}.jump"
+    try:
+        jumps = resolve_jumps(jump, ssh_config.config if ssh_config is not None else None, user=user, identity_files=keys, field=where)
+    except ConfigError as exc:
+        raise ConfigError(exc.message, file=file, line=line, field=where) from None
     ports = spec.get("service_ports", [])
     if not isinstance(ports, list) or not all(isinstance(p, int) and not isinstance(p, bool) and 0 < p < 65536
                                               for p in ports):
@@ -295,11 +441,12 @@ def _host(name: str, spec: SourceMap, line: int, defaults: SourceMap, role_vars:
     checks = http_checks(spec, name)
     return Host(
         name=name, customer=customer.slug, connection=connection, address=str(address),
-        port=int(port), user=user, identity_files=tuple(os.path.expanduser(p) for p in identity),
+        port=int(port), user=user, identity_files=keys,
         known_hosts=os.path.expanduser(s["known_hosts"][0]), jump=jump, sudo=s["sudo"][0],
         connect_timeout=s["connect_timeout"][0], command_timeout=s["command_timeout"][0],
         roles=tuple(roles), vars=merged, file=file, line=line, service_ports=tuple(ports),
-        http_checks=tuple(checks), var_origins=origins,
+        http_checks=tuple(checks), var_origins=origins, jumps=jumps, identities_only=identities_only,
+        identity_agent=identity_agent,
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from runbook.inventory.people import Person, Signature
+from runbook.inventory.ssh_config import JumpHop
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,12 @@ class Host:
     http_checks: tuple[Mapping[str, Any], ...] = ()
     #: where each of ``vars`` was set, so a mistake in one names its own file and line
     var_origins: Mapping[str, VarOrigin] = field(default_factory=dict, compare=False, repr=False)
+    #: the jump hosts on the way, first hop first, each with its own settings (``jump`` as written)
+    jumps: tuple[JumpHop, ...] = ()
+    #: ssh_config's IdentitiesOnly: offer the identity files only, no other agent key
+    identities_only: bool = False
+    #: ssh_config's IdentityAgent: None (SSH_AUTH_SOCK), "none", or a socket path
+    identity_agent: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         from runbook.journal import redact
@@ -100,7 +107,8 @@ class Host:
             "name": self.name, "customer": self.customer, "connection": self.connection,
             "address": self.address, "port": self.port, "user": self.user,
             "identity_files": list(self.identity_files), "known_hosts": self.known_hosts,
-            "jump": self.jump, "sudo": self.sudo, "connect_timeout": self.connect_timeout,
+            "jump": self.jump, "jumps": [f"{j.user + '@' if j.user else ''}{j.address}:{j.port}" for j in self.jumps],
+            "sudo": self.sudo, "connect_timeout": self.connect_timeout,
             "command_timeout": self.command_timeout, "roles": list(self.roles),
             "service_ports": list(self.service_ports), "http_checks": [dict(c) for c in self.http_checks],
             "vars": redact(dict(self.vars)), "source": f"{self.file}:{self.line}",
@@ -114,6 +122,9 @@ class Inventory:
     customers: Mapping[str, Customer]
     hosts: Mapping[str, Host]
     files: tuple[Path, ...] = field(default=())
+    #: ``-e key=value``: already in every host's vars, and kept here so that a playbook step's
+    #: own ``vars:`` cannot override them either
+    extra_vars: Mapping[str, Any] = field(default_factory=dict)
 
     def customer_of(self, host: Host) -> Customer:
         return self.customers[host.customer]

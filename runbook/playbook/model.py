@@ -32,6 +32,22 @@ class Step:
     line: int
     when_line: int | None = None  # where ``when:`` is written, for errors in the condition
     read_only: bool = False
+    #: ``vars:`` of the includes around this step (outermost first), then its own: each layer
+    #: is rendered with the ones before it in view, above the host's vars and below ``-e``
+    vars: tuple[Mapping[str, Any], ...] = ()
+    #: the step's index in its own file (``index`` counts the whole run, includes expanded)
+    local_index: int | None = None
+    #: " (included from on-call.yml:12)" and further out, for every message about the step
+    included_from: str = ""
+
+    @property
+    def where(self) -> str:
+        """How messages name the step: ``steps[3]`` of its own file."""
+        return f"steps[{self.index if self.local_index is None else self.local_index}]"
+
+    def var_names(self) -> set[str]:
+        """Every name the step's ``vars:`` layers define."""
+        return {name for layer in self.vars for name in layer}
 
 
 @dataclass(frozen=True)

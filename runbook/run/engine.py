@@ -32,6 +32,7 @@ from runbook.run.ordered import run_ordered
 from runbook.run.per_host import run_per_host
 from runbook.run.results import HostOutcome, RunResult, count
 from runbook.run.step import StepContext
+from runbook.task import NO_ACTIVITY, HostActivity
 
 #: A strategy takes one step over its hosts; both have this signature.
 Strategy = Callable[[StepContext], None]
@@ -50,9 +51,11 @@ class Engine:
                  on_outcome: Callable[[HostOutcome], None] | None = None,
                  clock: Callable[[], datetime] | None = None,
                  incident: Mapping[str, Any] | None = None,
-                 connector: Callable[[Host, ConnectOptions], Connection] = connect) -> None:
+                 connector: Callable[[Host, ConnectOptions], Connection] = connect,
+                 activity: HostActivity = NO_ACTIVITY) -> None:
         self.inventory = inventory
         self.incident = incident
+        self.activity = activity
         self.hosts = list(hosts)
         self.playbook = playbook
         self.journal = journal
@@ -110,7 +113,7 @@ class Engine:
         ctx = StepContext(step, self.hosts, run_hosts=self.run_hosts, journal=self.journal, options=self.options,
                           last=step.index == self.playbook.steps[-1].index, stop=self._stop,
                           confirm=self._confirm, on_outcome=self._on_outcome, clock=self._clock,
-                          inventory=self.inventory, incident=self.incident)
+                          inventory=self.inventory, incident=self.incident, activity=self.activity)
         strategy_for(step)(ctx)
         results = ctx.results()
         self.journal.write("step.end", step=step.index, counts=count(results))

@@ -29,9 +29,11 @@ from runbook.playbook.hostvars import check_host_vars
 from runbook.run.engine import Engine
 from runbook.run.options import Confirm, RunOptions
 from runbook.run.results import HostOutcome
+from runbook.task import NO_ACTIVITY, HostActivity
 
 
-def _digest(paths: Sequence[Path]) -> str:
+def inventory_digest(paths: Sequence[Path]) -> str:
+    """The sha256 over the inventory files' names and contents, as ``run.start`` records it."""
     h = hashlib.sha256()
     for p in paths:
         h.update(str(p).encode() + b"\0" + p.read_bytes() + b"\0")
@@ -94,10 +96,12 @@ def start_run(inventory: Inventory, hosts: Sequence[Host], playbook: Playbook, p
               options: RunOptions, *, kind: str = "run", incident: str | None = None,
               confirm: Confirm | None = None, on_outcome: Callable[[HostOutcome], None] | None = None,
               clock: Callable[[], datetime] | None = None, argv: Sequence[str] | None = None,
-              connector: Callable[[Host, ConnectOptions], Connection] = connect) -> Engine:
+              connector: Callable[[Host, ConnectOptions], Connection] = connect,
+              activity: HostActivity = NO_ACTIVITY) -> Engine:
     """Validate what can be validated, open the run's journal with its ``run.start`` event and
     return the engine ready to run. ``kind``: run | sweep; ``incident``: the ``--incident`` id
-    (its record becomes the templates' ``incident``); ``connector`` makes each host's connection."""
+    (its record becomes the templates' ``incident``); ``connector`` makes each host's connection;
+    ``activity`` hears what each host is doing (a terminal's live lines)."""
     clock = clock or (lambda: datetime.now(timezone.utc))
     incident_record = incident_vars(paths, incident)  # a damaged record stops the run before it starts
     operator = run_operator(inventory, hosts)  # a malformed RUNBOOK_OPERATOR stops it too
@@ -109,7 +113,7 @@ def start_run(inventory: Inventory, hosts: Sequence[Host], playbook: Playbook, p
         "run.start", run_id=run_id, kind=kind, user=current_user(), hostname=socket.gethostname(),
         argv=list(argv if argv is not None else sys.argv), cwd=os.getcwd(), check=options.check,
         playbook={"path": playbook.file, "name": playbook.name, "sha256": playbook.sha256},
-        inventory={"paths": [str(p) for p in inventory.files], "sha256": _digest(inventory.files)},
+        inventory={"paths": [str(p) for p in inventory.files], "sha256": inventory_digest(inventory.files)},
         customers={c.slug: c.name for c in inventory.customers.values()},
         operator=operator.to_json() if operator else None,
         incident=incident, hosts=[h.name for h in hosts],
@@ -118,7 +122,7 @@ def start_run(inventory: Inventory, hosts: Sequence[Host], playbook: Playbook, p
         forks=options.forks,
     )
     return Engine(inventory, hosts, playbook, journal, options, confirm=confirm, on_outcome=on_outcome,
-                  clock=clock, incident=incident_record, connector=connector)
+                  clock=clock, incident=incident_record, connector=connector, activity=activity)
 
 
 def run_operator(inventory: Inventory, hosts: Sequence[Host]) -> Person | None:

@@ -29,8 +29,9 @@ from runbook.playbook.model import Step
 from runbook.run.hosts import RunHosts
 from runbook.run.options import Confirm, RunOptions
 from runbook.run.results import HostOutcome
-from runbook.task import HostTask
+from runbook.task import NO_ACTIVITY, HostActivity, HostTask
 from runbook.templating import evaluate, render
+from runbook.units import shorten
 
 #: The longest one-line message of a host's result (the journal keeps every sentence).
 MESSAGE_CHARS = 500
@@ -79,7 +80,8 @@ class StepContext:
     def __init__(self, step: Step, hosts: Sequence[Host], *, run_hosts: RunHosts, journal: Journal,
                  options: RunOptions, last: bool, stop: threading.Event, confirm: Confirm,
                  on_outcome: Callable[[HostOutcome], None], clock: Callable[[], datetime],
-                 inventory: Inventory, incident: Mapping[str, Any] | None) -> None:
+                 inventory: Inventory, incident: Mapping[str, Any] | None,
+                 activity: HostActivity = NO_ACTIVITY) -> None:
         self.step = step
         self.hosts = list(hosts)
         self.action: type[Action] = ACTIONS[step.action]
@@ -94,6 +96,7 @@ class StepContext:
         self._clock = clock
         self._inventory = inventory
         self._incident = incident
+        self.activity = activity
         self._results: dict[str, HostOutcome] = {}
         self._began: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -139,6 +142,7 @@ class StepContext:
         with self._lock:
             self._began[host.name] = time.monotonic()
         self.journal.write("host.start", step=self.step.index, host=host.name)
+        self.activity.started(host.name, self.step.name)
 
     def skip_if_unreachable(self, host: Host) -> bool:
         """Finish ``host`` as unreachable when an earlier step found it so and the action
@@ -159,21 +163,25 @@ class StepContext:
         context.update(self.run_hosts.registered(host.name))
         context.update(host=host.name, address=host.address, roles=list(host.roles), customer=host.customer,
                        check_mode=self.options.check, incident=self._incident)
+        for layer in step.vars:  # the includes' vars, then the step's own; -e still wins
+            context.update(render(dict(layer), context, file=step.file, line=step.line, stop=self._stop,
+                                  field=f"{step.where}.vars{step.included_from}"))
+            context.update(self._inventory.extra_vars)
         if step.when is not None and not evaluate(step.when, context, file=step.file, line=step.when_line or step.line,
-                                                  field=f"steps[{step.index}].when", stop=self._stop):
+                                                  field=f"{step.where}.when{step.included_from}", stop=self._stop):
             return None
         raw = {key: render(value, context, file=step.file, line=_line_of(step, key), stop=self._stop,
-                           field=f"steps[{step.index}].params.{key}")
+                           field=f"{step.where}.params.{key}{step.included_from}")
                for key, value in step.params.items()}
         try:
             params = build(self.action.Params, raw, rendered=True)
         except ParamError as exc:
             raise ConfigError(str(exc), file=step.file, line=step.line,
-                              field=f"steps[{step.index}].params.{exc.field}") from None
+                              field=f"{step.where}.params.{exc.field}{step.included_from}") from None
         task = HostTask(host=host, connect=lambda: self.run_hosts.connection(host), journal=self.journal,
                         step=step.index, vars=context, timeout=step.timeout or host.command_timeout,
                         check=self.options.check, clock=self._clock, inventory=self._inventory,
-                        step_name=step.name, read_only=step.read_only)
+                        step_name=step.name, read_only=step.read_only, activity=self.activity)
         return Prepared(task, params)
 
     def mark_unreachable(self, name: str, exc: ConnectError) -> None:
@@ -206,6 +214,7 @@ class StepContext:
         self.journal.write("host.end", step=result.step, host=name, outcome=result.outcome, message=result.message,
                            changes=list(result.records or result.changes), data=dict(result.data),
                            error=result.error, duration=round(result.duration, 4))
+        self.activity.finished(name)
         self._on_outcome(result)
         if self.last:
             self.run_hosts.release(name)
@@ -214,7 +223,8 @@ class StepContext:
         """Check mode: the host is "changed" with what it would do, and nothing is applied."""
         sentences = tuple(c.sentence for c in changes)
         self.run_hosts.note_planned()
-        self.finish(name, Outcome.CHANGED, f"would: {'; '.join(sentences)}"[:MESSAGE_CHARS], changes=sentences,
+        self.finish(name, Outcome.CHANGED, shorten(f"would: {'; '.join(sentences)}", MESSAGE_CHARS),
+                    changes=sentences,
                     data=dict(data, check=True, planned=[c.to_json() for c in changes], **extra),
                     records=[c.journal_record(c.sentence) for c in changes])
 
@@ -236,8 +246,8 @@ class StepContext:
 
     def changed(self, name: str, sentences: Sequence[str], records: Sequence[Any], data: Mapping[str, Any]) -> None:
         """The host's changes were applied; the message is their sentences."""
-        self.finish(name, Outcome.CHANGED, "; ".join(sentences)[:MESSAGE_CHARS], changes=sentences, data=data,
-                    records=records)
+        self.finish(name, Outcome.CHANGED, shorten("; ".join(sentences), MESSAGE_CHARS), changes=sentences,
+                    data=data, records=records)
 
     def failed(self, name: str, exc: BaseException, *, changes: Sequence[str] = (),
                data: Mapping[str, Any] | None = None) -> None:

@@ -16,7 +16,8 @@ def journal_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest
     """A real run's journal, about to be damaged."""
     runs = isolate(monkeypatch, tmp_path)
     monkeypatch.setenv("RUNBOOK_REPORTS_DIR", str(tmp_path / "reports"))
-    playbook = write_playbook(tmp_path / "pb.yml", {"name": "say", "action": "command", "params": {"cmd": "echo hi"}})
+    playbook = write_playbook(tmp_path / "pb.yml", {"name": "say", "action": "command", "params": {"cmd": "echo hi"},
+                                                                 "check_mode": "run"})
     code, out, err = run_main(capsys, "run", playbook, "-i", local_inventory(tmp_path / "inv.yml"))
     assert code == 0, out + err
     (run,) = run_dirs(runs)

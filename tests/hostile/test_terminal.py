@@ -26,8 +26,10 @@ MARKUP = "[/bold] [red]red[/red] [link=https://evil.example]click[/link]"
 RLO = "\u202e"
 HOSTILE = f"{OSC_TITLE}{CLEAR}{MARKUP} {RLO}txt.exe"
 
-# Rich's own colours (SGR) are allowed on a terminal; nothing else that starts with ESC.
-SGR = re.compile(r"\x1b\[[0-9;]*m")
+# Rich's own colours (SGR) and, on a terminal, the live progress lines' own cursor moves
+# (hide/show the cursor, erase the line, go up a line) are allowed; nothing else that starts
+# with ESC: no title (OSC), no screen clear.
+SGR = re.compile(r"\x1b\[(?:[0-9;]*m|\?25[lh]|2K|[0-9]*A)")
 
 
 def shows_as_text(output: str) -> None:
@@ -89,7 +91,8 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, P
     printf = json.dumps(HOSTILE)[1:-1].replace("'", "")  # \u001b etc. for printf's %b
     playbook = write_playbook(base / "pb.yml", {
         "name": f"say {HOSTILE}", "action": "command",
-        "params": {"cmd": f"printf '%b\\n' '{printf}'; printf '%b\\n' '{printf}' >&2"}}, name=f"book {HOSTILE}")
+        "params": {"cmd": f"printf '%b\\n' '{printf}'; printf '%b\\n' '{printf}' >&2"}, "check_mode": "run"},
+        name=f"book {HOSTILE}")
     runs = base / "runs"
     code, output = run_in("pipe", "run", playbook, "-i", inventory, runs=runs)
     assert code == 0, output

@@ -55,7 +55,8 @@ class Lab:
     """
 
     def __init__(self, base_dir: Path, hosts: Sequence[str] = DEFAULT_HOSTS, *,
-                 subnet: str = "127.0.10", port: int = 2222, fast_shell: bool = True) -> None:
+                 subnet: str = "127.0.10", port: int = 2222, fast_shell: bool = True,
+                 sshd_options: Sequence[str] = ()) -> None:
         _check_names(hosts)
         _check_subnet(subnet)
         if not 0 < port < 65536:
@@ -64,6 +65,8 @@ class Lab:
         self.subnet = subnet
         self.port = port
         self.fast_shell = fast_shell
+        #: more sshd_config lines for every host (a test's MaxAuthTries 2, ...)
+        self.sshd_options = tuple(sshd_options)
         self.user = pwd.getpwuid(os.geteuid()).pw_name
         self.client_key = self.base_dir / CLIENT_KEY
         self.known_hosts = self.base_dir / "known_hosts"
@@ -124,7 +127,7 @@ class Lab:
             files.create(client_public)
             files.config.write_text(sshd.render_config(
                 files, addresses[name], self.port, host_key=files.host_key,
-                fast_shell=self.fast_shell))
+                fast_shell=self.fast_shell, options=self.sshd_options))
             files.log.write_text("")
             self._sshd[name] = processes.spawn(sshd.sshd_argv(files), log=files.log)
         tarpit = self._start_tarpit()
@@ -221,7 +224,7 @@ class Lab:
         address = self.address_of(name)
         processes.ensure_free(address, self.port)
         files.config.write_text(sshd.render_config(
-            files, address, self.port, host_key=host_key, fast_shell=self.fast_shell))
+            files, address, self.port, host_key=host_key, fast_shell=self.fast_shell, options=self.sshd_options))
         self._sshd[name] = processes.spawn(sshd.sshd_argv(files), log=files.log)
         processes.wait_for_banner(name, address, self.port, self._sshd[name], log=files.log,
                                   deadline=time.monotonic() + START_TIMEOUT)

@@ -97,7 +97,7 @@ def known_hosts_line(address: str, port: int, public_key: str) -> str:
 
 
 def render_config(files: HostFiles, address: str | Sequence[str], port: int, *, host_key: Path,
-                  fast_shell: bool) -> str:
+                  fast_shell: bool, options: Sequence[str] = ()) -> str:
     """The sshd_config for one lab host, or for several that share one sshd (``address`` a
     list: one ListenAddress each, at most 16 as sshd allows).
 
@@ -132,6 +132,7 @@ def render_config(files: HostFiles, address: str | Sequence[str], port: int, *, 
         # runs `pyenv init` (~120 ms) for every command. From SHLVL=1 bash counts up to 2 and
         # skips it, which is also what a lean production account looks like.
         lines.append("SetEnv SHLVL=1")
+    lines += list(options)  # a test's own settings (MaxAuthTries 2, ...), before the Match block
     # sshd opens AuthorizedKeysFile as the user logging in, and the lab's file sits in the
     # lab user's private (0700) pytest directory: the lab's other accounts keep the lab's
     # client key in their own home. A Match block must come last.

@@ -144,7 +144,7 @@ DE: dict[str, str] = {
     "action.command": "Befehl",
     # Maßnahmen (durchgeführt)
     "measure.text": "Auf {host}: {text}",
-    "measure.command_run": "Auf {host} den Arbeitsschritt „{step}“ ausgeführt.",
+    "measure.command_run": "Einen Wartungsbefehl auf {host} ausgeführt.",
     "measure.service_restarted": "{service} auf {host} neu gestartet.",
     "measure.service_restarted_healthy": "{service} auf {host} neu gestartet; {check} antwortet wieder.",
     "measure.service_restarted_port": "{service} auf {host} neu gestartet; Port {port} antwortet wieder.",
@@ -183,7 +183,7 @@ DE: dict[str, str] = {
                                        "vorbereitet.",
     # Maßnahmen (nur geplant)
     "plan.text": "Auf {host}: {text}",
-    "plan.command_run": "auf {host} den Arbeitsschritt „{step}“ ausführen",
+    "plan.command_run": "einen Wartungsbefehl auf {host} ausführen",
     "plan.service_restarted": "{service} auf {host} neu starten",
     "plan.service_restarted_healthy": "{service} auf {host} neu starten und prüfen, ob {check} wieder antwortet",
     "plan.service_restarted_port": "{service} auf {host} neu starten und prüfen, ob Port {port} wieder antwortet",

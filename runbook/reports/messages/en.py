@@ -140,7 +140,7 @@ EN: dict[str, str] = {
     "action.command": "command",
     # measures (carried out)
     "measure.text": "On {host}: {text}",
-    "measure.command_run": "Carried out the step “{step}” on {host}.",
+    "measure.command_run": "Carried out a maintenance command on {host}.",
     "measure.service_restarted": "Restarted {service} on {host}.",
     "measure.service_restarted_healthy": "Restarted {service} on {host}; {check} answers again.",
     "measure.service_restarted_port": "Restarted {service} on {host}; port {port} answers again.",
@@ -174,7 +174,7 @@ EN: dict[str, str] = {
                                        "{provider}.",
     # measures (planned only)
     "plan.text": "On {host}: {text}",
-    "plan.command_run": "carry out the step “{step}” on {host}",
+    "plan.command_run": "carry out a maintenance command on {host}",
     "plan.service_restarted": "restart {service} on {host}",
     "plan.service_restarted_healthy": "restart {service} on {host} and check that {check} answers again",
     "plan.service_restarted_port": "restart {service} on {host} and check that port {port} answers again",
