@@ -40,16 +40,19 @@ def is_log_like(path: str, roots: Sequence[str]) -> bool:
 
 
 def truncate_command(file: DeletedFile, size: int) -> str:
-    """Re-check that the fd still points to the same deleted file, still ``size`` bytes long
-    (what was secured), then truncate through it. Only numbers go into this line (pid, fd,
-    device, inode, size)."""
+    """Re-check that the fd still points to the same deleted file, then empty it through the
+    fd: truncate it when it still has the ``size`` bytes that were secured; when its writer
+    appended since, punch the secured ``size`` bytes out instead (their space is freed, the
+    newer lines stay). Only numbers go into this line (pid, fd, device, inode, size)."""
     holder = file.holders[0]
     fd = f"/proc/{int(holder.pid)}/fd/{int(holder.fd)}"
+    ident = f"{int(file.device)}:{int(file.inode)}:0"
     return (f"now=\"$(stat -L -c '%d:%i:%h:%s' {fd} 2>/dev/null)\"; "
-            f"if [ \"$now\" = '{int(file.device)}:{int(file.inode)}:0:{int(size)}' ]; "
+            f"if [ \"$now\" = '{ident}:{int(size)}' ]; "
             f"then truncate --no-create --size=0 {fd} && echo truncated; "
-            f"elif [ \"${{now%:*}}\" = '{int(file.device)}:{int(file.inode)}:0' ]; "
-            f"then echo \"not truncated: it grew from {int(size)} to ${{now##*:}} bytes since it was secured\"; "
+            f"elif [ \"${{now%:*}}\" = '{ident}' ]; "
+            f"then fallocate --punch-hole --offset 0 --length {int(size)} {fd} && echo punched "
+            "|| echo 'not truncated: it grew since it was secured and its filesystem cannot punch holes'; "
             "else echo 'not truncated: the fd no longer holds that deleted file'; fi")
 
 
@@ -116,9 +119,10 @@ def truncator(file: DeletedFile, truncated: set[tuple[int, int]], secured: Mappi
         else:
             result = task.run(truncate_command(file, size), check=True)
             outcome = (result.stdout.strip().splitlines() or ["no answer"])[-1]
-        if outcome == "truncated":
+        if outcome in ("truncated", "punched"):
             truncated.add((file.device, file.inode))
-        note = None if outcome == "truncated" else outcome.upper()
+        note = {"truncated": None, "punched": f"it grew since it was secured: the secured {format_bytes(size or 0)} "
+                                              "were punched out, the newer lines kept"}.get(outcome, outcome.upper())
         if not group:
             return note
         done = [d for d in group if (d.device, d.inode) in truncated]
