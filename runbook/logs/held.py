@@ -41,8 +41,8 @@ class HeldLog:
                       self.file.inode, held=HeldOpen(self.file.path, holder.pid, holder.fd, holder.process))
 
     def in_words(self) -> str:
-        """"access.log (deleted, held open by nginx pid 812)"."""
-        return f"{self.file.path} (deleted, held open by {self.holder.process} pid {self.holder.pid})"
+        """"/var/log/nginx/access.log (held open by nginx pid 812)"."""
+        return f"{self.file.path} (held open by {self.holder.process} pid {self.holder.pid})"
 
 
 def inside(path: str, roots: Sequence[str]) -> bool:

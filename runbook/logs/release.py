@@ -82,7 +82,7 @@ def securer(held: HeldLog, secured: dict[tuple[int, int], int]) -> Callable[[Hos
         entry = secured_held(task).get(ident)
         if entry is not None and entry["verified"] and entry["bytes"] == size:
             secured[ident] = size
-            return Applied(f"already secured in {entry['archive']}", message_id=INTERNAL)
+            return Applied(None, message_id=INTERNAL)   # as the plan said: the archive step's
         try:
             secure(task, [held.listed(size)], level=1, remote="auto")
         except ActionError as exc:

@@ -192,7 +192,7 @@ def secured_held(task: HostTask) -> dict[tuple[int, int], dict[str, Any]]:
         else:
             for f in event["data"].get("deleted", []):
                 found[(int(f["device"]), int(f["inode"]))] = {
-                    **f, "bytes": f["size"], "verified": True, "archive": f"planned in step {event['step'] + 1}"}
+                    **f, "bytes": f["size"], "verified": True, "archive": f"the archive planned in step {event['step'] + 1}"}
     return found
 
 
