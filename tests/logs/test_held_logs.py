@@ -6,10 +6,8 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import sys
 import tarfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,36 +20,8 @@ from runbook.playbook import load_playbook
 from runbook.run.options import RunOptions
 from runbook.run.start import plan_hosts, start_run
 from tests.lab import Lab
-from tests.support.loglab import events_of, fill, log_root, run_steps, small_mount, write_inventory, write_log
-
-# Appends a numbered line every few milliseconds to the file it was given, as a busy nginx does.
-APPENDER = ("import sys, time\n"
-            "log = open(sys.argv[1], 'ab', buffering=0)\n"
-            "print('ready', flush=True)\n"
-            "n = 0\n"
-            "while True:\n"
-            "    log.write(b'appended %d\\n' % n); n += 1; time.sleep(0.003)\n")
-
-
-@pytest.fixture
-def holders() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for proc in started:
-        proc.kill()
-        proc.wait()
-
-
-def hold_deleted(path: Path, size: int, holders: list[subprocess.Popen[bytes]]) -> str:
-    """A sleeping process holds ``path`` (``size`` bytes) open after its name was deleted;
-    returns the fd link it holds it by."""
-    write_log(path, size)
-    with open(path, "ab") as log:
-        proc = subprocess.Popen(["sleep", "300"], stdin=subprocess.DEVNULL, stdout=log)
-    holders.append(proc)
-    path.unlink()
-    return f"/proc/{proc.pid}/fd/1"
-
+from tests.support.loglab import (append_deleted, events_of, fill, hold_deleted, holders, log_root,  # noqa: F401
+                                  run_steps, small_mount, write_inventory, write_log)
 
 def the_archive(run_dir: Path, events: list[dict[str, Any]]) -> tuple[dict[str, Any], tarfile.TarFile]:
     """The run's one ``logs.archive`` artifact event and its tar, opened."""
@@ -65,26 +35,20 @@ def test_a_deleted_log_still_written_is_secured_as_the_prefix_it_had(
     inventory = write_inventory(lab, tmp_path / "inv.yml", tmp_path.name)
     log = log_root(lab, "web1", tmp_path.name) / "var/log/nginx/access.log"
     first = write_log(log, 2_000_000, seed=7).read_bytes()
-    writer = subprocess.Popen([sys.executable, "-c", APPENDER, str(log)], stdout=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL)
-    holders.append(writer)
-    assert writer.stdout is not None and writer.stdout.readline() == b"ready\n"
-    log.unlink()
-    fd = next(f"/proc/{writer.pid}/fd/{n}" for n in os.listdir(f"/proc/{writer.pid}/fd")
-              if os.readlink(f"/proc/{writer.pid}/fd/{n}").endswith("/access.log (deleted)"))
+    pid, fd = append_deleted(log, holders)
 
     result, events = run_steps(inventory, [{"action": "logs.archive", "params": {"remote": remote}}],
                                tmp_path / "runs", limit="web1")
 
     (outcome,) = result.outcomes
     assert outcome.outcome == "changed", outcome.message
-    assert "deleted" in outcome.message and f"pid {writer.pid})" in outcome.message
+    assert "deleted" in outcome.message and f"pid {pid})" in outcome.message
     artifact, tar = the_archive(tmp_path / "runs" / result.run_id, events)
     (entry,) = [f for f in artifact["manifest"]["files"] if f.get("deleted")]
     st = os.stat(fd)
-    assert entry["verified"] and entry["path"] == str(log) and entry["pid"] == writer.pid
+    assert entry["verified"] and entry["path"] == str(log) and entry["pid"] == pid
     assert (entry["device"], entry["inode"]) == (st.st_dev, st.st_ino)
-    assert entry["member"] == f"deleted/{writer.pid}-{fd.rsplit('/', 1)[1]}/access.log"
+    assert entry["member"] == f"deleted/{pid}-{fd.rsplit('/', 1)[1]}/access.log"
     member = tar.extractfile(entry["member"])
     assert member is not None
     secured = member.read()
@@ -104,13 +68,7 @@ def test_release_after_archive_frees_only_what_was_secured_of_a_growing_log(
     inventory = write_inventory(lab, tmp_path / "inv.yml", tmp_path.name)
     log = log_root(lab, "web1", tmp_path.name) / "var/log/nginx/error.log"
     write_log(log, 3_000_000)
-    writer = subprocess.Popen([sys.executable, "-c", APPENDER, str(log)], stdout=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL)
-    holders.append(writer)
-    assert writer.stdout is not None and writer.stdout.readline() == b"ready\n"
-    log.unlink()
-    fd = next(f"/proc/{writer.pid}/fd/{n}" for n in os.listdir(f"/proc/{writer.pid}/fd")
-              if os.readlink(f"/proc/{writer.pid}/fd/{n}").endswith("/error.log (deleted)"))
+    _, fd = append_deleted(log, holders)
 
     result, events = run_steps(inventory, [{"action": "logs.archive", "params": {}},
                                            {"action": "disk.release_deleted", "params": {}}],
@@ -139,9 +97,10 @@ def test_a_deleted_file_outside_every_log_set_is_never_read_nor_truncated(
         lab: Lab, tmp_path: Path, holders: list[subprocess.Popen[bytes]]) -> None:
     inventory = write_inventory(lab, tmp_path / "inv.yml", tmp_path.name)
     root = log_root(lab, "web1", tmp_path.name)
-    data_fd = hold_deleted(root / "srv/data/orders.log", 1_500_000, holders)      # a log's name, no log set's
-    beside_fd = hold_deleted(root / "var/log/nginx-old/access.log", 1_500_000, holders)  # beside the roots
-    log_fd = hold_deleted(root / "var/log/nginx/access.log", 1_500_000, holders)
+    data_fd, beside_fd, log_fd = (f"/proc/{hold_deleted(root / path, 1_500_000, holders).pid}/fd/1" for path in (
+        "srv/data/orders.log",               # a log's name, but no log set's
+        "var/log/nginx-old/access.log",      # beside the nginx sets' roots
+        "var/log/nginx/access.log"))
 
     result, events = run_steps(inventory, [{"action": "logs.archive", "params": {}},
                                            {"action": "disk.release_deleted", "params": {}}],
@@ -168,7 +127,8 @@ def test_release_refuses_to_truncate_what_it_could_not_secure(
     """The run's artifacts directory is full: the archive cannot be written, so the deleted
     log stays as it is and the host fails, saying why."""
     inventory = write_inventory(lab, tmp_path / "inv.yml", tmp_path.name)
-    fd = hold_deleted(log_root(lab, "web1", tmp_path.name) / "var/log/nginx/access.log", 2_000_000, holders)
+    holder = hold_deleted(log_root(lab, "web1", tmp_path.name) / "var/log/nginx/access.log", 2_000_000, holders)
+    fd = f"/proc/{holder.pid}/fd/1"
     book = load_playbook(tmp_path / "book.yml", text="name: t\nsteps:\n  - action: disk.release_deleted\n")
     inv = load_inventory([inventory])
     runs = tmp_path / "runs"

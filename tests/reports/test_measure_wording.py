@@ -48,7 +48,7 @@ from runbook.services.restart import (
 from tests.lab import Lab
 from tests.lab.services import DB_PORT, LabStack, run_playbook
 from tests.reports.journals import Clock, journal, local
-from tests.support.loglab import log_root, run_steps, write_inventory, write_log
+from tests.support.loglab import holders, log_root, run_steps, write_inventory, write_log  # noqa: F401  (holders: a fixture)
 from tests.support.smtp import Inbox, free_port
 
 
@@ -212,15 +212,6 @@ def test_a_rotation_by_the_hosts_logrotate_is_told_too(lab: Lab, tmp_path: Path)
 
 
 # -- disk.release_deleted ----------------------------------------------------------------------------
-
-@pytest.fixture
-def holders() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for proc in started:
-        proc.kill()
-        proc.wait()
-
 
 def test_releasing_deleted_logs_is_told_once_per_mount(lab: Lab, tmp_path: Path,
                                                        holders: list[subprocess.Popen[bytes]]) -> None:
