@@ -60,6 +60,9 @@ class LogsArchiveAction(HostAction):
     ``level`` (gzip 1-9, default 1), ``remote`` (auto | python | shell).
     Each file is archived as exactly the bytes it had when listed; nothing is written on the
     host. The journal's artifact event carries the manifest (path, bytes, sha256, verified).
+    A file of a log set deleted while a process still holds it open is secured too, read
+    through /proc/PID/fd/N into the member ``deleted/<pid>-<fd>/<name>`` (its manifest entry:
+    ``deleted: true``, path, pid, fd, device, inode); the step fails if it is not verified.
     """
 
     name = "logs.archive"

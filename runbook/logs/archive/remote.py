@@ -15,7 +15,10 @@ length, payload):
 ``E``  JSON at the very end: files and bytes (a stream without it was cut off)
 
 Each file is archived as exactly the bytes it had when it was listed (``size``): a log that
-grows meanwhile contributes its listed prefix, which is what the listing promised. Reading
+grows meanwhile contributes its listed prefix, which is what the listing promised. Files are
+opened with O_NOFOLLOW, except a deleted-but-open file (``proc_fd`` in the job), whose
+``/proc/PID/fd/N`` link is the only way to its content; only a path of exactly that shape is
+followed, and its device and inode are checked like every file's. Reading
 and compressing happen here, on the host, so only compressed bytes cross the network.
 """
 
