@@ -44,6 +44,9 @@ def truncate_command(file: DeletedFile, size: int) -> str:
     fd: truncate it when it still has the ``size`` bytes that were secured; when its writer
     appended since, punch the secured ``size`` bytes out instead (their space is freed, the
     newer lines stay). Only numbers go into this line (pid, fd, device, inode, size)."""
+    # The size check and the truncation are two commands of one shell line: a line written in
+    # that instant would go with the file. No call truncates "only if still N bytes"; the
+    # window is microseconds, where securing again would leave seconds.
     holder = file.holders[0]
     fd = f"/proc/{int(holder.pid)}/fd/{int(holder.fd)}"
     ident = f"{int(file.device)}:{int(file.inode)}:0"
