@@ -17,7 +17,7 @@ from runbook.facts.batch import new_nonce
 from runbook.facts.usage import DeletedFile, parse_usage, usage_command
 from runbook.health.evidence import DfEvidence, df, mounts_over
 from runbook.health.thresholds import THRESHOLD_VARS
-from runbook.logs.sets import LOG_SET_VARS
+from runbook.logs.sets import LOG_SET_VARS, log_sets_for
 from runbook.logs.release import (
     deleted_open_files,
     freed_message,
@@ -25,9 +25,12 @@ from runbook.logs.release import (
     log_roots,
     mount_of,
     restart_entry,
+    securer,
     truncate_command,
     truncator,
 )
+from runbook.logs.archive.secure import secured_held
+from runbook.logs.held import HeldLog, held_logs
 from runbook.logs.rotation import show_path
 from runbook.task import HostTask
 from runbook.units import format_bytes
@@ -127,9 +130,11 @@ class ReleaseDeletedAction(HostAction):
 
     Params: ``over`` (any | warning | critical), ``mounts_from``, ``mounts`` (default all), ``min_size``
     (default 1M), ``truncate`` (default true). Only deleted files that were logs of the host's
-    log sets (inside their roots) are truncated; any other deleted file (a database's temp
-    file, an application's data) is never touched: the plan names the service (or process)
-    whose restart frees it. Records df before/after and the bytes freed.
+    log sets (inside their roots) are truncated, and only once a verified archive of this run
+    holds their bytes (the ``logs.archive`` step's, else one this step writes); a file that
+    cannot be secured is left as it is and fails the host. Any other deleted file (a
+    database's temp file, an application's data) is never touched: the plan names the service
+    (or process) whose restart frees it. Records df before/after and the bytes freed.
     """
 
     name = "disk.release_deleted"
@@ -164,16 +169,36 @@ class ReleaseDeletedAction(HostAction):
         for mount, d in zip(mounts, truncate):
             groups.setdefault(mount, []).append(d)
         truncated: set[tuple[int, int]] = set()
-        changes = tuple(Change(
-            f"truncate deleted {show_path(d.path)} through {d.holders[0].fd_path} ({d.holders[0].process}): "
-            f"frees {format_bytes(d.allocated)}",
-            apply=evidence.wrap(truncator(d, truncated, groups[mount] if last else ())),
-            details={"command": truncate_command(d)},
-            message=freed_message(mount, groups[mount]) if last else Message(INTERNAL))
-            for d, mount, last in zip(truncate, mounts, last_of_each(mounts)))
+        # Each file is secured first (a verified archive of this run holding exactly its bytes),
+        # then truncated: a file that cannot be secured fails the host and stays as it is.
+        secured: dict[tuple[int, int], int] = {}
+        archived = secured_held(task)
+        sets = list(log_sets_for(task.vars, task.host.roles).values())
+        owners = {(h.file.device, h.file.inode): h for h in held_logs(truncate, sets)}
+        changes: list[Change] = []
+        for d, mount, last in zip(truncate, mounts, last_of_each(mounts)):
+            held = owners.get((d.device, d.inode), HeldLog(d, ""))
+            entry = archived.get((d.device, d.inode))
+            done = entry is not None and entry["verified"] and entry["bytes"] == d.size
+            changes.append(Change(
+                (f"deleted {show_path(d.path)} is secured in {entry['archive']}" if done and entry else
+                 f"secure deleted {show_path(d.path)} ({format_bytes(d.size)}, held by {d.holders[0].process}) "
+                 "into the run's artifacts"),
+                apply=evidence.wrap(securer(held, secured)), details={"deleted": d.to_json()},
+                message=Message(INTERNAL) if done else Message("deleted_log_secured", {
+                    "path": d.path, "process": d.holders[0].process})))
+            changes.append(Change(
+                f"truncate deleted {show_path(d.path)} through {d.holders[0].fd_path} ({d.holders[0].process}): "
+                f"frees {format_bytes(d.allocated)}",
+                apply=evidence.wrap(truncator(d, truncated, secured, groups[mount] if last else ())),
+                details={"command": truncate_command(d, d.size)},
+                message=freed_message(mount, groups[mount]) if last else Message(INTERNAL)))
+        unsecured = sum(1 for d in truncate if not (archived.get((d.device, d.inode)) or {}).get("verified"))
         message = f"truncate {len(truncate)} deleted log(s), {format_bytes(data['bytes'])}"
-        return Plan(Outcome.CHANGED, changes=changes, data=data, message=message + (f"; {advice}" if advice else ""),
-                    state=evidence)
+        if unsecured:
+            message = f"secure {unsecured} deleted log(s) into the run's artifacts, then " + message
+        return Plan(Outcome.CHANGED, changes=tuple(changes), data=data,
+                    message=message + (f"; {advice}" if advice else ""), state=evidence)
 
     def after(self, task: HostTask, params: ReleaseParams, plan: Plan, applied: list[str]) -> Mapping[str, Any]:
         return plan.state.finish(task) if isinstance(plan.state, DfEvidence) else {}

@@ -173,25 +173,34 @@ def _open_files(text: str) -> Mapping[tuple[int, int], set[int]]:
     return held
 
 
+def glob_match(path: str, glob: str) -> bool | None:
+    """Whether ``path`` belongs to ``glob``, component by component: True for a file the glob
+    matches itself, False for a rotated sibling (the glob plus ``.``/``-`` and anything), None
+    for neither. As in the shell, a wildcard does not match a leading dot (temporary files)."""
+    pattern = glob.strip("/").split("/")
+    parts = path.strip("/").split("/")
+    if len(parts) != len(pattern) or posixpath.normpath(path) != path:
+        return None
+    if not all(fnmatchcase(p, q) for p, q in zip(parts[:-1], pattern[:-1])):
+        return None
+    if any(p.startswith(".") and not q.startswith(".") for p, q in zip(parts, pattern)):
+        return None
+    if fnmatchcase(parts[-1], pattern[-1]):
+        return True
+    return False if fnmatchcase(parts[-1], pattern[-1] + "[.-]*") else None
+
+
 def _records(text: str, glob: str) -> list[dict[str, Any]]:
     """find's records that really match the glob component by component (``direct``), or
     whose last component is the glob's plus a rotation suffix (a sibling)."""
-    pattern = glob.strip("/").split("/")
     out = []
     for record in text.split("\0"):
         fields = record.lstrip("\n").split(" ", 6)
         if len(fields) != 7:
             continue
         kind, dev, ino, nlink, size, mtime, path = fields
-        parts = path.strip("/").split("/")
-        if len(parts) != len(pattern) or posixpath.normpath(path) != path:
-            continue
-        if not all(fnmatchcase(p, q) for p, q in zip(parts[:-1], pattern[:-1])):
-            continue
-        if any(p.startswith(".") and not q.startswith(".") for p, q in zip(parts, pattern)):
-            continue  # as in the shell, a wildcard does not match a leading dot (temporary files)
-        direct = fnmatchcase(parts[-1], pattern[-1])
-        if not direct and not fnmatchcase(parts[-1], pattern[-1] + "[.-]*"):
+        direct = glob_match(path, glob)
+        if direct is None:
             continue
         try:
             out.append({"path": path, "kind": _KINDS.get(kind, "other"), "device": int(dev),

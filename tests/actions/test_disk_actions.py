@@ -4,34 +4,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.lab import Lab
 from tests.support.loglab import events_of, log_root, run_steps, small_mount, write_inventory, write_log
+from tests.support.loglab import hold_deleted, holders  # noqa: F401  (holders: a fixture)
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small filesystem needs root")
-
-
-@pytest.fixture
-def holders() -> Iterator[list[subprocess.Popen]]:
-    started: list[subprocess.Popen] = []
-    yield started
-    for proc in started:
-        proc.kill()
-        proc.wait()
-
-
-def hold_deleted(path: Path, size: int, holders: list[subprocess.Popen]) -> subprocess.Popen:
-    """A real process holding ``path`` open for writing, after the name was deleted."""
-    write_log(path, size)
-    with open(path, "ab") as log:
-        proc = subprocess.Popen(["sleep", "120"], stdin=subprocess.DEVNULL, stdout=log)
-    holders.append(proc)
-    path.unlink()
-    return proc
 
 
 def test_release_truncates_deleted_logs_and_names_the_rest(lab: Lab, tmp_path: Path,

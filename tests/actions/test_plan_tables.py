@@ -40,7 +40,8 @@ LISTING = "\n@@runbook {nonce} part mounts\n" + MOUNTS + "\n@@runbook {nonce} pa
 
 @pytest.mark.parametrize("held, params, outcome, changes, says", [
     pytest.param(NGINX_LOG + PG_TEMP, {}, Outcome.CHANGED,
-                 ["truncate deleted /var/log/nginx/error.log through /proc/812/fd/2 (nginx): frees 1.1 MiB"],
+                 ["secure deleted /var/log/nginx/error.log (1.1 MiB, held by nginx) into the run's artifacts",
+                  "truncate deleted /var/log/nginx/error.log through /proc/812/fd/2 (nginx): frees 1.1 MiB"],
                  "restart postgresql.service to free 4.8 MiB held by deleted /var/lib/postgresql",
                  id="a deleted log is truncated; a database file only named"),
     pytest.param(NGINX_LOG + PG_TEMP, {"truncate": False}, Outcome.OK, [],
@@ -64,8 +65,10 @@ def test_release_deleted(tmp_path: Path, held: str, params: Mapping[str, Any], o
     assert plan.outcome is outcome
     assert sentences(plan) == changes
     assert says in plan.message
-    for change in plan.changes:   # re-checked on the host right before: same device, inode, no links
-        assert f"= '{VAR}:34:0' ]" in change.details["command"]
+    truncations = [c for c in plan.changes if "command" in c.details]
+    assert len(truncations) == len(changes) // 2   # each one after the securing of its file
+    for change in truncations:   # re-checked on the host right before: same device, inode, no links, size
+        assert f"= '{VAR}:34:0:{2352 * 512}' ]" in change.details["command"]
 
 
 # -- processes.kill ----------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from runbook.errors import ActionError
 from runbook.logs.archive.remote import BOOTSTRAP
 from runbook.logs.archive.stream import (
     FrameReader,
+    HeldOpen,
     Listed,
     TarGzWriter,
     parse_shell_sums,
@@ -75,6 +76,34 @@ def test_remote_program_frames_survive_any_chunking(logs: list[Path], tmp_path: 
     assert entries[str(logs[2])]["bytes"] == 0 and entries[str(logs[2])]["status"] == "ok"
     with tarfile.open(archive) as tar:  # also readable as a plain tar.gz (by tar, zcat, ...)
         assert tar.getnames() == [str(p).lstrip("/") for p in logs]
+
+
+def test_only_a_proc_fd_link_is_followed_and_only_for_a_deleted_file(tmp_path: Path) -> None:
+    """The remote program follows /proc/PID/fd/N for a deleted-but-open file; any other
+    symlink stays refused (O_NOFOLLOW), even when the job claims it is such a file."""
+    log = tmp_path / "access.log"
+    log.write_bytes(b"GET /evidence\n" * 1000)
+    st = log.stat()
+    with open(log, "ab") as held_fh:
+        holder = subprocess.Popen(["sleep", "60"], stdout=held_fh, stdin=subprocess.DEVNULL)
+    try:
+        log.unlink()
+        (tmp_path / "link.log").symlink_to("/etc/hostname")
+        held = HeldOpen(str(log), holder.pid, 1, "sleep")
+        jobs = [Listed(held.fd_path, 7000, 0, st.st_dev, st.st_ino, held=held),
+                Listed(str(tmp_path / "link.log"), 5, 0, 0, 0, held=HeldOpen("/x", 1, 1, "p"))]
+        run = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", BOOTSTRAP],
+                             input=remote_stdin(jobs, level=1, chunk=4096), capture_output=True, check=True)
+    finally:
+        holder.kill()
+        holder.wait()
+    reader = FrameReader(BytesIO())
+    reader.write(run.stdout)
+    secured, symlink = reader.entries
+    assert secured["status"] == "ok" and secured["bytes"] == 7000
+    assert secured["member"] == f"deleted/{holder.pid}-1/access.log"
+    assert secured["sha256"] == hashlib.sha256((b"GET /evidence\n" * 1000)[:7000]).hexdigest()
+    assert symlink["status"] == "unreadable" and "bytes" not in symlink
 
 
 def test_garbage_instead_of_frames_is_refused() -> None:

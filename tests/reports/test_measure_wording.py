@@ -48,7 +48,7 @@ from runbook.services.restart import (
 from tests.lab import Lab
 from tests.lab.services import DB_PORT, LabStack, run_playbook
 from tests.reports.journals import Clock, journal, local
-from tests.support.loglab import log_root, run_steps, write_inventory, write_log
+from tests.support.loglab import holders, log_root, run_steps, write_inventory, write_log  # noqa: F401  (holders: a fixture)
 from tests.support.smtp import Inbox, free_port
 
 
@@ -213,15 +213,6 @@ def test_a_rotation_by_the_hosts_logrotate_is_told_too(lab: Lab, tmp_path: Path)
 
 # -- disk.release_deleted ----------------------------------------------------------------------------
 
-@pytest.fixture
-def holders() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for proc in started:
-        proc.kill()
-        proc.wait()
-
-
 def test_releasing_deleted_logs_is_told_once_per_mount(lab: Lab, tmp_path: Path,
                                                        holders: list[subprocess.Popen[bytes]]) -> None:
     inventory = write_inventory(lab, tmp_path / "inv.yml", tmp_path.name)
@@ -236,16 +227,22 @@ def test_releasing_deleted_logs_is_told_once_per_mount(lab: Lab, tmp_path: Path,
                                limit="web1")
 
     outcome = result.outcomes[0]
-    assert outcome.outcome == "changed" and len(outcome.changes) == 2, outcome.message
+    # each file secured (no archive step before: this step writes one), then truncated
+    assert outcome.outcome == "changed" and len(outcome.changes) == 4, outcome.message
     assert all(os.stat(f"/proc/{p.pid}/fd/1").st_size == 0 for p in holders)
     [mount] = {t["mount"] for t in outcome.data["truncate"]}
     freed = sum(t["allocated"] for t in outcome.data["truncate"])
     at = hhmm(events, "web1")
+    held = {p.pid: f"{nginx}/{name}" for p, name in zip(holders, ("access.log", "error.log"))}
     assert_worded(reports([tmp_path / "runs" / result.run_id]), events, {
         "de": [(at, f"Auf {mount} (web1) den Platz gelöschter, noch geöffneter Logdateien freigegeben: "
-                    f"{format_bytes(freed, 'de')}.")],
+                    f"{format_bytes(freed, 'de')}."),
+               *((at, f"Die gelöschte, von sleep noch geöffnete Logdatei {path} auf web1 gesichert "
+                      "(Prüfsumme kontrolliert).") for path in held.values())],
         "en": [(at, f"Released the space of deleted but still open log files on {mount} (web1): "
-                    f"{format_bytes(freed, 'en')}.")],
+                    f"{format_bytes(freed, 'en')}."),
+               *((at, f"Secured the deleted log file {path} on web1, still held open by sleep "
+                      "(checksum verified).") for path in held.values())],
     })
 
 

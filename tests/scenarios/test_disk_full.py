@@ -16,6 +16,7 @@ import pytest
 
 from tests.support.loglab import small_mount, tree, write_log
 from tests.lab.services import LabStack, http_get
+from tests.scenarios.breakage import judge_shop_mount
 from tests.scenarios.conftest import Night, outcomes
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="a small filesystem (loop mount) needs root")
@@ -62,6 +63,7 @@ def full_web_disk(night: Night) -> Iterator[dict]:
     shutil.copytree(logs, saved)
     try:
         with small_mount(logs, MOUNT_KIB):
+            judge_shop_mount(night.inventory / "shop.yml", logs)   # a disk of web1's, not a foreign /tmp mount
             for rotated in range(1, 4):             # recent: kept
                 write_log(logs / f"access.log.{rotated}", 1_000_000, age_days=rotated, seed=rotated)
             for rotated in range(8, 14):            # weeks old and beyond keep: cleaned

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -127,3 +128,46 @@ def fill(mount: Path) -> None:
 def events_of(events: list[dict[str, Any]], event: str, **match: Any) -> list[dict[str, Any]]:
     """The journal events of one type whose fields equal ``match``."""
     return [e for e in events if e["event"] == event and all(e.get(k) == v for k, v in match.items())]
+
+
+@pytest.fixture
+def holders() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Processes a test starts to hold files open; killed when the test ends."""
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for proc in started:
+        proc.kill()
+        proc.wait()
+
+
+def hold_deleted(path: Path, size: int, holders: list[subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+    """A real process holds ``path`` (``size`` bytes of log lines) open for writing, as its
+    fd 1, after its name was deleted."""
+    write_log(path, size)
+    with open(path, "ab") as log:
+        proc = subprocess.Popen(["sleep", "300"], stdin=subprocess.DEVNULL, stdout=log)
+    holders.append(proc)
+    path.unlink()
+    return proc
+
+
+# Appends a numbered line every few milliseconds to the file it was given, as a busy nginx does.
+_APPENDER = ("import sys, time\n"
+             "log = open(sys.argv[1], 'ab', buffering=0)\n"
+             "print('ready', flush=True)\n"
+             "n = 0\n"
+             "while True:\n"
+             "    log.write(b'appended %d\\n' % n); n += 1; time.sleep(0.003)\n")
+
+
+def append_deleted(path: Path, holders: list[subprocess.Popen[bytes]]) -> tuple[int, str]:
+    """A real process keeps appending to ``path`` (an existing log) after its name was
+    deleted; returns its pid and the fd link it writes through."""
+    writer = subprocess.Popen([sys.executable, "-c", _APPENDER, str(path)], stdout=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL)
+    holders.append(writer)
+    assert writer.stdout is not None and writer.stdout.readline() == b"ready\n"
+    path.unlink()
+    fds = f"/proc/{writer.pid}/fd"
+    return writer.pid, next(f"{fds}/{n}" for n in os.listdir(fds)
+                            if os.readlink(f"{fds}/{n}") == f"{path} (deleted)")

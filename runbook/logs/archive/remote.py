@@ -15,13 +15,17 @@ length, payload):
 ``E``  JSON at the very end: files and bytes (a stream without it was cut off)
 
 Each file is archived as exactly the bytes it had when it was listed (``size``): a log that
-grows meanwhile contributes its listed prefix, which is what the listing promised. Reading
+grows meanwhile contributes its listed prefix, which is what the listing promised. Files are
+opened with O_NOFOLLOW, except a deleted-but-open file (``proc_fd`` in the job), whose
+``/proc/PID/fd/N`` link is the only way to its content; only a path of exactly that shape is
+followed, and its device and inode are checked like every file's. Reading
 and compressing happen here, on the host, so only compressed bytes cross the network.
 """
 
 import hashlib
 import json
 import os
+import re
 import stat
 import struct
 import sys
@@ -31,6 +35,7 @@ import zlib
 BOOTSTRAP = ("import sys;b=sys.stdin.buffer;"
              "exec(compile(b.read(int(b.readline())),'runbook-archive','exec'))")
 FRAME_BYTES = 256 * 1024
+PROC_FD = re.compile(r"\A/proc/[0-9]+/fd/[0-9]+\Z")
 
 
 class Frames:
@@ -72,8 +77,13 @@ class Frames:
 def archive_one(frames, spec, chunk):
     """One file as a tar member of exactly the listed size; returns its manifest entry."""
     path = spec["path"]
-    entry = {"path": path, "member": path.lstrip("/"), "listed_bytes": spec["size"]}
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    entry = {"path": path, "member": spec.get("member") or path.lstrip("/"), "listed_bytes": spec["size"]}
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    # A deleted-but-open file has no name left: its /proc/PID/fd/N link is the only way in,
+    # so that link (and nothing else) is followed; the device/inode check below still holds.
+    held = bool(spec.get("proc_fd")) and PROC_FD.match(path) is not None
+    if not held:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(path.encode("utf-8", "surrogateescape"), flags)
     except OSError as exc:
@@ -93,7 +103,7 @@ def archive_one(frames, spec, chunk):
             status, want = "shrunk", st.st_size
         info = tarfile.TarInfo(entry["member"])
         info.size = want
-        info.mtime = int(spec["mtime"]) if status == "ok" else int(st.st_mtime)
+        info.mtime = int(spec["mtime"]) if status == "ok" and not held else int(st.st_mtime)
         info.mode = stat.S_IMODE(st.st_mode)
         info.uid, info.gid = st.st_uid, st.st_gid
         frames.data(info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -135,6 +136,8 @@ def _verified_manifest(archive: Path, entries: list[dict[str, Any]], listed: lis
         entry["archived_sha256"] = got[1] if got else None
         entry["verified"] = bool(got and entry.get("status") == "ok" and got[0] == entry.get("bytes") == f.size
                                  and got[1] == entry.get("sha256"))
+        if f.held is not None:
+            entry.update(f.held.to_json())
         manifest.append(entry)
     return manifest
 
@@ -158,7 +161,43 @@ def secured_files(task: HostTask) -> dict[str, dict[str, Any]]:
     ``logs.archive`` step of this run planned count too: check mode shows what the real run
     would delete once that archive is made and verified."""
     found: dict[str, dict[str, Any]] = {}
-    run_dir = task.journal.run_dir
+    for event, intact in _archives_of_host(task):
+        if event["event"] == "artifact":
+            if not intact:
+                continue
+            for entry in (event.get("manifest") or {}).get("files", []):
+                # A deleted file's old name may belong to a new live log now: never by path.
+                if entry.get("verified") and not entry.get("deleted"):
+                    found[entry["path"]] = {**entry, "archive": str(event.get("path"))}
+        else:
+            for f in event["data"].get("files", []):
+                found.setdefault(f["path"], {"path": f["path"], "device": f["device"], "inode": f["inode"],
+                                             "bytes": f["size"], "archive": f"planned in step {event['step'] + 1}"})
+    return found
+
+
+def secured_held(task: HostTask) -> dict[tuple[int, int], dict[str, Any]]:
+    """Deleted-but-open files in this run's ``logs.archive`` manifests for this host, by
+    (device, inode): the last entry of each, verified or not (``verified`` says), with the
+    archive it is in. An archive no longer intact on disk counts as not verified. In check
+    mode, a ``logs.archive`` step's planned deleted files count as secured (as planned)."""
+    found: dict[tuple[int, int], dict[str, Any]] = {}
+    for event, intact in _archives_of_host(task):
+        if event["event"] == "artifact":
+            for entry in (event.get("manifest") or {}).get("files", []):
+                if entry.get("deleted") and "device" in entry and "inode" in entry:
+                    found[(int(entry["device"]), int(entry["inode"]))] = {
+                        **entry, "verified": bool(entry.get("verified") and intact), "archive": str(event["path"])}
+        else:
+            for f in event["data"].get("deleted", []):
+                found[(int(f["device"]), int(f["inode"]))] = {
+                    **f, "bytes": f["size"], "verified": True, "archive": f"the archive planned in step {event['step'] + 1}"}
+    return found
+
+
+def _archives_of_host(task: HostTask) -> Iterator[tuple[dict[str, Any], bool]]:
+    """This host's ``logs.archive`` artifact events of the run, each with whether its archive
+    is still intact; in check mode also the ``host.end`` of each planned ``logs.archive`` step."""
     actions: dict[Any, str] = {}
     for event in read_events(task.journal.path):
         if event.get("event") == "step.start":
@@ -166,17 +205,10 @@ def secured_files(task: HostTask) -> dict[str, dict[str, Any]]:
         if event.get("host") != task.host.name:
             continue
         if event.get("event") == "artifact" and event.get("kind") == ARTIFACT_KIND:
-            if not _intact(run_dir / str(event.get("path")), str(event.get("sha256"))):
-                continue
-            for entry in (event.get("manifest") or {}).get("files", []):
-                if entry.get("verified"):
-                    found[entry["path"]] = {**entry, "archive": str(event.get("path"))}
+            yield event, _intact(task.journal.run_dir / str(event.get("path")), str(event.get("sha256")))
         elif (task.check and event.get("event") == "host.end" and actions.get(event.get("step")) == ARTIFACT_KIND
               and (event.get("data") or {}).get("check")):
-            for f in event["data"].get("files", []):
-                found.setdefault(f["path"], {"path": f["path"], "device": f["device"], "inode": f["inode"],
-                                             "bytes": f["size"], "archive": f"planned in step {event['step'] + 1}"})
-    return found
+            yield event, True
 
 
 def _intact(archive: Path, sha256: str) -> bool:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import posixpath
 import struct
 import tarfile
 from collections.abc import Sequence
@@ -35,18 +36,50 @@ _HEADER = struct.Struct(">cI")
 
 
 @dataclass(frozen=True)
+class HeldOpen:
+    """Where a deleted-but-open file's content was read from: the name it had, the process
+    holding it and that process's fd (the file is opened as ``/proc/<pid>/fd/<fd>``)."""
+
+    path: str
+    pid: int
+    fd: int
+    process: str
+
+    @property
+    def fd_path(self) -> str:
+        return f"/proc/{int(self.pid)}/fd/{int(self.fd)}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"deleted": True, "path": self.path, "pid": self.pid, "fd": self.fd, "process": self.process,
+                "fd_path": self.fd_path}
+
+
+@dataclass(frozen=True)
 class Listed:
-    """One file as the listing saw it; the archive takes exactly ``size`` bytes of it."""
+    """One file as the listing saw it; the archive takes exactly ``size`` bytes of it.
+
+    held: set for a deleted-but-open file: ``path`` is then its ``/proc/PID/fd/N`` link (the
+    only kind of path the host side follows) and its member is ``deleted/<pid>-<fd>/<name>``.
+    """
 
     path: str
     size: int
     mtime: float
     device: int
     inode: int
+    held: HeldOpen | None = None
+
+    @property
+    def member(self) -> str:
+        """The member's name in the tar."""
+        if self.held is not None:
+            return f"deleted/{int(self.held.pid)}-{int(self.held.fd)}/{posixpath.basename(self.held.path)}"
+        return self.path.lstrip("/")
 
     def to_job(self) -> dict[str, Any]:
         return {"path": self.path, "size": self.size, "mtime": self.mtime,
-                "device": self.device, "inode": self.inode}
+                "device": self.device, "inode": self.inode, "member": self.member,
+                "proc_fd": self.held is not None}
 
 
 def remote_stdin(files: Sequence[Listed], *, level: int, chunk: int) -> bytes:
@@ -163,7 +196,7 @@ class TarGzWriter:
             if self._index >= len(self._files):
                 return
             listed = self._files[self._index]
-            info = tarfile.TarInfo(listed.path.lstrip("/"))
+            info = tarfile.TarInfo(listed.member)
             info.size, info.mtime, info.mode = listed.size, int(listed.mtime), 0o644
             self._gz.write(info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape"))
             self._digest = hashlib.sha256()
@@ -215,7 +248,9 @@ def shell_sums_script(files: Sequence[Listed]) -> str:
     lines = ["export LC_ALL=C"]
     for i, f in enumerate(files):
         n, p = int(f.size), quote(f.path)
-        lines.append(f"printf '%s %s %s %s\\n' {i} \"$(stat -c %d:%i -- {p} 2>/dev/null || echo -)\" "
+        # A deleted-but-open file is read through its /proc fd link: its identity is the target's.
+        follow = "-L " if f.held is not None else ""
+        lines.append(f"printf '%s %s %s %s\\n' {i} \"$(stat {follow}-c %d:%i -- {p} 2>/dev/null || echo -)\" "
                      f"\"$(head -c {n} -- {p} 2>/dev/null | wc -c)\" "
                      f"\"$({{ head -c {n} -- {p} 2>/dev/null; head -c {n} /dev/zero; }} | head -c {n} | sha256sum)\"")
     return "\n".join(lines) + "\n"
@@ -230,7 +265,7 @@ def parse_shell_sums(stdout: str, files: Sequence[Listed]) -> list[dict[str, Any
             continue
         f = files[int(fields[0])]
         ident, present, digest = fields[1], int(fields[2]), fields[3]
-        entry: dict[str, Any] = {"i": int(fields[0]), "path": f.path, "member": f.path.lstrip("/"),
+        entry: dict[str, Any] = {"i": int(fields[0]), "path": f.path, "member": f.member,
                                  "listed_bytes": f.size, "bytes": f.size, "sha256": digest,
                                  "mtime": int(f.mtime), "device": f.device, "inode": f.inode}
         if ident == "-":

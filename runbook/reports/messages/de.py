@@ -176,6 +176,8 @@ DE: dict[str, str] = {
                                        "zu sichern; {freed_bytes} frei geworden.",
     "measure.logs_deleted_unarchived.one": "Eine alte Logdatei in {path} auf {host} gelöscht, ohne sie vorher "
                                            "zu sichern; {freed_bytes} frei geworden.",
+    "measure.deleted_log_secured": "Die gelöschte, von {process} noch geöffnete Logdatei {path} auf {host} "
+                                   "gesichert (Prüfsumme kontrolliert).",
     "measure.space_freed": "Auf {mount} ({host}) den Platz gelöschter, noch geöffneter Logdateien freigegeben: "
                            "{freed_bytes}.",
     "measure.provider_notified": "Den Hosting-Provider {provider} über {host} informiert.",
@@ -205,6 +207,7 @@ DE: dict[str, str] = {
                                     "({freed_bytes})",
     "plan.logs_deleted_unarchived.one": "eine alte Logdatei in {path} auf {host} ungesichert löschen "
                                         "({freed_bytes})",
+    "plan.deleted_log_secured": "die gelöschte, von {process} noch geöffnete Logdatei {path} auf {host} sichern",
     "plan.space_freed": "auf {mount} ({host}) den Platz gelöschter, noch geöffneter Logdateien freigeben "
                         "({freed_bytes})",
     "plan.provider_notified": "den Hosting-Provider {provider} über {host} informieren",

@@ -167,6 +167,8 @@ EN: dict[str, str] = {
                                        "first; {freed_bytes} freed.",
     "measure.logs_deleted_unarchived.one": "Deleted one old log file in {path} on {host} without securing it "
                                            "first; {freed_bytes} freed.",
+    "measure.deleted_log_secured": "Secured the deleted log file {path} on {host}, still held open by {process} "
+                                   "(checksum verified).",
     "measure.space_freed": "Released the space of deleted but still open log files on {mount} ({host}): "
                            "{freed_bytes}.",
     "measure.provider_notified": "Informed the hosting provider {provider} about {host}.",
@@ -196,6 +198,7 @@ EN: dict[str, str] = {
                                     "({freed_bytes})",
     "plan.logs_deleted_unarchived.one": "delete one old log file in {path} on {host} without securing it "
                                         "({freed_bytes})",
+    "plan.deleted_log_secured": "secure the deleted log file {path} on {host}, still held open by {process}",
     "plan.space_freed": "release the space of deleted but still open log files on {mount} ({host}, "
                         "{freed_bytes})",
     "plan.provider_notified": "inform the hosting provider {provider} about {host}",

@@ -71,7 +71,11 @@ def test_disk_pressure_frees_space_and_the_journal_shows_it(lab: Lab, tmp_path: 
             assert not any(Path(p).exists() for p in deleted) and (nginx / "access.log.7.gz").exists()
             assert os.stat(f"/proc/{holder.pid}/fd/1").st_size == 0
             (artifact,) = events_of(events, "artifact", kind="logs.archive")
-            assert artifact["manifest"]["verified"] == artifact["manifest"]["total"] == 22
+            # 22 files, and the deleted error.log the sleep holds open: secured before it was emptied
+            assert artifact["manifest"]["verified"] == artifact["manifest"]["total"] == 23
+            (held,) = [f for f in artifact["manifest"]["files"] if f.get("deleted")]
+            assert held["path"] == str(nginx / "error.log") and held["pid"] == holder.pid
+            assert held["bytes"] == 1_200_000 and held["member"] == f"deleted/{holder.pid}-1/error.log"
             first = events_of(events, "evidence", step=0, phase="before")[0]["data"]["mounts"]
             last = events_of(events, "evidence", step=5, phase="after")[0]["data"]["mounts"]
             used = {m["mount"]: m["used_percent"] for m in first}, {m["mount"]: m["used_percent"] for m in last}
