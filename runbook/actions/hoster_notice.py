@@ -134,10 +134,11 @@ class _Words:
                       banner=check.banner or "", reason=self.reason(check.reason, host.probe_timeout))
 
     def probe(self, probe: ProbeResult, seconds: float) -> str:
+        target = self.t("probe.tcp", target=probe.target) if probe.kind == "tcp" else probe.target
         if probe.ok:
             if probe.kind == "http":
                 return self.t("probe.http", target=probe.target, status=probe.http_status or "")
-            return self.t("probe.tcp", target=probe.target)
+            return target
         why = probe.reason or "other"
         if why == "timeout":
             reason = self.t("reason.timeout", seconds=f"{seconds:g}")
@@ -145,7 +146,7 @@ class _Words:
             reason = self.t(f"reason.{why}", http_status=probe.http_status, expected=probe.expected)
         else:
             reason = self.t("reason.other", detail=probe.detail)
-        return self.t("probe.failed", target=probe.target, reason=reason)
+        return self.t("probe.failed", target=target, reason=reason)
 
 
 def draft(notice: Notice) -> tuple[str, str]:
