@@ -280,12 +280,11 @@ def _deliver(task: HostTask, params: NotifyParams, notice: Notice, subject: str,
         raise RunbookError(f"{provider.name} has no e-mail in the inventory (customer.contacts.hoster.email): "
                            f"call {provider.phone or 'them'} about {', '.join(notice.host_names)}")
     customer = task.inventory.customer_of(task.host) if task.inventory is not None else None
-    smtp_config = {k: v for k, v in (customer.smtp if customer is not None else {}).items() if k != "from"}
+    smtp_config = dict(customer.smtp) if customer is not None else {}
     via = params.via
     if via == "auto":
         via = "smtp" if smtp_config.get("host") or os.environ.get("RUNBOOK_SMTP_HOST") else "eml"
-    sender = params.sender or (customer.smtp.get("from") if customer is not None else None) \
-        or default_sender(smtp_config)
+    sender = params.sender or default_sender(smtp_config)     # the customer's smtp.from first
     reply_to = notice.contact.email if notice.contact.email and notice.contact.email not in str(sender) else None
     msg = build_message(subject, body, sender=str(sender), to=[provider.email], reply_to=reply_to,
                         date=task.clock())
