@@ -130,6 +130,11 @@ class _Found:
     hoster: HosterContact | None = None
     number: str | None = None
 
+    @property
+    def mailable(self) -> bool:
+        """Its provider has an e-mail address to send the notice to."""
+        return self.hoster is not None and bool(self.hoster.email)
+
 
 class NotifyHosterAction(RunAction[None]):
     """Send (SMTP or .eml) ONE notice per provider about every host down at the network level.
@@ -163,7 +168,7 @@ class NotifyHosterAction(RunAction[None]):
         messages = {name: f.message for name, f in found.items()}
         changes: list[tuple[str, Change]] = []
         # a provider without an e-mail fails its change (call them): after those that can be sent
-        for names in sorted(groups.values(), key=lambda names: found[names[0]].hoster.email is None):  # type: ignore[union-attr]
+        for names in sorted(groups.values(), key=lambda names: not found[names[0]].mailable):
             first = names[0]
             notice = _notice(tasks[first], params[first], [found[n] for n in names])
             subject, body = draft(notice)
