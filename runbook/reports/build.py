@@ -282,6 +282,8 @@ def _measure(change: Any, host: str, ts: datetime, run: RunInfo, step: Any, acti
             return None  # a step inside a measure that another change of the step words
         text = str(change.get("sentence", change.get("text")) or "")
         args = dict(change.get("args") or {})
+        if msg in ("provider_notified", "provider_notice_written"):
+            args.setdefault("hosts", [host])  # journals from before one notice named all its hosts
         if msg in ("process_killed", "process_ended") and str(args.get("pid")) in hung:
             msg, args = f"{msg}_service", {**args, "service": hung[str(args["pid"])]}
         message = Message(f"measure.{msg}", {**args, "host": host}) if msg else Message(

@@ -407,6 +407,9 @@ def test_records_of_other_outcomes_are_worded_and_internal_steps_left_out(tmp_pa
         "web2": [notify.journal_record(notify.sentence)],
         "web3": [gate_fpm.journal_record("health gate web1:php-fpm",
                                          not_restarted_wording(fpm, failed, restarted=False))],
+        # a journal from before one notice named all its hosts: its host is the one it names
+        "web4": [{"sentence": "notify Lab Hosting <noc@lab.example>: web4 unreachable (tcp)",
+                  "msg": "provider_notice_written", "args": {"provider": "Lab Hosting"}}],
     }
     clock = Clock()
     clock.at(local(2, 41))
@@ -424,12 +427,14 @@ def test_records_of_other_outcomes_are_worded_and_internal_steps_left_out(tmp_pa
                ("02:41", "php-fpm auf web1 gestartet; https://shop.example/ antwortet wieder."),
                ("02:41", "Den hängenden Prozess „php-fpm8.2“ auf web1 beendet."),
                ("02:41", "Den Hosting-Provider Lab Hosting über web2 informiert."),
-               ("02:41", "Versucht, php-fpm auf web3 zu starten; der Dienst läuft aber noch nicht einwandfrei.")],
+               ("02:41", "Versucht, php-fpm auf web3 zu starten; der Dienst läuft aber noch nicht einwandfrei."),
+               ("02:41", "Eine Störungsmeldung zu web4 für den Hosting-Provider Lab Hosting vorbereitet.")],
         "en": [("02:41", "Stopped cron on web1."),
                ("02:41", "Started php-fpm on web1; https://shop.example/ answers again."),
                ("02:41", "Ended the hung process “php-fpm8.2” on web1."),
                ("02:41", "Informed the hosting provider Lab Hosting about web2."),
-               ("02:41", "Tried to start php-fpm on web3, but it does not work properly yet.")],
+               ("02:41", "Tried to start php-fpm on web3, but it does not work properly yet."),
+               ("02:41", "Prepared a fault notice about web4 for the hosting provider Lab Hosting.")],
     })
 
 
