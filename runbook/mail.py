@@ -67,7 +67,7 @@ class SmtpSettings:
         if "password" in data:
             raise ConfigError("an SMTP password is not read from files; name an environment variable "
                               "with password_env instead", file=file, field="smtp.password")
-        unknown = set(data) - SETTING_KEYS
+        unknown = set(data) - SETTING_KEYS - {"from"}   # "from" is the sender (default_sender), not the relay's
         if unknown:
             raise ConfigError(f"unknown keys: {', '.join(sorted(unknown))}", file=file, field="smtp")
         host = data.get("host") or env.get("RUNBOOK_SMTP_HOST")
@@ -96,10 +96,10 @@ class SmtpSettings:
 
 
 def default_sender(smtp: Mapping[str, Any], env: Mapping[str, str] | None = None) -> str:
-    """The From of runbook's own messages: $RUNBOOK_MAIL_FROM, else the SMTP user, else
-    runbook@<this host's FQDN>."""
+    """The From of runbook's own messages: the customer's ``smtp.from``, else
+    $RUNBOOK_MAIL_FROM, else the SMTP user, else runbook@<this host's FQDN>."""
     env = os.environ if env is None else env
-    return str(env.get("RUNBOOK_MAIL_FROM") or smtp.get("user") or f"runbook@{socket.getfqdn()}")
+    return str(smtp.get("from") or env.get("RUNBOOK_MAIL_FROM") or smtp.get("user") or f"runbook@{socket.getfqdn()}")
 
 
 def build_message(subject: str, body_text: str, body_html: str | None = None, *, sender: str,

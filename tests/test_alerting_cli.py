@@ -29,6 +29,7 @@ pytestmark = pytest.mark.lab
 
 ON_CALL = "oncall@lab.example"
 PROVIDER = "noc@lab.example"
+SENDER = "Lab Bereitschaft <bereitschaft@lab.example>"
 
 
 class Inbox:
@@ -67,6 +68,7 @@ def inventory(lab: Lab, path: Path, *, shop_address: str) -> Path:
         "inode_warn": 100, "inode_crit": 100})
     document = yaml.safe_load(path.read_text())
     document["customer"]["contacts"]["on_call"] = ON_CALL
+    document["customer"]["smtp"] = {"from": SENDER}   # the relay comes from RUNBOOK_SMTP_*
     document["defaults"]["connect_timeout"] = 15  # a loaded machine is no outage
     document["hosts"] = {"web1": document["hosts"]["web1"],
                          "shop1": {**document["hosts"]["db1"], "address": shop_address}}
@@ -102,6 +104,7 @@ def test_down_once_then_silence_then_recovery(lab: Lab, tmp_path: Path, smtp) ->
     assert "tcp layer failed" in body and "was OK" in body
     [notice] = inbox.to(PROVIDER)        # the hosting provider, through notify.hoster
     assert "shop1" in notice["Subject"]
+    assert alert["From"] == notice["From"] == SENDER     # the customer's smtp.from, not RUNBOOK_MAIL_FROM
 
     third = sweep(down, reports, env)
     assert third.returncode == 2, third.stderr

@@ -317,3 +317,37 @@ def test_inventory_show_of_an_unknown_host_is_an_error(two_customers: Path,
 
     assert code == 78
     assert "no host 'web9'" in err and len(err.strip().splitlines()) == 1
+
+
+HOSTER = """\
+customer:
+  name: ACME GmbH
+  contacts:
+    hoster:
+      name: Hostco
+      email: noc@hostco.example
+      {extra}
+hosts:
+  web1: {{address: 10.0.0.11}}
+"""
+
+
+def test_the_hoster_names_our_customer_number_and_its_language(tmp_path: Path) -> None:
+    text = HOSTER.format(extra="customer_number: 4711\n      language: en")
+    hoster = load_inventory([write(tmp_path / "acme.yml", text)]).customers["acme"].hoster
+    assert hoster is not None and (hoster.customer_number, hoster.language) == ("4711", "en")
+
+
+@pytest.mark.parametrize("extra, line, field, complaint", [
+    ("customer_number: [1, 2]", 7, "customer.contacts.hoster.customer_number", "must be a text or a number"),
+    ("customer_number: ''", 7, "customer.contacts.hoster.customer_number", "must be a text or a number"),
+    ("language: fr", 7, "customer.contacts.hoster.language", "must be 'de' or 'en'"),
+    ("number: 4711", 7, "customer.contacts.hoster.number", "unknown key"),
+])
+def test_a_bad_hoster_key_names_file_line_and_field(tmp_path: Path, extra: str, line: int, field: str,
+                                                    complaint: str) -> None:
+    path = write(tmp_path / "acme.yml", HOSTER.format(extra=extra))
+    with pytest.raises(ConfigError) as error:
+        load_inventory([path])
+    assert (error.value.file, error.value.line, error.value.field) == (str(path), line, field)
+    assert complaint in str(error.value)

@@ -276,10 +276,19 @@ def _customer(spec: SourceMap, file: str) -> Customer:
     hoster = None
     if contacts.get("hoster") is not None:
         h = expect_map(contacts["hoster"], contacts, "hoster", file)
-        _check_keys(h, {"name", "email", "phone"}, "customer.contacts.hoster")
+        _check_keys(h, {"name", "email", "phone", "customer_number", "language"}, "customer.contacts.hoster")
         if not h.get("name"):
             raise h.error("missing", field="customer.contacts.hoster.name")
-        hoster = HosterContact(str(h["name"]), h.get("email"), None if h.get("phone") is None else str(h["phone"]))
+        number = h.get("customer_number")
+        if number is not None and (isinstance(number, bool) or not isinstance(number, (str, int))
+                                   or not str(number).strip()):
+            # a YAML number is fine ("12345"); a list or mapping is a mistake
+            raise h.error("must be a text or a number", key="customer_number",
+                          field="customer.contacts.hoster.customer_number")
+        if h.get("language") not in (None, "de", "en"):
+            raise h.error("must be 'de' or 'en'", key="language", field="customer.contacts.hoster.language")
+        hoster = HosterContact(str(h["name"]), h.get("email"), None if h.get("phone") is None else str(h["phone"]),
+                               None if number is None else str(number).strip(), h.get("language"))
     smtp = dict(expect_map(spec.get("smtp"), spec, "smtp", file))
     domains = spec.get("mail_domains") or []
     if isinstance(domains, str):

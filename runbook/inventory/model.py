@@ -12,11 +12,15 @@ from runbook.inventory.ssh_config import JumpHop
 
 @dataclass(frozen=True)
 class HosterContact:
-    """The hosting provider to notify when a host is unreachable at the network level."""
+    """The hosting provider to notify when a host is unreachable at the network level;
+    ``customer_number``: ours at the provider, which its notices quote; ``language``: the
+    notices' (de | en; None: the customer's)."""
 
     name: str
     email: str | None = None
     phone: str | None = None
+    customer_number: str | None = None
+    language: str | None = None
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,10 @@ def open_points(hosts: Sequence[HostReport]) -> tuple[Message, ...]:
     """What is not done yet: hosts not OK now (the provider informed or not), our own access
     to clear up, steps that could not run."""
     out: list[Message] = []
+    # one notice names every host of an outage, but is the measure of the host it was sent with
+    told = {str(name): str(m.message.args.get("provider")) for h in hosts for m in h.measures
+            if m.message.id in ("measure.provider_notified", "measure.provider_notice_written")
+            for name in (m.message.args.get("hosts") or [h.name])}
     for host in hosts:
         state = host.state
         if state is not None and state.status != "OK":
@@ -76,9 +80,7 @@ def open_points(hosts: Sequence[HostReport]) -> tuple[Message, ...]:
             if reach is not None and reach.area == "access":
                 out.append(Message("open.access", {"host": host.name, "layer": reach.message.args.get("layer")}))
             elif reach is not None:
-                provider = next((m.message.args.get("provider") for m in host.measures
-                                 if m.message.id in ("measure.provider_notified", "measure.provider_notice_written")),
-                                None)
+                provider = told.get(host.name)
                 out.append(Message("open.unreachable.provider" if provider else "open.unreachable",
                                    {"host": host.name, "provider": provider or ""}))
             else:

@@ -247,7 +247,13 @@ def _host_end(ev: Mapping[str, Any], ts: datetime, run: RunInfo, action: str, dr
         draft.observations.append(findings.from_check(reach, host, ts, rid) if reach is not None else findings.reach(
             host, ts, rid, error.get("layer") or data.get("layer"), str(error.get("message") or ev.get("message"))))
     elif outcome in ("ok", "changed", "failed"):
-        draft.observations.append(findings.reached(host, ts, rid))
+        # a step that works without logging in (notify.hoster) probes the layers itself: its
+        # result is no proof the host answers, its failed layer is a sighting of the outage
+        failed = next((c for c in data.get("layers") or () if isinstance(c, Mapping) and not c.get("ok")), None)
+        draft.observations.append(findings.reach(host, ts, rid, failed.get("layer"), str(failed.get("detail") or ""),
+                                                 [str(p.get("target")) for p in data.get("still_working") or ()
+                                                  if isinstance(p, Mapping)])
+                                  if failed is not None else findings.reached(host, ts, rid))
     draft.observations.extend(findings.from_check(c, host, ts, rid) for c in checks if c.get("name") != "reachability")
     if isinstance(data.get("services"), list):
         draft.observations.extend(findings.from_services(data, host, ts, rid))
@@ -276,6 +282,8 @@ def _measure(change: Any, host: str, ts: datetime, run: RunInfo, step: Any, acti
             return None  # a step inside a measure that another change of the step words
         text = str(change.get("sentence", change.get("text")) or "")
         args = dict(change.get("args") or {})
+        if msg in ("provider_notified", "provider_notice_written"):
+            args.setdefault("hosts", [host])  # journals from before one notice named all its hosts
         if msg in ("process_killed", "process_ended") and str(args.get("pid")) in hung:
             msg, args = f"{msg}_service", {**args, "service": hung[str(args["pid"])]}
         message = Message(f"measure.{msg}", {**args, "host": host}) if msg else Message(

@@ -105,7 +105,8 @@ def reached_since(runs_dir: Path, host: str, moment: datetime) -> bool:
 
 
 class NotificationLog:
-    """Sent provider notifications, in ``<reports>/state/hoster-notifications.json``.
+    """Sent provider notifications, in ``<reports>/state/hoster-notifications.json``, one
+    entry per host told (``hosts`` names every host of the same message).
 
     Written under a file lock: hosts of one run notify in parallel, and two runs may overlap.
     """
@@ -126,12 +127,14 @@ class NotificationLog:
         found = [e for e in self.entries() if e.get("host") == host]
         return max(found, key=lambda e: e.get("sent_at", "")) if found else None
 
-    def add(self, entry: dict[str, Any], *, keep: timedelta = timedelta(days=90)) -> None:
+    def add(self, *entries: dict[str, Any], keep: timedelta = timedelta(days=90)) -> None:
+        """Record sent notifications, one entry per host (a notice about several hosts is one
+        entry for each, so each host's outage is told once); entries older than ``keep`` go."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with _state_lock, open(self.path.with_suffix(".lock"), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             cutoff = iso(datetime.now(timezone.utc) - keep)
-            sent = [e for e in self.entries() if e.get("sent_at", "") >= cutoff] + [entry]
+            sent = [e for e in self.entries() if e.get("sent_at", "") >= cutoff] + list(entries)
             tmp = self.path.with_name(self.path.name + ".tmp")
             tmp.write_text(json.dumps({"version": 1, "sent": sent}, indent=2, ensure_ascii=False), encoding="utf-8")
             os.replace(tmp, self.path)

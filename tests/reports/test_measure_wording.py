@@ -320,6 +320,21 @@ def test_a_notice_sent_by_smtp_informed_the_provider(lab: Lab, tmp_path: Path, s
     })
 
 
+def test_one_notice_about_two_hosts_is_one_measure_naming_both(lab: Lab, tmp_path: Path, smtp: Inbox) -> None:
+    runs = tmp_path / "reports" / "runs"
+    result, events = run_playbook(lab.write_inventory(tmp_path / "inv.yml"), NOTIFY, runs, limit="down1,tarpit1")
+    assert len(smtp.messages) == 1
+    at = hhmm(events, "down1")
+    told = reports([runs / result.run_id])
+    assert_worded(told, events, {
+        "de": [(at, "Den Hosting-Provider Lab Hosting über down1 und tarpit1 informiert.")],
+        "en": [(at, "Informed the hosting provider Lab Hosting about down1 and tarpit1.")],
+    })
+    # the step probed them from here: both are still down, and the provider knows about both
+    assert "down1 und tarpit1 sind weiterhin nicht erreichbar; der Hosting-Provider ist informiert." in told.texts["de"]
+    assert "in Ordnung" not in told.texts["de"]
+
+
 # -- services.restart --------------------------------------------------------------------------------------
 
 RESTART = "name: restart\nsteps:\n  - action: services.restart\n    params: {params}\n"
@@ -379,7 +394,7 @@ def test_records_of_other_outcomes_are_worded_and_internal_steps_left_out(tmp_pa
                        command="php-fpm: pool www")
     kill = Change("end pid 4242 (php-fpm: pool www): hung", message=ended_message(hung, hung=True))
     notify = Change("notify Lab Hosting <noc@lab.example>: web2 unreachable (tcp)",
-                    message=notice_message("Lab Hosting", "smtp"))
+                    message=notice_message("Lab Hosting", "smtp", ["web2"]))
     gate_fpm = gate_change(fpm, state, settings, restarted=False)
     records = {
         "web1": [stop_change(cron, state, restarting=False).journal_record("stop web1:cron"),   # stopped only
@@ -389,6 +404,9 @@ def test_records_of_other_outcomes_are_worded_and_internal_steps_left_out(tmp_pa
         "web2": [notify.journal_record(notify.sentence)],
         "web3": [gate_fpm.journal_record("health gate web1:php-fpm",
                                          not_restarted_wording(fpm, failed, restarted=False))],
+        # a journal from before one notice named all its hosts: its host is the one it names
+        "web4": [{"sentence": "notify Lab Hosting <noc@lab.example>: web4 unreachable (tcp)",
+                  "msg": "provider_notice_written", "args": {"provider": "Lab Hosting"}}],
     }
     clock = Clock()
     clock.at(local(2, 41))
@@ -406,12 +424,14 @@ def test_records_of_other_outcomes_are_worded_and_internal_steps_left_out(tmp_pa
                ("02:41", "php-fpm auf web1 gestartet; https://shop.example/ antwortet wieder."),
                ("02:41", "Den hängenden Prozess „php-fpm8.2“ auf web1 beendet."),
                ("02:41", "Den Hosting-Provider Lab Hosting über web2 informiert."),
-               ("02:41", "Versucht, php-fpm auf web3 zu starten; der Dienst läuft aber noch nicht einwandfrei.")],
+               ("02:41", "Versucht, php-fpm auf web3 zu starten; der Dienst läuft aber noch nicht einwandfrei."),
+               ("02:41", "Eine Störungsmeldung zu web4 für den Hosting-Provider Lab Hosting vorbereitet.")],
         "en": [("02:41", "Stopped cron on web1."),
                ("02:41", "Started php-fpm on web1; https://shop.example/ answers again."),
                ("02:41", "Ended the hung process “php-fpm8.2” on web1."),
                ("02:41", "Informed the hosting provider Lab Hosting about web2."),
-               ("02:41", "Tried to start php-fpm on web3, but it does not work properly yet.")],
+               ("02:41", "Tried to start php-fpm on web3, but it does not work properly yet."),
+               ("02:41", "Prepared a fault notice about web4 for the hosting provider Lab Hosting.")],
     })
 
 

@@ -180,8 +180,8 @@ DE: dict[str, str] = {
                                    "gesichert (Prüfsumme kontrolliert).",
     "measure.space_freed": "Auf {mount} ({host}) den Platz gelöschter, noch geöffneter Logdateien freigegeben: "
                            "{freed_bytes}.",
-    "measure.provider_notified": "Den Hosting-Provider {provider} über {host} informiert.",
-    "measure.provider_notice_written": "Eine Störungsmeldung zu {host} für den Hosting-Provider {provider} "
+    "measure.provider_notified": "Den Hosting-Provider {provider} über {hosts} informiert.",
+    "measure.provider_notice_written": "Eine Störungsmeldung zu {hosts} für den Hosting-Provider {provider} "
                                        "vorbereitet.",
     # Maßnahmen (nur geplant)
     "plan.text": "Auf {host}: {text}",
@@ -210,8 +210,8 @@ DE: dict[str, str] = {
     "plan.deleted_log_secured": "die gelöschte, von {process} noch geöffnete Logdatei {path} auf {host} sichern",
     "plan.space_freed": "auf {mount} ({host}) den Platz gelöschter, noch geöffneter Logdateien freigeben "
                         "({freed_bytes})",
-    "plan.provider_notified": "den Hosting-Provider {provider} über {host} informieren",
-    "plan.provider_notice_written": "den Hosting-Provider {provider} über {host} informieren",
+    "plan.provider_notified": "den Hosting-Provider {provider} über {hosts} informieren",
+    "plan.provider_notice_written": "den Hosting-Provider {provider} über {hosts} informieren",
     "planned.intro": "Ein Probelauf hat vorab gezeigt, was geändert würde. Diese Schritte wurden so nicht "
                      "ausgeführt; was tatsächlich geschah, steht oben.",
     # Kurzform im Sofortbericht
@@ -222,8 +222,6 @@ DE: dict[str, str] = {
                                      "{freed_bytes}).",
     "brief.logs_rotated": "Logs auf {hosts} rotiert ({count} Dateien).",
     "brief.space_freed": "Platz gelöschter, noch geöffneter Logdateien auf {hosts} freigegeben ({freed_bytes}).",
-    "brief.provider_notified": "Hosting-Provider {provider} über {hosts} informiert.",
-    "brief.provider_notice_written": "Störungsmeldung zu {hosts} an den Hosting-Provider {provider} vorbereitet.",
     "brief.process_killed_service": "{count} hängende Prozesse von {service} auf {hosts} beendet.",
     "brief.process_killed_service.one": "Einen hängenden Prozess von {service} auf {hosts} beendet.",
     "brief.process_killed": "{count} hängende Prozesse auf {hosts} beendet.",

@@ -171,8 +171,8 @@ EN: dict[str, str] = {
                                    "(checksum verified).",
     "measure.space_freed": "Released the space of deleted but still open log files on {mount} ({host}): "
                            "{freed_bytes}.",
-    "measure.provider_notified": "Informed the hosting provider {provider} about {host}.",
-    "measure.provider_notice_written": "Prepared a fault notice about {host} for the hosting provider "
+    "measure.provider_notified": "Informed the hosting provider {provider} about {hosts}.",
+    "measure.provider_notice_written": "Prepared a fault notice about {hosts} for the hosting provider "
                                        "{provider}.",
     # measures (planned only)
     "plan.text": "On {host}: {text}",
@@ -201,8 +201,8 @@ EN: dict[str, str] = {
     "plan.deleted_log_secured": "secure the deleted log file {path} on {host}, still held open by {process}",
     "plan.space_freed": "release the space of deleted but still open log files on {mount} ({host}, "
                         "{freed_bytes})",
-    "plan.provider_notified": "inform the hosting provider {provider} about {host}",
-    "plan.provider_notice_written": "inform the hosting provider {provider} about {host}",
+    "plan.provider_notified": "inform the hosting provider {provider} about {hosts}",
+    "plan.provider_notice_written": "inform the hosting provider {provider} about {hosts}",
     "planned.intro": "A check-mode run showed beforehand what would be changed. These steps were not carried out "
                      "as planned; what was actually done is listed above.",
     # the immediate report's short form
@@ -213,8 +213,6 @@ EN: dict[str, str] = {
                                      "{freed_bytes}).",
     "brief.logs_rotated": "Rotated the logs on {hosts} ({count} files).",
     "brief.space_freed": "Released the space of deleted but still open log files on {hosts} ({freed_bytes}).",
-    "brief.provider_notified": "Informed the hosting provider {provider} about {hosts}.",
-    "brief.provider_notice_written": "Prepared a fault notice about {hosts} for the hosting provider {provider}.",
     "brief.process_killed_service": "Ended {count} hung processes of {service} on {hosts}.",
     "brief.process_killed_service.one": "Ended a hung process of {service} on {hosts}.",
     "brief.process_killed": "Ended {count} hung processes on {hosts}.",
