@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook.errors import UsageError
+from runbook.errors import ConfigError, UsageError
 from runbook.inventory import load_inventory, parse_extra_vars, select_hosts
 from tests.lab import Lab
 from tests.support.cli import command_step, isolate, run_main, write_playbook
