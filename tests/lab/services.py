@@ -283,6 +283,15 @@ class LabStack:
                 self._sh(self.commands()[name]["start"])
                 self.wait_healthy(name)
 
+    def fresh_logs(self) -> None:
+        """Empty the services' logs, so a scenario reads only its own night: what earlier
+        scenarios on the same stack logged (a broken config, a killed worker) is not its story.
+        The services write in append mode, so they go on at the new end."""
+        for log in (self.web.root / "var/log/nginx/access.log", self.web.root / "var/log/nginx/error.log",
+                    self.app.root / "var/log/gunicorn.log", self.pg_home / "log/postgresql.log"):
+            if log.exists():
+                os.truncate(log, 0)
+
     def stop_service(self, name: str) -> None:
         """Stop one service and everything it started, by its pid file's pid: its own stop
         command first, then KILL for what is left (a hung worker ignores TERM)."""

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import fields, is_dataclass
 from typing import Any
 
+from runbook.analysis.fingerprint import elide_placeholders
 from runbook.reports import i18n
 from runbook.reports.messages import DE, EN
 from runbook.reports.model import Message, Report
@@ -69,6 +70,7 @@ def verbatim(report: Report) -> list[str]:
         if isinstance(value, str):
             if value.strip():
                 found.add(value)
+                found.add(elide_placeholders(value))  # a log line's pattern, as the report shows it
         elif isinstance(value, Message):
             for name, arg in value.args.items():
                 if not (value.id.endswith(".text") and name == "text"):   # an action's own English sentence

@@ -94,6 +94,7 @@ def night(lab_stack: LabStack, tmp_path_factory: pytest.TempPathFactory) -> Iter
         pytest.skip("the night's full log filesystem is a small ext4 mount, which needs root")
     stack = lab_stack
     stack.ensure_running()
+    stack.fresh_logs()
     base = tmp_path_factory.mktemp("oncall-night")
     reports = base / "reports"
     inventory = write_night(stack, base / "night")
