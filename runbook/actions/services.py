@@ -121,4 +121,9 @@ class ServicesRestartAction(RunAction[Restart]):
         if plan.state is None:
             return {}
         result = restart_result(tasks, plan.state)
-        return {name: result for name in tasks}
+        # each host's services as they are now, in the form services.status gives, so the
+        # report says what is down after the restart even when its last check failed the step
+        return {name: dict(result, services=[s for s in result["after"].values()
+                                             if "state" in s and "healthy" in s
+                                             and str(s["service"]).partition(":")[0] == name])
+                for name in tasks}

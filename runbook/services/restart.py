@@ -16,6 +16,7 @@ before it are internal steps (``runbook.change.INTERNAL``).
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -33,6 +34,8 @@ from runbook.task import HostTask
 STOP_POLL = 0.2
 #: A bound for reading why a start failed (a log's tail, a unit's journal).
 EVIDENCE_TIMEOUT = 20.0
+#: a log line's own time stamp and pid ("2026-12-03 02:41:07.747 UTC [7144] "): the report has its time
+LOG_STAMP = re.compile(r"^\d{4}[-/]\d\d[-/]\d\d[ T][\d:.,]+(?: ?[A-Z]{2,5}| ?[+-]\d\d:?\d\d)?(?: \[\d+\])?:?\s+")
 
 
 @dataclass
@@ -240,7 +243,7 @@ def why_start_failed(task: HostTask, spec: ServiceSpec, state: RestartState) -> 
     if spec.log:
         lines = _tail(task, spec, f"tail -n 50 {quote(spec.log)}")
         if lines:
-            return f"its log {spec.log}", " | ".join(lines)
+            return f"its log {spec.log}", " | ".join(LOG_STAMP.sub("", line) for line in lines)
     if spec.manager == "systemd":
         unit = quote(spec.unit)
         lines = _tail(task, spec, f"journalctl -u {unit} -n 30 --no-pager -o cat 2>/dev/null | grep . || "

@@ -429,7 +429,8 @@ def test_records_of_other_outcomes_are_worded_and_internal_steps_left_out(tmp_pa
 def test_every_measure_has_a_plan_and_no_measure_tells_a_pid() -> None:
     """A check run words each change as what would be done; a PID is never the customer's business."""
     # what only the outcome of an apply says (it failed, it was left stopped) is never a plan
-    outcomes = {"measure.service_left_stopped", "measure.service_restart_failed", "measure.service_start_failed"}
+    outcomes = {"measure.service_left_stopped", "measure.service_restart_failed", "measure.service_start_failed",
+                "measure.service_restart_failed_why", "measure.service_start_failed_why"}
     measures = [k for k in EN if k.startswith("measure.") and k != "measure.text" and k not in outcomes]
     assert [k for k in measures if "plan." + k.removeprefix("measure.") not in EN] == []
     assert [k for k in EN if "{pid}" in EN[k] or "{pid}" in DE[k]] == []
