@@ -128,11 +128,13 @@ def _refusal(tasks: Mapping[str, HostTask], graph: ServiceGraph, refused: list[C
     """Each host's message for a restart refused by failed configuration checks: its own
     checker's words where its check failed, else which checks held the restart back."""
     messages: dict[str, str] = {}
+    others = ", ".join(c.key for c in refused)
     for name in tasks:
         own = [c.describe() for c in refused if graph.services[c.key].host == name]
-        others = ", ".join(c.key for c in refused)
-        messages[name] = ("; ".join(own) if own else f"not restarted: the configuration check of {others} failed") \
-            + "; restart refused, nothing was stopped"
+        declared = any(spec.host == name for spec in graph.services.values())
+        lead = "; ".join(own) if own else \
+            f"{'not restarted' if declared else 'no services declared'}: the configuration check of {others} failed"
+        messages[name] = f"{lead}; restart refused, nothing was stopped"
     return messages
 
 
