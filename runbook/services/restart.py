@@ -7,7 +7,9 @@ service's ``log``, of its systemd journal, or of its start command's output); ev
 start whose dependencies are not all up is skipped, so what depends on the failed service
 stays down, and what does not is brought back up. With ``on_gate_failure: stop`` (the
 default) only what this run stopped is started after a failure; ``continue`` also tries the
-services that were down before. A last check fails the step, naming what is down and why.
+services that were down before. A service that does not stop abandons the restart: nothing
+more is stopped, and what this run had stopped is started again. A last check fails the
+step, naming what is down and why.
 
 The customer's report reads one sentence per service, worded by its health gate ("Restarted
 php-fpm on web1 at 02:41; https://shop.example/ answers again."); the stop and the start
@@ -49,6 +51,7 @@ class RestartState:
     stopped: set[str] = field(default_factory=set)           # keys this run stopped
     start_output: dict[str, str] = field(default_factory=dict)   # key -> its start command's last lines
     evidence: dict[str, str] = field(default_factory=dict)   # key -> the service's own words on a failed start
+    stop_failed: dict[str, str] = field(default_factory=dict)  # key -> why it did not stop (the restart is abandoned)
     pids_before: dict[str, int | None] = field(default_factory=dict)
     pids_after: dict[str, int | None] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -64,6 +67,10 @@ class RestartState:
         if self.skipped:
             parts.append(f"not started: {', '.join(self.skipped)}")
         return "; ".join(parts)
+
+    def abandoned(self) -> str | None:
+        """Why the restart was abandoned (a service did not stop), if it was."""
+        return next((f"{k} did not stop" for k in self.stop_failed), None)
 
     def first_failure(self) -> str | None:
         """The service whose start or gate failed first, if any."""
@@ -121,24 +128,22 @@ def not_restarted_wording(spec: ServiceSpec, state: RestartState, *, restarted: 
 def stop_change(spec: ServiceSpec, state: RestartState, *, restarting: bool = True) -> Change:
     """Stop ``spec``; ``restarting``: it is started again later in the plan, so its gate
     words the restart and the stop is an internal step of it."""
-    def apply(task: HostTask) -> str:
+    def apply(task: HostTask) -> str | Applied:
+        if state.stop_failed:
+            return Applied(f"not stopped: the restart was abandoned ({state.abandoned()})", message_id=INTERNAL)
         before = _status(task, spec, probes=False)
         state.pids_before.setdefault(spec.key, before.main_pid)
         began = time.monotonic()
         try:
             task.run(stop_command(spec), sudo=spec.sudo, timeout=spec.stop_timeout, check=True)
         except (CommandFailed, CommandTimeout) as exc:
-            _event(task, spec, "stop", False, str(exc).splitlines()[0])
-            raise ActionError(f"{spec.key} did not stop: {str(exc).splitlines()[0]}; chain stopped before "
-                              f"anything was started. {state.summary()}") from None
+            return _stop_failed(task, spec, state, "stop command failed: " + " | ".join(last_lines(str(exc), 3)))
         while True:
             now = _status(task, spec, probes=False)
             if now.state != "running":
                 break
             if time.monotonic() - began > spec.stop_timeout:
-                _event(task, spec, "stop", False, f"still running after {spec.stop_timeout:g}s")
-                raise ActionError(f"{spec.key} still running {spec.stop_timeout:g}s after its stop command; "
-                                  f"chain stopped. {state.summary()}")
+                return _stop_failed(task, spec, state, f"still running {spec.stop_timeout:g}s after its stop command")
             time.sleep(STOP_POLL)
         with state.lock:
             state.states[spec.key] = "down"
@@ -152,13 +157,32 @@ def stop_change(spec: ServiceSpec, state: RestartState, *, restarting: bool = Tr
                   message=message)
 
 
+def _stop_failed(task: HostTask, spec: ServiceSpec, state: RestartState, why: str) -> Applied:
+    """``spec`` did not stop: nothing more is stopped, what this run stopped is started again
+    by the rest of the chain, and the final check fails the step. If it is down after all
+    (a stop command that failed half-way), it is started again too."""
+    now = _status(task, spec, probes=False)
+    with state.lock:
+        state.stop_failed[spec.key] = why
+        if now.state != "running":
+            state.states[spec.key] = "down"
+            state.stopped.add(spec.key)
+    _event(task, spec, "stop", False, why[:300])
+    return Applied(f"FAILED: {why}; nothing more is stopped, what was stopped is started again",
+                   message_id=INTERNAL)
+
+
 def start_change(spec: ServiceSpec, state: RestartState) -> Change:
     """Start ``spec``, unless a service it depends on is down (then it is left stopped and
     said so); a failed start command fails its gate."""
     def apply(task: HostTask) -> str:
+        if state.stop_failed and spec.key not in state.stopped and state.states.get(spec.key) == "up":
+            return f"not started: still running, the restart was abandoned ({state.abandoned()})"
         missing = [d for d in spec.depends_on if state.states.get(d, "up") != "up"]
         why = None
-        if missing:
+        if state.stop_failed and spec.key not in state.stopped:
+            why = f"not tried: the restart was abandoned ({state.abandoned()})"
+        elif missing:
             why = f"needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} down"
         elif state.policy == "stop" and state.failed and spec.key not in state.stopped:
             why = f"not tried after the failed start of {state.first_failure()} (on_gate_failure: stop)"
@@ -190,6 +214,8 @@ def gate_change(spec: ServiceSpec, state: RestartState, settings: RestartSetting
     limit = settings.gate_timeout or spec.start_timeout
 
     def apply(task: HostTask) -> str | Applied:
+        if state.stop_failed and spec.key not in state.stopped and spec.key not in state.skipped:
+            return Applied("no gate: not restarted", message_id=INTERNAL)
         if spec.key in state.skipped or spec.key in state.failed:
             return not_restarted_wording(spec, state, restarted=restarted)
         began = time.monotonic()
@@ -227,10 +253,12 @@ def final_check(state: RestartState) -> Change:
     down, naming why and what is up and down. It sits on the last host of the chain, so every
     host before it keeps its changes' wording for the report (a failed host's are not told)."""
     def apply(task: HostTask) -> str:
+        stuck = [f"{k} did not stop ({why}): restart abandoned, what it had stopped was started again"
+                 for k, why in state.stop_failed.items()]
         failed = [f"health gate failed for {k}: {why}" for k, why in state.failed.items()]
         left = [f"{k} left down: {why}" for k, why in state.skipped.items()]
-        if failed or left:
-            raise ActionError(f"{'; '.join(failed + left)}. {state.summary()}")
+        if stuck or failed or left:
+            raise ActionError(f"{'; '.join(stuck + failed + left)}. {state.summary()}")
         return state.summary()
 
     return Change(sentence="check that every restarted service is up", apply=apply, message=Message(INTERNAL))

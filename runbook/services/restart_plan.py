@@ -153,7 +153,7 @@ def restart_result(tasks: Mapping[str, HostTask], restart: Restart) -> dict[str,
         except (ConnectError, RunbookError) as exc:
             final[key] = {"service": key, "state": "unknown", "error": str(exc).splitlines()[0]}
     result = {"up": state.up(), "down": state.down(), "not_started": dict(state.skipped),
-              "gate_failed": dict(state.failed), "after": final,
+              "gate_failed": dict(state.failed), "stop_failed": dict(state.stop_failed), "after": final,
               "pids": {k: {"before": state.pids_before.get(k), "after": final.get(k, {}).get("main_pid")}
                        for k in state.states}}
     return result

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from runbook.journal import parse_ts
 from tests.lab.services import LabStack, http_get
 
@@ -125,3 +127,27 @@ def test_check_mode_plans_the_order_and_changes_nothing(stack: LabStack, stack_i
     assert _service_events(events) == [] and not [e for e in events if e["event"] == "command"
                                                   and e["command"] in changing]
     assert {n: stack.main_pid(n) for n in before} == before
+
+
+def test_a_service_that_does_not_stop_abandons_the_restart_and_what_was_stopped_comes_back(
+        stack: LabStack, tmp_path: Path, run_book) -> None:
+    inventory = stack.write_inventory(tmp_path / "inv.yml")
+    document = yaml.safe_load(inventory.read_text())
+    document["hosts"]["app1"]["vars"]["services"]["gunicorn"]["stop"] = "echo 'gunicorn: refusing to stop' >&2; exit 1"
+    inventory.write_text(yaml.safe_dump(document, sort_keys=False, width=200))
+    before = {n: stack.main_pid(n) for n in ("nginx", "gunicorn", "postgresql")}
+
+    result, events = run_book(inventory, RESTART_ALL, limit="web1,app1,db1")
+
+    assert result.status == "aborted"
+    [failed] = [o for o in result.outcomes if o.outcome == "failed"]
+    assert "app1:gunicorn did not stop (stop command failed" in failed.message, failed.message
+    assert "gunicorn: refusing to stop" in failed.message
+    # nginx, stopped before it, is back; the database was never stopped
+    assert [e["service"] for e in _service_events(events, "stop") if e["ok"]] == ["web1:nginx"]
+    assert [e["service"] for e in _service_events(events, "start") if e["ok"]] == ["web1:nginx"]
+    after = {n: stack.main_pid(n) for n in ("nginx", "gunicorn", "postgresql")}
+    assert after["nginx"] not in (None, before["nginx"])
+    assert (after["gunicorn"], after["postgresql"]) == (before["gunicorn"], before["postgresql"])
+    assert http_get(stack.urls["web"], 3) == (200, "app ok\n")
+    assert sorted(failed.data["up"]) == ["app1:gunicorn", "db1:postgresql", "web1:nginx"]
