@@ -114,8 +114,10 @@ def plan_restart(tasks: Mapping[str, HostTask], request: RestartRequest) -> RunP
     data["config_checks"] = [c.to_json() for c in checks.values()]
     refused = [c for c in checks.values() if not c.ok]
     if refused:
+        # a host with no service in the restart had nothing refused: its step is not failed
+        involved_hosts = frozenset(graph.services[k].host for k in starts)
         return RunPlan(data={n: data for n in tasks}, messages=_refusal(tasks, graph, refused),
-                       failed=frozenset(tasks))
+                       failed=involved_hosts & frozenset(tasks))
     changes = build_changes([graph.services[k] for k in order.stop], [graph.services[k] for k in starts],
                             state, request.settings,
                             {k: statuses[k].state != "stopped" for k in statuses},
