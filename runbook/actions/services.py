@@ -90,11 +90,15 @@ class RestartParams:
 class ServicesRestartAction(RunAction[Restart]):
     """Restart services in dependency order across hosts, with a health gate after each start.
 
-    Stops dependants first and starts dependencies first; restarting one service restarts
-    what depends on it around it. After each start the service's status and probes must be
+    First each service's ``config_check`` runs on its host (in check mode too); one that
+    fails refuses the restart with the checker's output before anything is stopped. Stops
+    dependants first and starts dependencies first; restarting one service restarts what
+    depends on it around it. After each start the service's status and probes must be
     healthy within its ``start_timeout`` (or ``gate_timeout``), retried every ``gate_interval``.
-    A failed gate stops the chain (``on_gate_failure: stop``, the default) or skips only what
-    depends on it (``continue``); either way the result names the services up and down.
+    A failed start or gate is told with the service's own words (its ``log``, its journal,
+    its start command's output); what depends on it is not started, what this run stopped
+    and does not depend on it is started again (``on_gate_failure: stop``, the default;
+    ``continue`` also starts what was down before); the step fails naming what is up and down.
     A service started ``restart_loop.max`` times (host var, default 3) within
     ``restart_loop.window`` (default 1h) by earlier runs is not restarted again unless
     ``force: true``.
@@ -121,4 +125,9 @@ class ServicesRestartAction(RunAction[Restart]):
         if plan.state is None:
             return {}
         result = restart_result(tasks, plan.state)
-        return {name: result for name in tasks}
+        # each host's services as they are now, in the form services.status gives, so the
+        # report says what is down after the restart even when its last check failed the step
+        return {name: dict(result, services=[s for s in result["after"].values()
+                                             if "state" in s and "healthy" in s
+                                             and str(s["service"]).partition(":")[0] == name])
+                for name in tasks}

@@ -6,6 +6,7 @@
 ``graph``    dependencies across hosts; stop and start order of a controlled restart
 ``control``  the shell lines per manager (systemd, sysv, command)
 ``status``   what a service is doing now: state, main pid, since when, probe results
+``config_check``  checking a service's configuration before a restart stops anything
 ``restart_plan``  planning a controlled restart: which services, in which order, loop protection
 ``restart``  a controlled restart while it happens: stop, start and health-gate changes
 ``history``  what earlier run journals say: restart counts (restart-loop protection), outages

@@ -40,6 +40,20 @@ _TABLE: dict[str, tuple[str | None, str | None, Mapping[str, Any]]] = {
 ALIASES = {"apache2": "apache", "httpd": "apache", "php-fpm8.2": "php-fpm", "tomcat9": "tomcat",
            "tomcat10": "tomcat", "postgres": "postgresql", "mysqld": "mysql"}
 
+#: kind -> (Debian, RHEL) command that checks the configuration without touching the running
+#: service, as its own tools offer it; run before a controlled restart stops anything. MariaDB
+#: has no --validate-config: ``--help --verbose`` reads every option file and fails on an
+#: unknown or bad option. PostgreSQL has no default: its check (``postgres -D DIR -C
+#: shared_buffers``, run as the postgres user) needs the cluster's directory, which only the
+#: inventory knows; Tomcat, Java, gunicorn and uWSGI have no checker of their own.
+_CONFIG_CHECKS: dict[str, tuple[str, str]] = {
+    "nginx": ("nginx -t", "nginx -t"),
+    "apache": ("apache2ctl configtest", "apachectl configtest"),
+    "php-fpm": ("php-fpm8.2 -t", "php-fpm -t"),
+    "mysql": ("mysqld --validate-config", "mysqld --validate-config"),
+    "mariadb": ("mariadbd --help --verbose >/dev/null", "mariadbd --help --verbose >/dev/null"),
+}
+
 KINDS: tuple[str, ...] = tuple(sorted(_TABLE))
 
 
@@ -58,4 +72,6 @@ def defaults_for(kind: str, os_family: str) -> dict[str, Any]:
     result: dict[str, Any] = {"manager": "systemd", **{k: v for k, v in extra.items()}}
     if unit is not None:
         result["unit"] = unit
+    if kind in _CONFIG_CHECKS:
+        result["config_check"] = _CONFIG_CHECKS[kind][0 if os_family == "debian" else 1]
     return result

@@ -18,10 +18,18 @@ Host var ``services`` maps a service name to its entry::
         start_timeout: 60s                # the health gate's limit after a start
         stop_timeout: 30s
         depends_on: [postgresql]
+        config_check: /srv/shop/bin/check-config   # exit 0 = the next start will accept it
+        log: /srv/shop/log/gunicorn.log   # its last lines say why a start failed
 
 Keys: kind, manager, unit (systemd), name (sysv script), start, stop, status, pid_file,
-probes, depends_on, start_timeout, stop_timeout, sudo. Mistakes raise ConfigError naming the
-var, the file and the line.
+probes, depends_on, start_timeout, stop_timeout, sudo, config_check, log. Mistakes raise
+ConfigError naming the var, the file and the line.
+
+``config_check`` is a command line run on the host before a controlled restart stops
+anything (``runbook.services.config_check``); ``false`` or null switches it off. The shipped
+kinds bring their checker (``nginx -t``, ``apache2ctl configtest``, ...; see
+``runbook.services.defaults``) unless the entry starts the service with commands of its own
+(manager ``command``): then the checker, too, is the inventory's to name.
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ from runbook.services.defaults import KINDS, OS_FAMILIES, defaults_for, kind_of
 
 MANAGERS = ("systemd", "sysv", "command")
 SERVICE_KEYS = {"kind", "manager", "unit", "name", "start", "stop", "status", "pid_file", "probes",
-                "depends_on", "start_timeout", "stop_timeout", "sudo"}
+                "depends_on", "start_timeout", "stop_timeout", "sudo", "config_check", "log"}
 PROBE_KINDS = ("tcp", "http", "command")
 PROBE_KEYS = {"tcp", "http", "command", "status", "contains", "timeout", "verify_tls"}
 DEFAULT_PROBE_TIMEOUT = 5.0
@@ -86,6 +94,8 @@ class ServiceSpec:
     start_timeout: float = DEFAULT_START_TIMEOUT
     stop_timeout: float = DEFAULT_STOP_TIMEOUT
     sudo: bool | None = None
+    config_check: str | None = None
+    log: str | None = None
 
     @property
     def key(self) -> str:
@@ -94,7 +104,7 @@ class ServiceSpec:
     def to_json(self) -> dict[str, Any]:
         return {"host": self.host, "name": self.name, "manager": self.manager, "kind": self.kind,
                 "unit": self.unit, "pid_file": self.pid_file, "depends_on": list(self.depends_on),
-                "probes": [p.describe() for p in self.probes]}
+                "probes": [p.describe() for p in self.probes], "config_check": self.config_check}
 
 
 def host_services(host: Host, vars: Mapping[str, Any] | None = None) -> dict[str, ServiceSpec]:
@@ -153,6 +163,9 @@ def _service(host: Host, name: str, at: Located, family: str) -> ServiceSpec:
         if not text["status"] and not text["pid_file"]:
             raise at.error("manager 'command' needs a status command or a pid_file")
     sudo = None if merged.get("sudo") is None else setting("sudo").flag()
+    # A kind's checker tests the packaged service; one the inventory starts itself may run
+    # another binary on another file, so only a check the entry names is trusted then.
+    check = setting("config_check") if manager != "command" or "config_check" in entry else None
     return ServiceSpec(
         host=host.name, name=name, manager=manager, kind=kind, unit=text["unit"], script=text["name"],
         start=text["start"], stop=text["stop"], status=text["status"], pid_file=text["pid_file"],
@@ -160,7 +173,18 @@ def _service(host: Host, name: str, at: Located, family: str) -> ServiceSpec:
         depends_on=_depends(setting("depends_on"), host.name),
         start_timeout=setting("start_timeout").duration() if "start_timeout" in merged else DEFAULT_START_TIMEOUT,
         stop_timeout=setting("stop_timeout").duration() if "stop_timeout" in merged else DEFAULT_STOP_TIMEOUT,
-        sudo=sudo)
+        sudo=sudo, config_check=None if check is None else _config_check(check),
+        log=None if merged.get("log") is None else setting("log").text())
+
+
+def _config_check(at: Located) -> str | None:
+    """A command line, or false/null: no check."""
+    if at.value is None or at.value is False:
+        return None
+    if not isinstance(at.value, str) or not at.value.strip():
+        raise at.error("must be a command line (exit 0 = the configuration is good), or false to switch the "
+                       f"check off, not {at.value!r}")
+    return at.value
 
 
 def _depends(at: Located, host: str) -> tuple[str, ...]:
@@ -216,6 +240,6 @@ def _tcp_target(at: Located, address: str) -> str:
 
 
 SERVICES: HostVar[dict[str, ServiceSpec]] = HostVar(
-    "services", "a mapping of service name to {manager, unit, probes, depends_on, ...}", {}, __name__, _services)
+    "services", "a mapping of service name to {manager, unit, probes, depends_on, config_check, ...}", {}, __name__, _services)
 #: what every action that reads a host's services reads
 SERVICE_VARS: tuple[HostVar[Any], ...] = (OS_FAMILY, SERVICES)

@@ -2,9 +2,14 @@
 record of which services are up, so a failed gate can say exactly what is up and what is down.
 
 The changes are applied by ``runbook.run.ordered`` strictly in order, stopping at the first
-one that raises. With ``on_gate_failure: stop`` a failed gate raises (nothing after it runs,
-so nothing depending on it is started); with ``continue`` it is recorded, every later start
-whose dependencies are not all up is skipped, and a last check fails the step.
+one that raises. A failed start or health gate is recorded with why (the last lines of the
+service's ``log``, of its systemd journal, or of its start command's output); every later
+start whose dependencies are not all up is skipped, so what depends on the failed service
+stays down, and what does not is brought back up. With ``on_gate_failure: stop`` (the
+default) only what this run stopped is started after a failure; ``continue`` also tries the
+services that were down before. A service that does not stop abandons the restart: nothing
+more is stopped, and what this run had stopped is started again. A last check fails the
+step, naming what is down and why.
 
 The customer's report reads one sentence per service, worded by its health gate ("Restarted
 php-fpm on web1 at 02:41; https://shop.example/ answers again."); the stop and the start
@@ -13,19 +18,26 @@ before it are internal steps (``runbook.change.INTERNAL``).
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from runbook.change import INTERNAL, Applied, Change, Message
+from runbook.connection.shell import quote
 from runbook.errors import ActionError, CommandFailed, CommandTimeout
+from runbook.services.config_check import last_lines
 from runbook.services.control import start_command, stop_command
 from runbook.services.model import ServiceSpec
 from runbook.services.status import ServiceStatus, read_status, with_probes
 from runbook.task import HostTask
 
 STOP_POLL = 0.2
+#: A bound for reading why a start failed (a log's tail, a unit's journal).
+EVIDENCE_TIMEOUT = 20.0
+#: a log line's own time stamp and pid ("2026-12-03 02:41:07.747 UTC [7144] "): the report has its time
+LOG_STAMP = re.compile(r"^\d{4}[-/]\d\d[-/]\d\d[ T][\d:.,]+(?: ?[A-Z]{2,5}| ?[+-]\d\d:?\d\d)?(?: \[\d+\])?:?\s+")
 
 
 @dataclass
@@ -36,6 +48,10 @@ class RestartState:
     policy: str = "stop"
     failed: dict[str, str] = field(default_factory=dict)     # key -> why its start or gate failed
     skipped: dict[str, str] = field(default_factory=dict)    # key -> why it was not started
+    stopped: set[str] = field(default_factory=set)           # keys this run stopped
+    start_output: dict[str, str] = field(default_factory=dict)   # key -> its start command's last lines
+    evidence: dict[str, str] = field(default_factory=dict)   # key -> the service's own words on a failed start
+    stop_failed: dict[str, str] = field(default_factory=dict)  # key -> why it did not stop (the restart is abandoned)
     pids_before: dict[str, int | None] = field(default_factory=dict)
     pids_after: dict[str, int | None] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -51,6 +67,14 @@ class RestartState:
         if self.skipped:
             parts.append(f"not started: {', '.join(self.skipped)}")
         return "; ".join(parts)
+
+    def abandoned(self) -> str | None:
+        """Why the restart was abandoned (a service did not stop), if it was."""
+        return next((f"{k} did not stop" for k in self.stop_failed), None)
+
+    def first_failure(self) -> str | None:
+        """The service whose start or gate failed first, if any."""
+        return next(iter(self.failed), None)
 
 
 @dataclass(frozen=True)
@@ -95,34 +119,35 @@ def not_restarted_wording(spec: ServiceSpec, state: RestartState, *, restarted: 
         missing = [d for d in spec.depends_on if state.states.get(d, "up") != "up"]
         return Applied("no gate: not started", message_id="service_left_stopped", args={"needs": missing})
     why = state.failed.get(spec.key, "")
-    return Applied(f"FAILED: {why}" if why else None,
-                   message_id="service_restart_failed" if restarted else "service_start_failed")
+    said = state.evidence.get(spec.key)
+    message_id = "service_restart_failed" if restarted else "service_start_failed"
+    return Applied(f"FAILED: {why}" if why else None, message_id=f"{message_id}_why" if said else message_id,
+                   args={"why": said} if said else {})
 
 
 def stop_change(spec: ServiceSpec, state: RestartState, *, restarting: bool = True) -> Change:
     """Stop ``spec``; ``restarting``: it is started again later in the plan, so its gate
     words the restart and the stop is an internal step of it."""
-    def apply(task: HostTask) -> str:
+    def apply(task: HostTask) -> str | Applied:
+        if state.stop_failed:
+            return Applied(f"not stopped: the restart was abandoned ({state.abandoned()})", message_id=INTERNAL)
         before = _status(task, spec, probes=False)
         state.pids_before.setdefault(spec.key, before.main_pid)
         began = time.monotonic()
         try:
             task.run(stop_command(spec), sudo=spec.sudo, timeout=spec.stop_timeout, check=True)
         except (CommandFailed, CommandTimeout) as exc:
-            _event(task, spec, "stop", False, exc.one_line())
-            raise ActionError(f"{spec.key} did not stop: {exc.one_line()}; chain stopped before "
-                              f"anything was started. {state.summary()}") from None
+            return _stop_failed(task, spec, state, "stop command failed: " + " | ".join(last_lines(str(exc), 3)))
         while True:
             now = _status(task, spec, probes=False)
             if now.state != "running":
                 break
             if time.monotonic() - began > spec.stop_timeout:
-                _event(task, spec, "stop", False, f"still running after {spec.stop_timeout:g}s")
-                raise ActionError(f"{spec.key} still running {spec.stop_timeout:g}s after its stop command; "
-                                  f"chain stopped. {state.summary()}")
+                return _stop_failed(task, spec, state, f"still running {spec.stop_timeout:g}s after its stop command")
             time.sleep(STOP_POLL)
         with state.lock:
             state.states[spec.key] = "down"
+            state.stopped.add(spec.key)
         took = time.monotonic() - began
         _event(task, spec, "stop", True, f"stopped after {took:.1f}s", pid=before.main_pid)
         return f"down after {took:.1f}s" + (f", was pid {before.main_pid}" if before.main_pid else "")
@@ -132,24 +157,50 @@ def stop_change(spec: ServiceSpec, state: RestartState, *, restarting: bool = Tr
                   message=message)
 
 
+def _stop_failed(task: HostTask, spec: ServiceSpec, state: RestartState, why: str) -> Applied:
+    """``spec`` did not stop: nothing more is stopped, what this run stopped is started again
+    by the rest of the chain, and the final check fails the step. If it is down after all
+    (a stop command that failed half-way), it is started again too."""
+    now = _status(task, spec, probes=False)
+    with state.lock:
+        state.stop_failed[spec.key] = why
+        if now.state != "running":
+            state.states[spec.key] = "down"
+            state.stopped.add(spec.key)
+    _event(task, spec, "stop", False, why[:300])
+    return Applied(f"FAILED: {why}; nothing more is stopped, what was stopped is started again",
+                   message_id=INTERNAL)
+
+
 def start_change(spec: ServiceSpec, state: RestartState) -> Change:
     """Start ``spec``, unless a service it depends on is down (then it is left stopped and
     said so); a failed start command fails its gate."""
     def apply(task: HostTask) -> str:
+        if state.stop_failed and spec.key not in state.stopped and state.states.get(spec.key) == "up":
+            return f"not started: still running, the restart was abandoned ({state.abandoned()})"
         missing = [d for d in spec.depends_on if state.states.get(d, "up") != "up"]
-        if missing:
+        why = None
+        if state.stop_failed and spec.key not in state.stopped:
+            why = f"not tried: the restart was abandoned ({state.abandoned()})"
+        elif missing:
             why = f"needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} down"
+        elif state.policy == "stop" and state.failed and spec.key not in state.stopped:
+            why = f"not tried after the failed start of {state.first_failure()} (on_gate_failure: stop)"
+        if why is not None:
             with state.lock:
                 state.skipped[spec.key] = why
             _event(task, spec, "start", False, f"not started: {why}")
             return f"not started: {why}"
         try:
-            task.run(start_command(spec), sudo=spec.sudo, timeout=spec.start_timeout, check=True)
+            done = task.run(start_command(spec), sudo=spec.sudo, timeout=spec.start_timeout, check=True)
         except (CommandFailed, CommandTimeout) as exc:
-            line = str(exc).splitlines()
-            detail = line[-1] if len(line) > 1 else line[0]
+            detail = " | ".join(last_lines(str(exc), 3))
             _event(task, spec, "start", False, detail[:300])
-            return _gate_failed(state, spec, f"start command failed: {detail[:200]}")
+            with state.lock:
+                state.evidence[spec.key] = detail[:300]
+            return _gate_failed(state, spec, f"start command failed: {detail[:300]}")
+        with state.lock:
+            state.start_output[spec.key] = " | ".join(last_lines(done.stderr + "\n" + done.stdout, 3))
         _event(task, spec, "start", True, "start command succeeded")
         return "start command succeeded"
 
@@ -163,6 +214,8 @@ def gate_change(spec: ServiceSpec, state: RestartState, settings: RestartSetting
     limit = settings.gate_timeout or spec.start_timeout
 
     def apply(task: HostTask) -> str | Applied:
+        if state.stop_failed and spec.key not in state.stopped and spec.key not in state.skipped:
+            return Applied("no gate: not restarted", message_id=INTERNAL)
         if spec.key in state.skipped or spec.key in state.failed:
             return not_restarted_wording(spec, state, restarted=restarted)
         began = time.monotonic()
@@ -180,6 +233,11 @@ def gate_change(spec: ServiceSpec, state: RestartState, settings: RestartSetting
                 return f"up after {took:.1f}s" + (f", pid {status.main_pid}" if status.main_pid else "")
             if time.monotonic() - began + settings.gate_interval > limit:
                 why = _why_unhealthy(status)
+                source, evidence = why_start_failed(task, spec, state)
+                if evidence:
+                    why += f"; {source} says: {evidence}"
+                    with state.lock:
+                        state.evidence[spec.key] = evidence
                 _event(task, spec, "gate", False, f"not healthy within {limit:g}s: {why}",
                        probes=[p.to_json() for p in status.probes])
                 _gate_failed(state, spec, f"not healthy within {limit:g}s ({attempts} attempts): {why}")
@@ -191,22 +249,52 @@ def gate_change(spec: ServiceSpec, state: RestartState, settings: RestartSetting
 
 
 def final_check(state: RestartState) -> Change:
-    """Under ``continue``: fail the step at the end if any gate failed (after trying the rest)."""
+    """The chain's last change: fail the step if a start or gate failed or a service was left
+    down, naming why and what is up and down. It sits on the last host of the chain, so every
+    host before it keeps its changes' wording for the report (a failed host's are not told)."""
     def apply(task: HostTask) -> str:
-        if state.failed:
-            raise ActionError(f"health gate failed for {', '.join(state.failed)}. {state.summary()}")
+        stuck = [f"{k} did not stop ({why}): restart abandoned, what it had stopped was started again"
+                 for k, why in state.stop_failed.items()]
+        failed = [f"health gate failed for {k}: {why}" for k, why in state.failed.items()]
+        left = [f"{k} left down: {why}" for k, why in state.skipped.items()]
+        if stuck or failed or left:
+            raise ActionError(f"{'; '.join(stuck + failed + left)}. {state.summary()}")
         return state.summary()
 
     return Change(sentence="check that every restarted service is up", apply=apply, message=Message(INTERNAL))
 
 
+def why_start_failed(task: HostTask, spec: ServiceSpec, state: RestartState) -> tuple[str, str]:
+    """Why ``spec`` did not come up, in its own words, and where they come from: the last
+    lines of its ``log``, else of its systemd journal (or ``systemctl status``), else of its
+    start command's output. ("", "") when nothing says."""
+    if spec.log:
+        lines = _tail(task, spec, f"tail -n 50 {quote(spec.log)}")
+        if lines:
+            return f"its log {spec.log}", " | ".join(LOG_STAMP.sub("", line) for line in lines)
+    if spec.manager == "systemd":
+        unit = quote(spec.unit)
+        lines = _tail(task, spec, f"journalctl -u {unit} -n 30 --no-pager -o cat 2>/dev/null | grep . || "
+                                  f"systemctl status {unit} --no-pager -n 30 2>&1")
+        if lines:
+            return f"the journal of {spec.unit}", " | ".join(lines)
+    said = state.start_output.get(spec.key)
+    return ("its start command", said) if said else ("", "")
+
+
+def _tail(task: HostTask, spec: ServiceSpec, command: str) -> tuple[str, ...]:
+    try:
+        return last_lines(task.run(command, sudo=spec.sudo, timeout=EVIDENCE_TIMEOUT, check=False).stdout, 3)
+    except CommandTimeout:
+        return ()
+
+
 def _gate_failed(state: RestartState, spec: ServiceSpec, why: str) -> str:
+    """Record that ``spec`` did not come up; what depends on it is then skipped, and the
+    host's final check fails the step."""
     with state.lock:
         state.states[spec.key] = "down"
         state.failed[spec.key] = why
-    if state.policy == "stop":
-        raise ActionError(f"health gate failed for {spec.key}: {why}; chain stopped, nothing depending on it "
-                          f"was started. {state.summary()}")
     return f"FAILED: {why}"
 
 
@@ -218,18 +306,28 @@ def _why_unhealthy(status: ServiceStatus) -> str:
 
 
 def build_changes(stop: Iterable[ServiceSpec], start: Iterable[ServiceSpec], state: RestartState,
-                  settings: RestartSettings, running: Mapping[str, bool]) -> list[tuple[str, Change]]:
-    """The ordered (host, change) list: stops of running services, then start + gate each."""
+                  settings: RestartSettings, running: Mapping[str, bool], *,
+                  checked: Mapping[str, str] | None = None) -> list[tuple[str, Change]]:
+    """The ordered (host, change) list: stops of running services, then start + gate each,
+    then a final check per host. ``checked``: key -> the configuration check it passed, said
+    in the sentence of the service's first change."""
     changes: list[tuple[str, Change]] = []
     starts = list(start)
     stopped = [spec for spec in stop if running.get(spec.key, True)]
     started = {spec.key for spec in starts}
+    said: set[str] = set()
+
+    def add(spec: ServiceSpec, change: Change) -> None:
+        if checked and spec.key in checked and spec.key not in said:
+            said.add(spec.key)
+            change = replace(change, sentence=f"{change.sentence} (configuration checked: {checked[spec.key]})")
+        changes.append((spec.host, change))
+
     for spec in stopped:
-        changes.append((spec.host, stop_change(spec, state, restarting=spec.key in started)))
+        add(spec, stop_change(spec, state, restarting=spec.key in started))
     for spec in starts:
-        changes.append((spec.host, start_change(spec, state)))
-        changes.append((spec.host, gate_change(spec, state, settings,
-                                               restarted=spec.key in {s.key for s in stopped})))
-    if state.policy == "continue" and starts:
+        add(spec, start_change(spec, state))
+        add(spec, gate_change(spec, state, settings, restarted=spec.key in {s.key for s in stopped}))
+    if starts:
         changes.append((starts[-1].host, final_check(state)))
     return changes

@@ -1,6 +1,10 @@
 """Planning a controlled restart across hosts: which services, in which order, which stopped
 dependencies come up first, and restart-loop protection.
 
+Before anything is stopped, every service the restart would stop or start has its
+configuration checked on its host (``runbook.services.config_check``), in check mode too; one
+failed check refuses the whole restart, so nothing is stopped anywhere.
+
 A service started ``restart_loop.max`` times (host var, default 3) within
 ``restart_loop.window`` (default 1h) by earlier runs is not restarted again unless forced.
 The changes themselves (stop, start, health gate) are ``runbook.services.restart``.
@@ -16,6 +20,7 @@ from typing import Any
 from runbook.change import RunPlan
 from runbook.errors import ConfigError, ConnectError, RunbookError
 from runbook.hostvars import HostVar, HostVars, Located
+from runbook.services.config_check import ConfigCheck, check_configs
 from runbook.services.graph import ServiceGraph
 from runbook.services.history import earlier_starts
 from runbook.services.restart import RestartSettings, RestartState, build_changes
@@ -105,11 +110,34 @@ def plan_restart(tasks: Mapping[str, HostTask], request: RestartRequest) -> RunP
                   "; not restarted again without force: true"
         return RunPlan(data={n: dict(data, restart_loop=blocked) for n in tasks},
                        messages={n: message for n in tasks}, failed=frozenset(tasks))
+    checks = check_configs(tasks, [graph.services[k] for k in starts if graph.services[k].host in tasks])
+    data["config_checks"] = [c.to_json() for c in checks.values()]
+    refused = [c for c in checks.values() if not c.ok]
+    if refused:
+        # a host with no service in the restart had nothing refused: its step is not failed
+        involved_hosts = frozenset(graph.services[k].host for k in starts)
+        return RunPlan(data={n: data for n in tasks}, messages=_refusal(tasks, graph, refused),
+                       failed=involved_hosts & frozenset(tasks))
     changes = build_changes([graph.services[k] for k in order.stop], [graph.services[k] for k in starts],
                             state, request.settings,
-                            {k: statuses[k].state != "stopped" for k in statuses})
+                            {k: statuses[k].state != "stopped" for k in statuses},
+                            checked={k: c.command for k, c in checks.items()})
     return RunPlan(changes=tuple(changes), data={n: data for n in tasks},
                    messages={n: "nothing to do" for n in tasks}, state=Restart(state, graph))
+
+
+def _refusal(tasks: Mapping[str, HostTask], graph: ServiceGraph, refused: list[ConfigCheck]) -> dict[str, str]:
+    """Each host's message for a restart refused by failed configuration checks: its own
+    checker's words where its check failed, else which checks held the restart back."""
+    messages: dict[str, str] = {}
+    others = ", ".join(c.key for c in refused)
+    for name in tasks:
+        own = [c.describe() for c in refused if graph.services[c.key].host == name]
+        declared = any(spec.host == name for spec in graph.services.values())
+        lead = "; ".join(own) if own else \
+            f"{'not restarted' if declared else 'no services declared'}: the configuration check of {others} failed"
+        messages[name] = f"{lead}; restart refused, nothing was stopped"
+    return messages
 
 
 def restart_result(tasks: Mapping[str, HostTask], restart: Restart) -> dict[str, Any]:
@@ -127,7 +155,7 @@ def restart_result(tasks: Mapping[str, HostTask], restart: Restart) -> dict[str,
         except (ConnectError, RunbookError) as exc:
             final[key] = {"service": key, "state": "unknown", "error": exc.one_line()}
     result = {"up": state.up(), "down": state.down(), "not_started": dict(state.skipped),
-              "gate_failed": dict(state.failed), "after": final,
+              "gate_failed": dict(state.failed), "stop_failed": dict(state.stop_failed), "after": final,
               "pids": {k: {"before": state.pids_before.get(k), "after": final.get(k, {}).get("main_pid")}
                        for k in state.states}}
     return result

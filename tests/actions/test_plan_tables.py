@@ -202,6 +202,10 @@ def status(running: bool, pid: int) -> Reply:
     return Reply(r"btime=", "@@service-{nonce} 0\n" + body)
 
 
+#: the chain's last change: fails the step if a start or gate failed or a service was left down
+FINAL = "check that every restarted service is up"
+
+
 def stack(db_running: bool = True) -> dict[str, list[Reply]]:
     return {"web1": [status(True, 812)], "app1": [status(True, 2100)], "db1": [status(db_running, 3300)]}
 
@@ -211,20 +215,24 @@ def stack(db_running: bool = True) -> dict[str, list[Reply]]:
         ("web1", "stop web1:shop-web"), ("app1", "stop app1:shop-app"), ("db1", "stop db1:shop-db"),
         ("db1", "start db1:shop-db"), ("db1", "health gate db1:shop-db"),
         ("app1", "start app1:shop-app"), ("app1", "health gate app1:shop-app"),
-        ("web1", "start web1:shop-web"), ("web1", "health gate web1:shop-web")], "nothing to do",
+        ("web1", "start web1:shop-web"), ("web1", "health gate web1:shop-web"),
+        ("web1", FINAL)], "nothing to do",
         id="everything: dependants stop first, dependencies start first"),
     pytest.param(stack(), {"services": ["shop-web"]}, [
-        ("web1", "stop web1:shop-web"), ("web1", "start web1:shop-web"), ("web1", "health gate web1:shop-web")],
+        ("web1", "stop web1:shop-web"), ("web1", "start web1:shop-web"), ("web1", "health gate web1:shop-web"),
+        ("web1", FINAL)],
         "nothing to do", id="one service: its running dependencies are left alone"),
     pytest.param(stack(), {"services": ["shop-db"]}, [
         ("web1", "stop web1:shop-web"), ("app1", "stop app1:shop-app"), ("db1", "stop db1:shop-db"),
         ("db1", "start db1:shop-db"), ("db1", "health gate db1:shop-db"),
         ("app1", "start app1:shop-app"), ("app1", "health gate app1:shop-app"),
-        ("web1", "start web1:shop-web"), ("web1", "health gate web1:shop-web")], "nothing to do",
+        ("web1", "start web1:shop-web"), ("web1", "health gate web1:shop-web"),
+        ("web1", FINAL)], "nothing to do",
         id="the database: what depends on it goes down and up around it"),
     pytest.param(stack(db_running=False), {"services": ["shop-web"]}, [
         ("web1", "stop web1:shop-web"), ("db1", "start db1:shop-db"), ("db1", "health gate db1:shop-db"),
-        ("web1", "start web1:shop-web"), ("web1", "health gate web1:shop-web")], "nothing to do",
+        ("web1", "start web1:shop-web"), ("web1", "health gate web1:shop-web"),
+        ("web1", FINAL)], "nothing to do",
         id="a stopped dependency is started first, without a stop"),
     pytest.param(stack(), {"only_unhealthy": True}, [], "every service is healthy: nothing to restart",
                  id="only_unhealthy with all healthy"),
@@ -236,3 +244,25 @@ def test_restart(tmp_path: Path, replies: dict[str, list[Reply]], params: Mappin
     assert [(host, change.sentence) for host, change in plan.changes] == order
     assert set(plan.messages.values()) == {says}
     assert not plan.failed
+
+
+def test_a_failing_config_check_refuses_the_restart_before_any_stop(tmp_path: Path) -> None:
+    hosts = {name: {**entry, "vars": {"services": {k: {**v, "config_check": f"/usr/sbin/check-{k}"}
+                                                   for k, v in entry["vars"]["services"].items()}}}
+             for name, entry in STACK.items()}
+    replies = stack()
+    replies["app1"].insert(0, Reply(r"check-shop-app", "app.conf:12: unknown option 'workers_max'\n"
+                                                      "configuration invalid\n", exit_code=2))
+    for name in ("web1", "db1"):
+        replies[name].insert(0, Reply(r"check-shop-", "syntax ok\n"))
+
+    plan = plan_run(FakeHosts(tmp_path, hosts, replies), "services.restart", {})
+
+    assert plan.changes == () and plan.failed == {"web1", "app1", "db1"}
+    assert plan.messages["app1"] == (
+        "configuration check of app1:shop-app failed (/usr/sbin/check-shop-app: exit 2): app.conf:12: unknown "
+        "option 'workers_max' | configuration invalid; restart refused, nothing was stopped")
+    assert plan.messages["web1"] == ("not restarted: the configuration check of app1:shop-app failed; restart "
+                                     "refused, nothing was stopped")
+    checks = {c["service"]: c["ok"] for c in plan.data["db1"]["config_checks"]}
+    assert checks == {"db1:shop-db": True, "app1:shop-app": False, "web1:shop-web": True}

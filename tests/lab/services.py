@@ -126,11 +126,16 @@ class LabStack:
         return shlex.join([NGINX, "-p", f"{root}/", "-c", str(root / "etc/nginx.conf"),
                            "-e", str(root / "var/log/nginx/error.log"), *extra])
 
-    def _pg(self, *args: str) -> str:
-        argv = ["pg_ctl", "-D", str(self.data), *args]
+    def _pg(self, *args: str, tool: str = "pg_ctl") -> str:
+        argv = [tool, "-D", str(self.data), *args]
         if os.geteuid() == 0:
             argv = ["runuser", "-u", PG_USER, "--", *argv]
         return shlex.join(argv) + " </dev/null"
+
+    def config_checks(self) -> dict[str, str]:
+        """Each service's configuration check, on the files the lab starts it with: nginx's
+        ``-t``; PostgreSQL's ``postgres -C``, which parses postgresql.conf and fails on a bad value."""
+        return {"nginx": self._nginx("-t"), "postgresql": self._pg("-C", "shared_buffers", tool="postgres")}
 
     @property
     def urls(self) -> dict[str, str]:
@@ -155,9 +160,15 @@ class LabStack:
                            "pid_file": str(self.data / "postmaster.pid")},
         }
 
-    def host_vars(self) -> dict[str, dict[str, Any]]:
-        """The ``services`` (and rules) each lab host gets in the inventory."""
+    def host_vars(self, *, config_checks: bool = True) -> dict[str, dict[str, Any]]:
+        """The ``services`` (and rules) each lab host gets in the inventory; without
+        ``config_checks`` as an inventory that declares none (a restart then finds a broken
+        configuration only when the start fails)."""
         c = self.commands()
+        checks = self.config_checks() if config_checks else {}
+        for name in ("nginx", "postgresql"):
+            c[name]["config_check"] = checks.get(name, False)  # type: ignore[assignment]
+        c["postgresql"]["log"] = str(self.pg_home / "log/postgresql.log")
         return {
             "web1": {"services": {"nginx": {
                 "manager": "command", **c["nginx"], "depends_on": ["app1:gunicorn"],
@@ -175,11 +186,12 @@ class LabStack:
                 "start_timeout": "8s", "stop_timeout": "20s"}}},
         }
 
-    def write_inventory(self, path: Path, *, extra: dict[str, dict[str, Any]] | None = None) -> Path:
+    def write_inventory(self, path: Path, *, extra: dict[str, dict[str, Any]] | None = None,
+                        config_checks: bool = True) -> Path:
         """The lab inventory with the stack's services in the hosts' vars (plus ``extra`` per host)."""
         self.lab.write_inventory(path)
         document = yaml.safe_load(path.read_text())
-        for host, values in self.host_vars().items():
+        for host, values in self.host_vars(config_checks=config_checks).items():
             document["hosts"][host]["vars"].update(values)
         for host, values in (extra or {}).items():
             document["hosts"][host].setdefault("vars", {}).update(values)
@@ -320,10 +332,18 @@ class LabStack:
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.write("shared_buffers = 'lots'  # lab: broken on purpose\n")
 
+    def break_postgres_access(self) -> None:
+        """A pg_hba.conf PostgreSQL refuses to start with -- which its configuration check
+        (``postgres -C``, postgresql.conf only) does not read: the check passes, the start fails."""
+        with (self.data / "pg_hba.conf").open("a") as hba:
+            hba.write("hostx all all 0.0.0.0/0 trust  # lab: broken on purpose\n")
+
     def repair_postgres(self) -> None:
         conf = self.data / "postgresql.conf"
         if not conf.exists():
             return
+        hba = self.data / "pg_hba.conf"
+        hba.write_text("".join(ln for ln in hba.read_text().splitlines(keepends=True) if "# lab:" not in ln))
         lines = [ln for ln in conf.read_text().splitlines() if "# lab:" not in ln]
         lines += [f"listen_addresses = '{self.db.address}'  # lab: address", f"port = {DB_PORT}  # lab: port",
                   f"unix_socket_directories = '{self.pg_home / 'run'}'  # lab: socket",

@@ -359,22 +359,30 @@ def test_a_restart_is_one_sentence_per_service_saying_what_answers_again(stack: 
     })
 
 
-def test_a_restart_that_could_not_finish_says_what_is_not_running(stack: LabStack,
-                                                                  stack_inventory: Path,
-                                                                  tmp_path: Path) -> None:
+def test_a_restart_that_could_not_finish_says_what_is_not_running_and_why(stack: LabStack,
+                                                                          tmp_path: Path) -> None:
+    # no configuration checks declared: the broken postgresql.conf shows only at the start
+    inventory = stack.write_inventory(tmp_path / "inv.yml", config_checks=False)
     stack.break_postgres()
     runs = tmp_path / "reports" / "runs"
     params = "{gate_interval: 0.2, gate_timeout: 2s, on_gate_failure: continue}"
-    result, events = run_playbook(stack_inventory, RESTART.format(params=params), runs, limit="web1,app1,db1")
+    result, events = run_playbook(inventory, RESTART.format(params=params), runs, limit="web1,app1,db1")
     outcomes = {o.host: o.outcome for o in result.outcomes}
     # the last check fails web1 (the chain's end); db1 and app1 did what they could
     assert outcomes == {"web1": "failed", "app1": "changed", "db1": "changed"}, outcomes
     app, db = hhmm(events, "app1"), hhmm(events, "db1")
-    assert_worded(reports([runs / result.run_id]), events, {
-        "de": [(db, "postgresql auf db1 neu gestartet; der Dienst läuft aber noch nicht einwandfrei."),
+    told = reports([runs / result.run_id])
+    # what PostgreSQL itself said, from its log, after the sentence
+    said = next(e for e in events if e["event"] == "service" and e["op"] == "gate")["detail"]
+    why = said.split(" says: ", 1)[1]
+    assert 'invalid value for parameter "shared_buffers"' in why
+    assert_worded(told, events, {
+        "de": [(db, "postgresql auf db1 für den Neustart angehalten; der Dienst ist nicht wieder angelaufen und "
+                    f"steht still. Der Dienst selbst meldet: {why}"),
                (app, "gunicorn auf app1 angehalten und nicht wieder gestartet, weil nicht alle Dienste "
                      "laufen, die er braucht (postgresql auf db1).")],
-        "en": [(db, "Restarted postgresql on db1, but it does not work properly yet."),
+        "en": [(db, "Stopped postgresql on db1 for the restart; it did not start again and is down. The service "
+                    f"itself reports: {why}"),
                (app, "Stopped gunicorn on app1 and did not start it again, because not all services it needs "
                      "are running (postgresql on db1).")],
     })
@@ -438,7 +446,8 @@ def test_records_of_other_outcomes_are_worded_and_internal_steps_left_out(tmp_pa
 def test_every_measure_has_a_plan_and_no_measure_tells_a_pid() -> None:
     """A check run words each change as what would be done; a PID is never the customer's business."""
     # what only the outcome of an apply says (it failed, it was left stopped) is never a plan
-    outcomes = {"measure.service_left_stopped", "measure.service_restart_failed", "measure.service_start_failed"}
+    outcomes = {"measure.service_left_stopped", "measure.service_restart_failed", "measure.service_start_failed",
+                "measure.service_restart_failed_why", "measure.service_start_failed_why"}
     measures = [k for k in EN if k.startswith("measure.") and k != "measure.text" and k not in outcomes]
     assert [k for k in measures if "plan." + k.removeprefix("measure.") not in EN] == []
     assert [k for k in EN if "{pid}" in EN[k] or "{pid}" in DE[k]] == []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from runbook.journal import parse_ts
 from tests.lab.services import LabStack, http_get
 
@@ -45,18 +47,24 @@ def test_stack_restart_stops_dependants_first_and_starts_dependencies_first(stac
     assert data["pids"]["db1:postgresql"] == {"before": before["postgresql"], "after": after["postgresql"]}
 
 
-def test_failed_gate_stops_the_chain_and_says_what_is_up_and_down(stack: LabStack, stack_inventory: Path,
-                                                                   run_book) -> None:
+def test_failed_gate_says_why_and_starts_nothing_that_depends_on_it(stack: LabStack, tmp_path: Path,
+                                                                     run_book) -> None:
+    # An inventory without configuration checks: the broken postgresql.conf is found only
+    # when PostgreSQL refuses to start.
+    inventory = stack.write_inventory(tmp_path / "inv.yml", config_checks=False)
     stack.break_postgres()
     book = RESTART_ALL.replace("{gate_interval: 0.2}", "{gate_interval: 0.2, gate_timeout: 3s}")
-    result, events = run_book(stack_inventory, book, limit="web1,app1,db1")
+    result, events = run_book(inventory, book, limit="web1,app1,db1")
     assert result.status == "aborted"  # the step failed; on_failure defaults to abort
-    db = result.last_for("db1")
-    assert db.outcome == "failed"
-    assert "health gate failed for db1:postgresql" in db.message
-    assert "up: none" in db.message and "down: " in db.message
+    web = result.last_for("web1")     # the chain's last check fails the step
+    assert web.outcome == "failed"
+    assert "health gate failed for db1:postgresql" in web.message
+    # why, in PostgreSQL's own words from its log
+    assert 'invalid value for parameter "shared_buffers"' in web.message, web.message
+    assert "app1:gunicorn left down: needs db1:postgresql, which is down" in web.message
+    assert "up: none" in web.message and "down: " in web.message
     # nothing depending on the database was started
-    assert [e["service"] for e in _service_events(events, "start")] == ["db1:postgresql"]
+    assert [e["service"] for e in _service_events(events, "start") if e["ok"]] == ["db1:postgresql"]
     assert stack.main_pid("gunicorn") is None and stack.main_pid("nginx") is None
     assert http_get(stack.urls["web"], 2)[0] is None
     for host in ("web1", "app1", "db1"):
@@ -64,15 +72,15 @@ def test_failed_gate_stops_the_chain_and_says_what_is_up_and_down(stack: LabStac
         assert data["up"] == []
         assert sorted(data["down"]) == ["app1:gunicorn", "db1:postgresql", "web1:nginx"]
         assert "db1:postgresql" in data["gate_failed"]
-    assert result.last_for("web1").message.startswith("stopped: db1 failed before this host's turn")
 
 
-def test_continue_policy_skips_only_what_depends_on_the_failed_service(stack: LabStack, stack_inventory: Path,
+def test_continue_policy_skips_only_what_depends_on_the_failed_service(stack: LabStack, tmp_path: Path,
                                                                          run_book) -> None:
     stack.break_postgres()
     book = RESTART_ALL.replace("{gate_interval: 0.2}",
                                "{gate_interval: 0.2, gate_timeout: 2s, on_gate_failure: continue}")
-    result, events = run_book(stack_inventory, book, limit="web1,app1,db1")
+    result, events = run_book(stack.write_inventory(tmp_path / "inv.yml", config_checks=False), book,
+                              limit="web1,app1,db1")
     assert result.status == "aborted"  # the step failed; on_failure defaults to abort
     data = result.last_for("app1").data
     assert data["not_started"], [(o.host, o.message) for o in result.outcomes]
@@ -107,9 +115,39 @@ def test_check_mode_plans_the_order_and_changes_nothing(stack: LabStack, stack_i
     result, events = run_book(stack_inventory, RESTART_ALL, limit="web1,app1,db1", check=True)
     assert result.status == "completed"
     order = result.last_for("web1").data["order"]
-    assert order[:3] == ["web1: stop web1:nginx", "app1: stop app1:gunicorn", "db1: stop db1:postgresql"]
+    checked = stack.config_checks()
+    # each service whose configuration was checked says so in its first change
+    assert order[:3] == [f"web1: stop web1:nginx (configuration checked: {checked['nginx']})",
+                         "app1: stop app1:gunicorn",
+                         f"db1: stop db1:postgresql (configuration checked: {checked['postgresql']})"]
     assert order[3:5] == ["db1: start db1:postgresql", "db1: health gate db1:postgresql"]
+    assert [c["service"] for c in result.last_for("web1").data["config_checks"] if c["ok"]] == \
+        ["db1:postgresql", "web1:nginx"]
     changing = {c[k] for c in stack.commands().values() for k in ("start", "stop")}
     assert _service_events(events) == [] and not [e for e in events if e["event"] == "command"
                                                   and e["command"] in changing]
     assert {n: stack.main_pid(n) for n in before} == before
+
+
+def test_a_service_that_does_not_stop_abandons_the_restart_and_what_was_stopped_comes_back(
+        stack: LabStack, tmp_path: Path, run_book) -> None:
+    inventory = stack.write_inventory(tmp_path / "inv.yml")
+    document = yaml.safe_load(inventory.read_text())
+    document["hosts"]["app1"]["vars"]["services"]["gunicorn"]["stop"] = "echo 'gunicorn: refusing to stop' >&2; exit 1"
+    inventory.write_text(yaml.safe_dump(document, sort_keys=False, width=200))
+    before = {n: stack.main_pid(n) for n in ("nginx", "gunicorn", "postgresql")}
+
+    result, events = run_book(inventory, RESTART_ALL, limit="web1,app1,db1")
+
+    assert result.status == "aborted"
+    [failed] = [o for o in result.outcomes if o.outcome == "failed"]
+    assert "app1:gunicorn did not stop (stop command failed" in failed.message, failed.message
+    assert "gunicorn: refusing to stop" in failed.message
+    # nginx, stopped before it, is back; the database was never stopped
+    assert [e["service"] for e in _service_events(events, "stop") if e["ok"]] == ["web1:nginx"]
+    assert [e["service"] for e in _service_events(events, "start") if e["ok"]] == ["web1:nginx"]
+    after = {n: stack.main_pid(n) for n in ("nginx", "gunicorn", "postgresql")}
+    assert after["nginx"] not in (None, before["nginx"])
+    assert (after["gunicorn"], after["postgresql"]) == (before["gunicorn"], before["postgresql"])
+    assert http_get(stack.urls["web"], 3) == (200, "app ok\n")
+    assert sorted(failed.data["up"]) == ["app1:gunicorn", "db1:postgresql", "web1:nginx"]

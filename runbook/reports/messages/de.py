@@ -158,6 +158,10 @@ DE: dict[str, str] = {
                                       "einwandfrei.",
     "measure.service_start_failed": "Versucht, {service} auf {host} zu starten; der Dienst läuft aber noch nicht "
                                     "einwandfrei.",
+    "measure.service_restart_failed_why": "{service} auf {host} für den Neustart angehalten; der Dienst ist nicht "
+                                          "wieder angelaufen und steht still. Der Dienst selbst meldet: {why}",
+    "measure.service_start_failed_why": "Versucht, {service} auf {host} zu starten; der Dienst ist nicht angelaufen "
+                                        "und steht still. Der Dienst selbst meldet: {why}",
     "measure.process_killed": "Den hängenden Prozess „{name}“ auf {host} beendet.",
     "measure.process_killed_service": "Einen hängenden Prozess von {service} auf {host} beendet.",
     "measure.process_ended": "Den Prozess „{name}“ auf {host} beendet.",

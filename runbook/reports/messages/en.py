@@ -152,6 +152,10 @@ EN: dict[str, str] = {
                                     "services it needs are running ({needs}).",
     "measure.service_restart_failed": "Restarted {service} on {host}, but it does not work properly yet.",
     "measure.service_start_failed": "Tried to start {service} on {host}, but it does not work properly yet.",
+    "measure.service_restart_failed_why": "Stopped {service} on {host} for the restart; it did not start again "
+                                          "and is down. The service itself reports: {why}",
+    "measure.service_start_failed_why": "Tried to start {service} on {host}; it did not start and is down. The "
+                                        "service itself reports: {why}",
     "measure.process_killed": "Ended the hung process “{name}” on {host}.",
     "measure.process_killed_service": "Ended a hung process of {service} on {host}.",
     "measure.process_ended": "Ended the process “{name}” on {host}.",
