@@ -236,6 +236,20 @@ def _walk(run: LoadedRun, hosts: dict[str, _HostDraft], timeline: list[TimelineE
             _host_end(ev, ts, run.info, actions.get(ev.get("step"), ""), draft)
 
 
+def _refused(data: Mapping[str, Any], host: str) -> Message | None:
+    """A controlled restart refused before anything was stopped, because a configuration check
+    failed: on the host whose services' check failed, which; elsewhere, that it was refused."""
+    failed = [c for c in data.get("config_checks") or () if isinstance(c, Mapping) and c.get("ok") is False]
+    if not failed:
+        return None
+    own = [str(c.get("service", "")).partition(":")[2] for c in failed
+           if str(c.get("service", "")).partition(":")[0] == host]
+    if own:
+        return Message("problem.restart_refused", {"host": host, "services": own})
+    return Message("problem.restart_refused_elsewhere",
+                   {"host": host, "service_keys": [str(c.get("service", "")) for c in failed]})
+
+
 def _host_end(ev: Mapping[str, Any], ts: datetime, run: RunInfo, action: str, draft: _HostDraft) -> None:
     host, rid = str(ev["host"]), run.id
     outcome = ev.get("outcome")
@@ -262,7 +276,8 @@ def _host_end(ev: Mapping[str, Any], ts: datetime, run: RunInfo, action: str, dr
         draft.hung.update(findings.hung_services(data))
     # a health step that "fails" on a critical check (fail_on) has said it in its checks already
     if outcome == "failed" and not checks:
-        draft.problems.append(StepProblem(host, ts, rid, action, str(error.get("message") or ev.get("message") or "")))
+        draft.problems.append(StepProblem(host, ts, rid, action, str(error.get("message") or ev.get("message") or ""),
+                                          _refused(data, host)))
     if outcome == "changed":
         for change in ev.get("changes") or [ev.get("message") or action]:
             measure = _measure(change, host, ts, run, ev.get("step"), action, draft.hung)

@@ -105,6 +105,9 @@ class StepProblem:
     run_id: str
     action: str
     detail: str                    # the error, for the internal report only
+    #: what the customer reads for it, where the step said more than "could not" (a restart
+    #: refused because a configuration has errors); None: the general sentence
+    message: Message | None = None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 from runbook.analysis.fingerprint import elide_placeholders
 from runbook.inventory.people import Person
 from runbook.inventory.people import Signature as SignatureBlock
-from runbook.reports.model import CauseStep, DiskPair, HostReport, MemoryPair, Measure, Message, Report
+from runbook.reports.model import CauseStep, DiskPair, HostReport, MemoryPair, Measure, Message, Report, StepProblem
 from runbook.reports.wording import Wording
 
 @dataclass(frozen=True)
@@ -125,8 +125,7 @@ def build_view(report: Report, w: Wording) -> View:
         story=tuple(Row(w.time(r.ts), "", w.say(r.message), date=w.date(r.ts)) for r in report.story),
         recommendations=tuple(w.say(r) for r in report.recommendations),
         open_points=w.grouped(report.open_points),
-        problems=tuple(dict.fromkeys(w.t("problem", host=p.host, action=w.word("action", p.action))
-                                     for h in report.hosts for p in h.problems)),
+        problems=tuple(dict.fromkeys(problem_line(p, w) for h in report.hosts for p in h.problems)),
         signature=signature(report, w),
     )
 
@@ -157,6 +156,14 @@ def found_lines(hosts: Sequence[HostReport], w: Wording, shown: Sequence[DiskPai
     return tuple(w.t("found.line", hosts=w.join(names), text=text) for text, names in grouped.items())
 
 
+def problem_line(p: StepProblem, w: Wording) -> str:
+    """A step that could not do its work, as the customer reads it: its own words where the
+    step said more (a restart refused for a broken configuration), else that it could not."""
+    if p.message is not None:
+        return w.say(p.message)
+    return w.t("problem", host=p.host, action=w.word("action", p.action))
+
+
 def host_findings(host: HostReport, w: Wording) -> HostFindings:
     """A host's findings in the order they were first seen, with the thresholds."""
     lines = [Row(w.time(f.first_seen), host.name, w.finding(f)) for f in host.findings]
@@ -164,7 +171,7 @@ def host_findings(host: HostReport, w: Wording) -> HostFindings:
     for p in host.problems:   # a bug's error event and the step it failed are one problem
         if (p.run_id, p.action) not in seen:
             seen.add((p.run_id, p.action))
-            lines.append(Row(w.time(p.ts), host.name, w.t("problem", host=host.name, action=w.word("action", p.action))))
+            lines.append(Row(w.time(p.ts), host.name, problem_line(p, w)))
     state = host.state
     return HostFindings(host.name, w.status(state.status) if state else "", state.status if state else "",
                         tuple(lines))

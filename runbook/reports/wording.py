@@ -8,7 +8,7 @@ and formats its arguments by what they are, named by their key:
   other numbers localized ("1.234"), ``http_status``/``expected`` as they are ("504");
 - ``layer``, ``status``, ``tier``, ``reason``: a catalogue word;
 - a list: its items formatted by the key's singular ("services" -> "service") and joined
-  ("a, b und c"); ``needs`` holds "host:service" keys ("postgresql auf db1");
+  ("a, b und c"); ``needs`` and ``service_keys`` hold "host:service" keys ("postgresql auf db1");
 - a nested ``Message``: its sentence; anything else: as it is (paths, URLs, names).
 
 Every method returns plain ``str``: the HTML templates autoescape it, so hostile server text
@@ -191,7 +191,7 @@ class Wording:
         return tuple(out)
 
     def _item(self, key: str, item: Any) -> str:
-        if key == "needs" and isinstance(item, str) and ":" in item:
+        if key in ("needs", "service_keys") and isinstance(item, str) and ":" in item:
             host, _, service = item.partition(":")
             return self.t("service_on_host", service=service, host=host)
         singular = key[:-1] if key.endswith("s") else key

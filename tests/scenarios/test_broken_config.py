@@ -46,6 +46,18 @@ def test_a_broken_nginx_config_stops_the_restart_before_anything_is_stopped(nigh
         assert not [e for e in night.events(document) if e["event"] == "service" and e["op"] == "stop"]
         assert _pids(night.stack) == before
         assert http_get(night.stack.urls["web"], 3) == (200, "app ok\n")
+    # the customer reads why nothing was restarted, and what is left to do
+    run_id = Path(document["journal"]).parent.name
+    for lang, refused, still_open in (
+            ("de", "Auf web1 haben wir den kontrollierten Neustart nicht begonnen: die Konfiguration von nginx ist "
+                   "fehlerhaft", "Die Konfiguration von nginx auf web1 ist fehlerhaft"),
+            ("en", "On web1, we did not begin the controlled restart: the configuration of nginx has errors",
+                   "The configuration of nginx on web1 has errors")):
+        report = night.runbook("report", "immediate", run_id, "--lang", lang, "-i", night.inventory)
+        assert report.returncode == 0, report.stderr
+        text = " ".join(report.stdout.split())
+        assert refused in text and still_open in text, text
+        assert "shop_turbo" not in text and "could not be carried out" not in text
 
 
 def test_a_broken_postgresql_config_stops_the_restart_before_anything_is_stopped(night: Night,

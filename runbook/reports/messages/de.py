@@ -273,6 +273,9 @@ DE: dict[str, str] = {
                    "den Zugang.",
     "open.host": "{host} ist noch nicht wieder in Ordnung ({found}); wir arbeiten daran weiter.",
     "open.host.many": "{host} sind noch nicht wieder in Ordnung ({found}); wir arbeiten daran weiter.",
+    "problem.restart_refused": "Auf {host} haben wir den kontrollierten Neustart nicht begonnen: die Konfiguration von {services} ist fehlerhaft, der Dienst würde nicht wieder starten. Es wurde nichts angehalten.",
+    "problem.restart_refused_elsewhere": "Auf {host} haben wir den kontrollierten Neustart nicht begonnen, weil die Konfiguration von {service_keys} fehlerhaft ist. Es wurde nichts angehalten.",
+    "open.restart_refused": "Die Konfiguration von {services} auf {host} ist fehlerhaft; ein Neustart ist erst möglich, wenn sie korrigiert ist.",
     "open.problem": "Auf {host} konnte ein Prüfschritt ({action}) nicht ausgeführt werden; wir prüfen das.",
     "summary.incident": "Am {received} meldeten Sie{channel} eine Störung der Kategorie {category}.",
     "summary.impact": "Betroffen waren die Dienste auf {hosts}: von {since} bis {until} antworteten sie nicht "

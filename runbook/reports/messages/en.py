@@ -263,6 +263,9 @@ EN: dict[str, str] = {
                    "the access.",
     "open.host": "{host} is not OK yet ({found}); we keep working on it.",
     "open.host.many": "{host} are not OK yet ({found}); we keep working on it.",
+    "problem.restart_refused": "On {host}, we did not begin the controlled restart: the configuration of {services} has errors, so the service would not start again. Nothing was stopped.",
+    "problem.restart_refused_elsewhere": "On {host}, we did not begin the controlled restart because the configuration of {service_keys} has errors. Nothing was stopped.",
+    "open.restart_refused": "The configuration of {services} on {host} has errors; a restart is possible only once it is corrected.",
     "open.problem": "On {host}, a check step ({action}) could not be carried out; we are looking into it.",
     "summary.incident": "On {received} you reported a category {category} fault{channel}.",
     "summary.impact": "The services on {hosts} were affected: from {since} to {until} they did not answer as "
