@@ -39,17 +39,20 @@ APP_PORT = 8000
 DB_PORT = 5432
 
 APP = '''\
-"""The lab's shop: answers / and /health (which asks PostgreSQL); /hang blocks its worker forever;
-/boom raises (gunicorn answers 500 and logs the traceback); any other path is a 404."""
+"""The lab's shop: answers / and /health (which asks PostgreSQL as the shop's role); /hang blocks
+its worker forever; /leak opens a database connection the worker never gives back (it ends with
+the worker, as a driver's connection does); /boom raises (gunicorn answers 500 and logs the
+traceback); any other path is a 404."""
 import subprocess
 import threading
 
 DB = {db!r}
+LEAKED = []
 
 
 def db_ok():
     try:
-        out = subprocess.run(["psql", "-h", DB[0], "-p", str(DB[1]), "-U", "postgres", "-d", "postgres",
+        out = subprocess.run(["psql", "-h", DB[0], "-p", str(DB[1]), "-U", "shop", "-d", "postgres",
                               "-tAc", "select 1"], capture_output=True, text=True, timeout=3)
     except subprocess.TimeoutExpired:
         return False
@@ -64,6 +67,12 @@ def application(environ, start_response):
         ok = db_ok()
         start_response("200 OK" if ok else "503 Service Unavailable", [("Content-Type", "text/plain")])
         return [b"app ok, db ok\\n" if ok else b"app ok, db down\\n"]
+    if path == "/leak":  # an idle session held through psql's stdin: it closes when the worker goes
+        LEAKED.append(subprocess.Popen(["psql", "-q", "-h", DB[0], "-p", str(DB[1]), "-U", "shop", "-d", "postgres"],
+                                       stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"leaked\\n"]
     if path == "/boom":
         raise RuntimeError("lab: /boom fails on purpose")
     if path != "/":
@@ -205,6 +214,8 @@ class LabStack:
             self._prepare()
             for name in ("postgresql", "gunicorn", "nginx"):
                 self._sh(self.commands()[name]["start"])
+                if name == "gunicorn":
+                    self.app_role()
                 self.wait_healthy(name)
         except BaseException:
             self.stop()
@@ -286,6 +297,8 @@ class LabStack:
         hung worker, a service started while its database was down)."""
         self.repair_postgres()
         for name in ("postgresql", "gunicorn", "nginx"):
+            if name == "gunicorn" and self.healthy("postgresql"):
+                self.app_role()
             if self.main_pid(name) is None:
                 self._sh(self.commands()[name]["start"])
             try:
@@ -294,6 +307,12 @@ class LabStack:
                 self.stop_service(name)
                 self._sh(self.commands()[name]["start"])
                 self.wait_healthy(name)
+
+    def app_role(self) -> None:
+        """The shop's own database role (not a superuser: it cannot use the reserved slots)."""
+        self.wait_healthy("postgresql")
+        subprocess.run(["psql", "-h", self.db.address, "-p", str(DB_PORT), "-U", "postgres", "-d", "postgres",
+                        "-qc", "CREATE ROLE shop LOGIN"], capture_output=True, timeout=30, check=False)
 
     def fresh_logs(self) -> None:
         """Empty the services' logs, so a scenario reads only its own night: what earlier
@@ -347,7 +366,8 @@ class LabStack:
         lines = [ln for ln in conf.read_text().splitlines() if "# lab:" not in ln]
         lines += [f"listen_addresses = '{self.db.address}'  # lab: address", f"port = {DB_PORT}  # lab: port",
                   f"unix_socket_directories = '{self.pg_home / 'run'}'  # lab: socket",
-                  "fsync = off  # lab: speed", "shared_buffers = 16MB  # lab: small"]
+                  "fsync = off  # lab: speed", "shared_buffers = 16MB  # lab: small",
+                  "max_connections = 20  # lab: few slots, so a leaking app can use them up"]
         conf.write_text("\n".join(lines) + "\n")
 
     def hang_app(self) -> None:

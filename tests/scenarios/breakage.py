@@ -41,6 +41,17 @@ def database_errors(stack: LabStack, count: int = 3) -> None:
                        env={**os.environ, "PGCONNECT_TIMEOUT": "3"})
 
 
+def exhaust_db_slots(stack: LabStack, most: int = 60) -> int:
+    """The shop leaks database connections: each /leak leaves one idle in the app's worker, until
+    PostgreSQL has no slot left for the shop's role and /health answers 503. Returns how many."""
+    leak = stack.urls["app"].replace("/health", "/leak")
+    for count in range(1, most + 1):
+        assert http_get(leak, 5.0)[0] == 200
+        if count >= 10 and http_get(stack.urls["app"], 5.0)[0] == 503:
+            return count
+    raise AssertionError(f"PostgreSQL still takes the shop's connections after {most} leaked ones")
+
+
 def hang_shop(stack: LabStack, requests: int = 2) -> None:
     """Block the app's worker, then let shop visitors run into nginx's timeout (504)."""
     stack.hang_app()
