@@ -22,13 +22,13 @@ from rich.markup import escape
 
 from runbook.cli import app, options as opt
 from runbook.cli.completion import complete_host
-from runbook.cli.context import CliContext, confirm_step, stop_on_signals
+from runbook.cli.context import CliContext, confirm_step, one_customer, stop_on_signals
 from runbook.cli.exitcodes import ExitCode, for_run
 from runbook.cli.progress import live_hosts
 from runbook.cli.render import OUTCOME_STYLE
 from runbook.cli.run_cmds import sudo_password
 from runbook.connection import ConnectOptions
-from runbook.errors import ConfigError, ConnectError
+from runbook.errors import ConfigError, ConnectError, UsageError
 from runbook.inventory import load_inventory, parse_extra_vars
 from runbook.limits import require_open_files
 from runbook.playbook import Playbook, load_playbook
@@ -94,14 +94,15 @@ def exec_command(
 
     Read-only by default (recorded as a read); --change makes it a confirmed, journaled change."""
     if why and not change:
-        raise ConfigError("--why describes a change: it needs --change", field="--why")
+        raise UsageError("describes a change: it needs --change", option="--why")
     if not command.strip():
-        raise ConfigError("the command is empty", field="COMMAND")
+        raise UsageError("the command is empty", option="COMMAND")
     require_open_files(forks)
     ctx = CliContext.create(reports_dir, runs_dir)
     inv = load_inventory(inventory, parse_extra_vars(extra_var or []), contracts=False)
     book = exec_playbook(command, change=change, sudo=sudo, timeout=timeout, why=why)
-    hosts = plan_hosts(inv, book, limit)
+    hosts = one_customer(ctx, inv, plan_hosts(inv, book, limit), incident=incident, limit=limit, playbook=book,
+                         check=check, yes=yes)
     options = RunOptions(check=check, assume_yes=yes, forks=forks,
                          connect=ConnectOptions(accept_new_host_keys, sudo_password(ask_sudo_pass), connect_timeout))
     with live_hosts(ctx.out, enabled=not as_json) as live:  # on stdout, where the hosts' output goes
