@@ -74,8 +74,12 @@ class CommandAction(HostAction):
         return Plan(Outcome.CHANGED, changes=(change,), message=f"run: {params.cmd}", state=ran)
 
     def after(self, task: HostTask, params: CommandParams, plan: Plan, applied: list[str]) -> dict[str, Any]:
-        ran = plan.state
-        return dict(ran.result) if isinstance(ran, _Ran) else {}
+        return _after(plan)
+
+
+def _after(plan: Plan) -> dict[str, Any]:
+    """What the applied command printed (the step's result data, and ``register``)."""
+    return dict(plan.state.result) if isinstance(plan.state, _Ran) else {}
 
 
 def _output(result: CommandResult) -> dict[str, Any]:
@@ -116,11 +120,11 @@ class ChangeCommandAction(HostAction):
     confirm = True
 
     def plan(self, task: HostTask, params: ChangeCommandParams) -> Plan:
-        done: dict[str, object] = {}
+        ran = _Ran()
 
         def run(on: HostTask) -> Applied:
             result = on.run(params.cmd, sudo=params.sudo or None)
-            done.update(_output(result))
+            ran.result = _output(result)
             if result.exit_code != params.expect_exit:
                 raise ActionError(f"{on.host.name}: {_failure(result)}")
             return Applied(note=f"exit {result.exit_code}")
@@ -129,7 +133,7 @@ class ChangeCommandAction(HostAction):
                    Message("command_run", {}))
         change = Change(f"run {params.cmd!r}" + (" as root" if params.sudo else ""), apply=run, message=message,
                         details={"cmd": params.cmd, "sudo": params.sudo})
-        return Plan(Outcome.CHANGED, changes=(change,), state=done)
+        return Plan(Outcome.CHANGED, changes=(change,), state=ran)
 
-    def after(self, task: HostTask, params: ChangeCommandParams, plan: Plan, applied: list[str]) -> dict[str, object]:
-        return dict(plan.state)
+    def after(self, task: HostTask, params: ChangeCommandParams, plan: Plan, applied: list[str]) -> dict[str, Any]:
+        return _after(plan)

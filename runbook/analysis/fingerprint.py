@@ -57,8 +57,9 @@ def normalize_message(message: str) -> str:
     return text.strip()[:MAX_TEMPLATE]
 
 
-#: the placeholders above, as a template shows them
-PLACEHOLDER = re.compile(r"<(?:uuid|ts|time|email|ip|hex|q|path|n|id)>")
+#: the placeholders above (``<n>``, ``<q>``, ...), as a template shows them
+PLACEHOLDER = re.compile("|".join(sorted({re.escape(name) for _, replacement in _RULES + _URL_SEGMENT
+                                          for name in re.findall(r"<\w+>", replacement)})))
 
 
 def elide_placeholders(template: str, mark: str = "\u2026") -> str:

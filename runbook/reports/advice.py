@@ -86,10 +86,11 @@ def open_points(hosts: Sequence[HostReport]) -> tuple[Message, ...]:
             else:
                 out.append(Message("open.host", {"host": host.name, "found": [o.message for o in state.not_ok]}))
         for problem in host.problems:
-            if problem.message is not None and problem.message.id == "problem.restart_refused_elsewhere":
+            said = problem.message.id if problem.message is not None else None
+            if said == "problem.restart_refused_elsewhere":
                 continue  # the host whose configuration has errors carries the open point
-            refused = problem.message is not None and problem.message.id == "problem.restart_refused"
-            message = (Message("open.restart_refused", dict(problem.message.args)) if refused and problem.message
+            message = (Message("open.restart_refused", dict(problem.message.args))
+                       if said == "problem.restart_refused" and problem.message is not None
                        else Message("open.problem", {"host": host.name, "action": problem.action}))
             if message not in out:
                 out.append(message)

@@ -25,6 +25,7 @@ from runbook.inventory.people import Person, operator_from_env
 from runbook.journal import Journal, current_user, new_run_id, secret_values_in
 from runbook.paths import Paths
 from runbook.playbook import Playbook, check_against_hosts
+from runbook.playbook.loader import CHECK_MODE_RUN_ACTIONS
 from runbook.playbook.hostvars import check_host_vars
 from runbook.run.engine import Engine
 from runbook.run.options import Confirm, RunOptions
@@ -89,7 +90,7 @@ def changes_hosts(playbook: Playbook, check: bool) -> bool:
     if check:
         return False
     return any(step.confirm or ACTIONS[step.action].confirm
-               or (step.action == "command" and not step.read_only) for step in playbook.steps)
+               or (step.action in CHECK_MODE_RUN_ACTIONS and not step.read_only) for step in playbook.steps)
 
 
 def start_run(inventory: Inventory, hosts: Sequence[Host], playbook: Playbook, paths: Paths,
