@@ -14,6 +14,7 @@ import pytest
 from rich.console import Console
 
 from runbook.cli.progress import LiveHosts
+from runbook.connection.ssh import READ_CHUNK
 from runbook.inventory import load_inventory
 from runbook.journal import read_events
 from runbook.paths import Paths
@@ -149,7 +150,10 @@ def test_an_archive_reports_its_bytes_as_they_stream(lab: Lab, tmp_path: Path) -
     # every byte of the archive (and its manifest's few) went past the live line's counter, piece by piece
     streamed = sum(int(n) for kind, _, n in recorder.events if kind == "bytes")  # type: ignore[call-overload]
     assert archive.stat().st_size <= streamed <= archive.stat().st_size + 64 * 1024
-    assert archive.stat().st_size > 500_000 and kinds.count("bytes") > 4
+    # at least one report per read of the channel: how many reads depends on how the bytes
+    # arrive (the machine's load), never fewer than the archive in READ_CHUNK pieces
+    assert archive.stat().st_size > 500_000
+    assert kinds.count("bytes") >= max(2, -(-archive.stat().st_size // READ_CHUNK))
 
 
 def test_a_live_line_shows_bytes_and_gives_way_at_a_word() -> None:
