@@ -35,6 +35,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # the contract's calendar and deadlines: the inventory reads each customer's contract with it
     ("contract", ("runbook.sla",)),
     ("foundation", ("runbook.units", "runbook.errors", "runbook.templating", "runbook.yamlsource", "runbook.limits",
+                    "runbook.sshlib",
                     "runbook.config",
                     "runbook")),
     ("analysis", ("runbook.analysis",)),

@@ -22,8 +22,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 
-import paramiko
-from paramiko.util import constant_time_bytes_eq
+from runbook.sshlib import paramiko
 
 from runbook.errors import HostKeyError
 
@@ -58,7 +57,7 @@ class KnownHosts:
         """Every key (base64 blob) recorded for ``name``, by key type (empty when not known)."""
         found = {kind: list(blobs) for kind, blobs in self.by_name.get(name, {}).items()}
         for hashed, kind, blob in self.hashed:
-            if constant_time_bytes_eq(paramiko.HostKeys.hash_host(name, hashed), hashed):
+            if paramiko.util.constant_time_bytes_eq(paramiko.HostKeys.hash_host(name, hashed), hashed):
                 found.setdefault(kind, []).append(blob)
         return found
 

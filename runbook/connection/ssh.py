@@ -32,8 +32,7 @@ import time
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-import paramiko
-from paramiko.agent import AgentSSH
+from runbook.sshlib import paramiko
 
 from runbook.connection.base import BoundedOutput, CommandResult
 from runbook.connection.hostkeys import verify_host_key
@@ -50,6 +49,11 @@ from runbook.errors import (
 
 WINDOW_SIZE = 16 * 1024 * 1024      # large window: archive streaming is bound by it on fast links
 MAX_PACKET = 32768
+# AES-GCM first: an AEAD cipher authenticates each packet inside the cipher call, where
+# CTR + HMAC also computes the MAC and compares it byte by byte in Python (Paramiko's
+# constant-time compare): 7 % of the client CPU of a connection and its command on the lab.
+# CBC and 3DES, which OpenSSH's own client no longer offers, are not offered either.
+CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr")
 READ_CHUNK = 256 * 1024
 # How long to wait for the end of a command's output after its exit status (see _exec).
 EOF_GRACE = 2.0
@@ -123,6 +127,7 @@ class SSHConnection:
         try:
             transport = paramiko.Transport(sock, default_window_size=WINDOW_SIZE,
                                            default_max_packet_size=MAX_PACKET)
+            transport.get_security_options().ciphers = CIPHERS
             transport.banner_timeout = max(_remaining(deadline), 0.1)
             transport.handshake_timeout = max(_remaining(deadline), 0.1)
             try:
@@ -169,7 +174,7 @@ class SSHConnection:
         except TcpError as exc:
             raise ConnectError(self.host, exc.layer, exc.reason) from None
 
-    def _agent(self) -> AgentSSH | None:
+    def _agent(self) -> paramiko.agent.AgentSSH | None:
         """The ssh-agent, if one runs (IdentityAgent may name another socket, or none): its own
         connection per host (an agent connection is not safe to share between threads), closed
         again after authentication."""
@@ -185,7 +190,7 @@ class SSHConnection:
             return None  # no agent is a normal situation
         return agent
 
-    def _keys(self, agent: AgentSSH | None) -> list[paramiko.PKey]:
+    def _keys(self, agent: paramiko.agent.AgentSSH | None) -> list[paramiko.PKey]:
         """The keys to offer, in OpenSSH's order: the identity files first, then the agent's
         other keys (none with IdentitiesOnly). Every offer counts against the server's
         MaxAuthTries: an agent with many keys must not use them up before the right one."""
@@ -499,7 +504,7 @@ def _load_key(path: str, passphrase: str | None) -> paramiko.PKey:
         return key
 
 
-def _agent_at(path: str) -> AgentSSH | None:
+def _agent_at(path: str) -> paramiko.agent.AgentSSH | None:
     """An ssh-agent at another socket than $SSH_AUTH_SOCK (ssh_config IdentityAgent)."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -507,7 +512,7 @@ def _agent_at(path: str) -> AgentSSH | None:
     except OSError:
         sock.close()
         return None  # as OpenSSH: an agent that is not there offers no keys
-    agent = AgentSSH()
+    agent = paramiko.agent.AgentSSH()
     try:
         agent._connect(sock)  # Paramiko's Agent does the same with the socket of $SSH_AUTH_SOCK
     except paramiko.SSHException:

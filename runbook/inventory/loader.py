@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import paramiko
+from runbook.sshlib import paramiko
 
 from runbook.errors import ConfigError, UsageError
 from runbook.inventory.addresses import AddressError, check_address, parse_jump

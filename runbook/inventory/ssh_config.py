@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import paramiko
+from runbook.sshlib import paramiko
 
 from runbook.errors import ConfigError
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from runbook.connection import ConnectOptions, connect
 from runbook.connection.ssh import SSHConnection
 from runbook.errors import CommandTimeout, ConnectError, HostKeyError
 from runbook.inventory import load_inventory
-from tests.lab import Lab
+from tests.lab import Lab, side_lab
 from tests.lab.sshd import public_key_path
 from tests.support.cli import (
     command_step,
@@ -67,6 +68,35 @@ def ssh_to(lab: Lab, name: str, **overrides: object) -> SSHConnection:
 @pytest.fixture(autouse=True)
 def no_agent(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+
+
+# -- ciphers ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def ctr_only_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """One more sshd that, like an older hardened server, offers no AES-GCM: only aes256-ctr."""
+    with side_lab(tmp_path_factory.mktemp("ctr"), ("old1",), 4, ("Ciphers aes256-ctr",)) as lab:
+        yield lab
+
+
+def test_the_connection_is_encrypted_with_aes_gcm_where_the_server_offers_it(lab: Lab) -> None:
+    conn = ssh_to(lab, "web1")
+    try:
+        assert conn.run("true").ok
+        transport = conn._transport
+        assert transport is not None
+        assert (transport.local_cipher, transport.remote_cipher) == ("aes128-gcm@openssh.com",) * 2
+    finally:
+        conn.close()
+
+
+def test_a_server_without_aes_gcm_is_reached_with_aes_ctr(ctr_only_lab: Lab) -> None:
+    conn = ssh_to(ctr_only_lab, "old1")
+    try:
+        assert conn.run("echo hello").stdout == "hello\n"
+        assert conn._transport is not None and conn._transport.local_cipher == "aes256-ctr"
+    finally:
+        conn.close()
 
 
 # -- commands ---------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from runbook.inventory import load_inventory
-from tests.lab import Lab
+from tests.lab import Lab, side_lab
 from tests.lab.sshd import generate_keys
 from tests.support.cli import runbook_cli, write_yaml
 
@@ -114,10 +114,7 @@ def test_a_dead_jump_host_is_reported_as_the_jump_hosts_failure(lab: Lab, tmp_pa
 @pytest.fixture
 def strict_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """One more sshd that, like many hardened servers, allows only 2 authentication attempts."""
-    third = int(os.environ.get("RUNBOOK_LAB_SUBNET", "127.0.10").split(".")[2])
-    lab = Lab(tmp_path_factory.mktemp("strict"), hosts=("strict1",), subnet=f"127.0.{third + 3}",
-              sshd_options=("MaxAuthTries 2",))
-    with lab:
+    with side_lab(tmp_path_factory.mktemp("strict"), ("strict1",), 3, ("MaxAuthTries 2",)) as lab:
         yield lab
 
 

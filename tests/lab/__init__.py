@@ -7,7 +7,7 @@ The suite tests SSH behaviour against real servers, never a mocked paramiko
 
 from __future__ import annotations
 
-from tests.lab.lab import Lab, LabHost
+from tests.lab.lab import Lab, LabHost, side_lab
 from tests.lab.processes import LabError, lab_unavailable_reason
 
-__all__ = ["Lab", "LabError", "LabHost", "lab_unavailable_reason"]
+__all__ = ["Lab", "LabError", "LabHost", "lab_unavailable_reason", "side_lab"]

@@ -299,6 +299,13 @@ def _check_names(names: Sequence[str]) -> None:
             raise LabError(f"{name!r} cannot be a lab host name")
 
 
+def side_lab(base_dir: Path, hosts: Sequence[str], offset: int, sshd_options: Sequence[str]) -> Lab:
+    """A lab of a test's own, ``offset`` subnets above this run's (RUNBOOK_LAB_SUBNET, default
+    127.0.10), for sshd settings the shared lab must not have (MaxAuthTries 2, other ciphers)."""
+    third = int(os.environ.get("RUNBOOK_LAB_SUBNET", "127.0.10").split(".")[2])
+    return Lab(base_dir, hosts, subnet=f"127.0.{third + offset}", sshd_options=sshd_options)
+
+
 def _check_subnet(subnet: str) -> None:
     """The lab must only ever touch 127.0.0.0/8: nothing here may reach a real network."""
     try:
