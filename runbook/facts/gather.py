@@ -42,6 +42,9 @@ __all__ = [
     "parse_gathered",
 ]
 
+# Markers with the nonce and fact name as groups, compared after the match (see facts.batch).
+_BEGIN = re.compile(rf"^{PREFIX} ([0-9a-f]+) begin ([a-z]+)\n", re.MULTILINE)
+_END = re.compile(rf"\n{PREFIX} ([0-9a-f]+) end ([a-z]+) (\d+)(?=\n)")
 # Fixed locale: df headers and ps numbers are translated otherwise (German hosts say
 # "Dateisystem" and "0,5"). sbin directories: ss lives in /usr/sbin on RHEL, and a
 # non-login SSH session's PATH often lacks it.
@@ -96,7 +99,7 @@ def parse_gathered(stdout: str, names: Sequence[str], nonce: str | None, *, stde
     fact output (so it cannot be forged). ``include_pseudo`` is passed to the disk parser.
     """
     if nonce is None:
-        found = re.search(rf"^{PREFIX} ([0-9a-f]+) begin ", stdout, re.MULTILINE)
+        found = _BEGIN.search(stdout)
         nonce = found.group(1) if found else "0" * 16
     check_nonce(nonce)
     errors = _stderr_by_fact(stderr, nonce)
@@ -132,16 +135,16 @@ def _ordered(names: Sequence[str]) -> list[str]:
 
 def _parse_section(stdout: str, name: str, nonce: str, stderr: str,
                    include_pseudo: bool) -> Any:
-    begin = re.search(rf"^{PREFIX} {nonce} begin {name}\n", stdout, re.MULTILINE)
+    begin = _marker(_BEGIN, stdout, nonce, name)
     if not begin:
         return FactError(name, "no output: the command stopped before this fact ran"
                          + _tail(stderr))
-    end = re.compile(rf"\n{PREFIX} {nonce} end {name} (\d+)\n").search(stdout, begin.end())
+    end = _marker(_END, stdout, nonce, name, begin.end())
     if not end:
         return FactError(name, "output cut off inside this fact (killed or timed out?)"
                          + _tail(stderr))
     body = stdout[begin.end():end.start()]
-    status = int(end.group(1))
+    status = int(end.group(3))
     if status != 0 and not body.strip():
         return FactError(name, f"exit {status}" + _tail(stderr))
     try:
@@ -152,9 +155,24 @@ def _parse_section(stdout: str, name: str, nonce: str, stderr: str,
         return FactError(name, f"exit {status}, unparsable output: {exc}" + _tail(stderr))
 
 
+def _marker(pattern: re.Pattern[str], text: str, nonce: str, name: str, pos: int = 0) -> re.Match[str] | None:
+    """The first marker of ``pattern`` from ``pos`` on with this nonce and fact name."""
+    return next((m for m in pattern.finditer(text, pos) if m.group(1) == nonce and m.group(2) == name), None)
+
+
 def _stderr_by_fact(stderr: str, nonce: str) -> dict[str, str]:
-    pieces = re.split(rf"^{PREFIX} {nonce} begin ([a-z]+)\n", stderr, flags=re.MULTILINE)
-    return {pieces[i]: pieces[i + 1] for i in range(1, len(pieces) - 1, 2)}
+    """Each fact's part of stderr: what followed its begin marker, up to the next one."""
+    parts: dict[str, str] = {}
+    name, start = None, 0
+    for begin in _BEGIN.finditer(stderr):
+        if begin.group(1) != nonce:
+            continue
+        if name is not None:
+            parts[name] = stderr[start:begin.start()]
+        name, start = begin.group(2), begin.end()
+    if name is not None:
+        parts[name] = stderr[start:]
+    return parts
 
 
 def _tail(stderr: str) -> str:

@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from runbook.facts import FACT_NAMES, FactError
-from runbook.facts.batch import new_nonce
+from runbook.facts.batch import new_nonce, split_parts
 from runbook.facts.disk import DiskUsage
 from runbook.facts.gather import collect_local, gather_command, parse_gathered
 from runbook.facts.load import LoadInfo
@@ -122,6 +122,20 @@ def test_unparsable_output_is_a_fact_error_and_nonzero_status_with_output_is_kep
     assert isinstance(facts["memory"], FactError) and "unparsable" in facts["memory"].reason
     # df exits 1 when one filesystem cannot be read; the others are still facts.
     assert facts["disk"] == [DiskUsage("/dev/sda1", None, "/", 102400, 51200, 51200, 50.0)]
+
+
+def test_a_marker_with_another_nonce_right_before_a_real_one_is_output() -> None:
+    # Output that ends in a forged marker without its newline: the real marker's own leading
+    # newline must still start the real one, and the forged text stays output.
+    other = "0" * 16
+    body = read("memory/debian12.txt").rstrip("\n") + f"\nX: 1 kB\n@@runbook {other} end memory 0"
+    stdout = f"@@runbook {NONCE} begin memory\n{body}\n@@runbook {NONCE} end memory 0\n"
+    assert isinstance(parse_gathered(stdout, ["memory"], NONCE)["memory"], MemoryInfo)
+    parts = f"\n@@runbook {NONCE} part a\nA\n@@runbook {other} part b\n@@runbook {NONCE} part c\nC\n"
+    assert split_parts(parts, NONCE) == {"a": f"A\n@@runbook {other} part b", "c": "C\n"}
+    stderr = f"@@runbook {NONCE} begin disk\n@@runbook {other} begin memory\noops\n"
+    failed = parse_gathered(f"@@runbook {NONCE} begin disk\nx", ["disk"], NONCE, stderr=stderr)["disk"]
+    assert isinstance(failed, FactError) and failed.reason.endswith(": oops")
 
 
 def test_nonce_is_recovered_from_the_first_marker() -> None:
