@@ -10,12 +10,9 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING
 
 from runbook.change import Change
-from runbook.cli.console import console_pair
 from runbook.errors import UsageError
 from runbook.inventory import Host, Inventory
 from runbook.paths import Paths
@@ -23,19 +20,36 @@ from runbook.playbook.model import Playbook, Step
 from runbook.run.engine import Engine
 from runbook.run.start import changes_hosts, customers_of, incident_vars, scope_to_incident
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 
 @dataclass
 class CliContext:
-    out: Console
-    err: Console
     paths: Paths
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
     interactive: bool = False
+    _consoles: "tuple[Console, Console] | None" = field(default=None, repr=False)
 
     @classmethod
     def create(cls, reports_dir: Path | None = None, runs_dir: Path | None = None) -> "CliContext":
-        out, err = console_pair()
-        return cls(out=out, err=err, paths=Paths.resolve(reports_dir, runs_dir), interactive=sys.stdin.isatty())
+        return cls(paths=Paths.resolve(reports_dir, runs_dir), interactive=sys.stdin.isatty())
+
+    @property
+    def out(self) -> "Console":
+        """The stdout console (made, and Rich imported, when a command first prints with it)."""
+        return self._pair()[0]
+
+    @property
+    def err(self) -> "Console":
+        """The stderr console: questions, notes, errors, progress."""
+        return self._pair()[1]
+
+    def _pair(self) -> "tuple[Console, Console]":
+        if self._consoles is None:
+            from runbook.cli.console import console_pair
+            self._consoles = console_pair()
+        return self._consoles
 
 
 def one_customer(ctx: CliContext, inventory: Inventory, hosts: list[Host], *, incident: str | None,
@@ -50,11 +64,13 @@ def one_customer(ctx: CliContext, inventory: Inventory, hosts: list[Host], *, in
     """
     hosts, left_out = scope_to_incident(inventory, hosts, incident, incident_vars(ctx.paths, incident), limit)
     if left_out:
+        from rich.markup import escape  # imported where something is said: a sweep --json loads no Rich
         ctx.err.print(f"[yellow]note:[/] incident {escape(str(incident))}: only its customer's hosts; left out: "
                       + escape(", ".join(f"{h.name} ({h.customer})" for h in left_out)), highlight=False)
     customers = customers_of(hosts)
     if len(customers) < 2 or playbook is None or yes or not changes_hosts(playbook, check):
         return hosts
+    from rich.markup import escape
     named = ", ".join(customers)
     if not ctx.interactive:
         raise UsageError(f"this run may change hosts of {len(customers)} customers ({named}) and nobody can be "
@@ -78,6 +94,8 @@ def confirm_step(ctx: CliContext, pause: Callable[[], AbstractContextManager[Non
             return _ask(step, items)
 
     def _ask(step: Step, items: Sequence[tuple[str, Change]]) -> bool:
+        from rich.markup import escape
+
         from runbook.actions import ACTIONS, RunAction
 
         ordered = issubclass(ACTIONS[step.action], RunAction)

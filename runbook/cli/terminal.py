@@ -7,8 +7,8 @@ screen), bidirectional overrides that show a name reversed, or Rich markup (``[/
 site cannot undo it:
 
 - ``printable`` makes every control character visible (``\\x1b``, ``\\u202e``); the consoles
-  runbook prints with (``console``) apply it to every piece of text they write, while the
-  colours and cursor moves Rich itself adds stay intact;
+  runbook prints with (``runbook.cli.console``) apply it to every piece of text they write,
+  while the colours and cursor moves Rich itself adds stay intact;
 - those consoles show markup they cannot parse as the text it is instead of failing, and the
   call sites escape (``rich.markup.escape``) or pass ``Text`` for values that are not ours.
 """
@@ -16,13 +16,6 @@ site cannot undo it:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import Any
-
-from rich.console import Console
-from rich.errors import MarkupError
-from rich.segment import Segment
-from rich.text import Text
 
 # C0 controls except newline and tab, DEL, C1 controls, zero-width and bidirectional
 # formatting characters (U+061C, U+200B-U+200F, U+202A-U+202E, U+2060-U+2069, U+FEFF).
@@ -43,26 +36,3 @@ def printable(text: str) -> str:
 def one_line(text: str) -> str:
     """``printable`` on one line: newlines become " / " (an error message, a status line)."""
     return printable(" / ".join(part for part in text.splitlines() if part.strip()) or text.strip())
-
-
-class SafeConsole(Console):
-    """A Rich console that writes no control character it did not make itself."""
-
-    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
-        # Rich's own cursor moves (progress bars, live displays) are control segments; every
-        # other segment is text, and its styles are rendered around it after this.
-        cleaned = (segment if segment.control else Segment(printable(segment.text), segment.style)
-                   for segment in buffer)
-        return super()._render_buffer(cleaned)
-
-    def render_str(self, text: str, **kwargs: Any) -> Text:
-        """Markup as usual; text whose brackets are not valid markup is shown as it is."""
-        try:
-            return super().render_str(text, **kwargs)
-        except MarkupError:
-            return super().render_str(text, **{**kwargs, "markup": False})
-
-
-def console(*, stderr: bool = False, **kwargs: Any) -> Console:
-    """The console every command prints with (NO_COLOR and non-terminals respected by Rich)."""
-    return SafeConsole(stderr=stderr, **kwargs)

@@ -6,9 +6,7 @@ is down"), and the layer that fails when nothing does. Each probe is bounded by 
 
 from __future__ import annotations
 
-import http.client
 import socket
-import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -60,6 +58,9 @@ def probe_http(spec: Mapping[str, Any], default_timeout: float) -> ProbeResult:
     ``spec``: url, status (int, default 200), timeout (seconds), contains (a body substring),
     verify_tls (default true).
     """
+    import http.client  # with ssl, 10 ms of every start: imported by the sweeps that probe URLs
+    import ssl
+
     url = str(spec["url"])
     expected = int(spec.get("status", 200))
     timeout = float(spec.get("timeout", default_timeout))

@@ -31,6 +31,27 @@ def test_a_light_start_imports_no_command_module(args: tuple[str, ...]) -> None:
     assert not {m for m in modules if m.split(".")[0] in ("paramiko", "jinja2", "holidays") or m in HEAVY}
 
 
+def modules_after(*args: str) -> set[str]:
+    """Every module loaded by the end of a whole ``runbook ARGS`` process (its exit included)."""
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: print('MODULES', ' '.join(sys.modules), file=sys.__stderr__))\n"
+            "from runbook.cli import main\n"
+            f"main({list(args)!r})\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=cli_env(), capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode in (0, 1, 2, 3), done.stderr  # a sweep's verdict: OK/WARNING/CRITICAL/UNKNOWN
+    return set(done.stderr.split("MODULES ", 1)[1].split())
+
+
+@pytest.mark.parametrize("output", ["--json", "--nagios"])
+def test_a_sweep_for_programs_loads_no_terminal_library(output: str, tmp_path) -> None:
+    # cron runs these every few minutes: Rich (the consoles, tables, markup) is for people.
+    modules = modules_after("sweep", output, "--runs-dir", str(tmp_path / "runs"))
+    assert "runbook.cli.sweep_cmds" in modules and "runbook.health.monitoring" in modules
+    assert not {m for m in modules if m.split(".")[0] == "rich"}
+    assert "rich.table" in modules_after("sweep", "--runs-dir", str(tmp_path / "runs"))  # the table for people
+
+
 def test_the_light_help_lists_every_real_command_with_its_own_help_line() -> None:
     for module in set(COMMAND_MODULES.values()):
         importlib.import_module(f"runbook.cli.{module}")
