@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runbook.change import Change
+from runbook.cli.terminal import escape
 from runbook.errors import UsageError
 from runbook.inventory import Host, Inventory
 from runbook.paths import Paths
@@ -30,6 +32,7 @@ class CliContext:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
     interactive: bool = False
     _consoles: "tuple[Console, Console] | None" = field(default=None, repr=False)
+    _making: threading.RLock = field(default_factory=threading.RLock, repr=False)  # re-entered by a signal handler
 
     @classmethod
     def create(cls, reports_dir: Path | None = None, runs_dir: Path | None = None) -> "CliContext":
@@ -46,10 +49,11 @@ class CliContext:
         return self._pair()[1]
 
     def _pair(self) -> "tuple[Console, Console]":
-        if self._consoles is None:
-            from runbook.cli.console import console_pair
-            self._consoles = console_pair()
-        return self._consoles
+        with self._making:  # one pair, whichever thread prints first (a live display is bound to it)
+            if self._consoles is None:
+                from runbook.cli.console import console_pair
+                self._consoles = console_pair()
+            return self._consoles
 
 
 def one_customer(ctx: CliContext, inventory: Inventory, hosts: list[Host], *, incident: str | None,
@@ -64,13 +68,11 @@ def one_customer(ctx: CliContext, inventory: Inventory, hosts: list[Host], *, in
     """
     hosts, left_out = scope_to_incident(inventory, hosts, incident, incident_vars(ctx.paths, incident), limit)
     if left_out:
-        from rich.markup import escape  # imported where something is said: a sweep --json loads no Rich
         ctx.err.print(f"[yellow]note:[/] incident {escape(str(incident))}: only its customer's hosts; left out: "
                       + escape(", ".join(f"{h.name} ({h.customer})" for h in left_out)), highlight=False)
     customers = customers_of(hosts)
     if len(customers) < 2 or playbook is None or yes or not changes_hosts(playbook, check):
         return hosts
-    from rich.markup import escape
     named = ", ".join(customers)
     if not ctx.interactive:
         raise UsageError(f"this run may change hosts of {len(customers)} customers ({named}) and nobody can be "
@@ -94,8 +96,6 @@ def confirm_step(ctx: CliContext, pause: Callable[[], AbstractContextManager[Non
             return _ask(step, items)
 
     def _ask(step: Step, items: Sequence[tuple[str, Change]]) -> bool:
-        from rich.markup import escape
-
         from runbook.actions import ACTIONS, RunAction
 
         ordered = issubclass(ACTIONS[step.action], RunAction)

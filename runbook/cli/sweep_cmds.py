@@ -17,7 +17,7 @@ from runbook.cli import app
 from runbook.cli import options as opt
 from runbook.cli.context import CliContext, one_customer, stop_on_signals
 from runbook.cli.exitcodes import ExitCode
-from runbook.cli.terminal import one_line
+from runbook.cli.terminal import escape, one_line
 from runbook.connection import ConnectOptions
 from runbook.errors import UsageError
 from runbook.health import Status
@@ -105,7 +105,7 @@ def sweep(
         if nagios:  # a monitoring plugin's second line is its long output; its exit is the verdict's
             print(f"runbook: {one_line(str(engine.journal.failure))}")
         else:
-            ctx.err.print(f"runbook: error: {_escape(str(engine.journal.failure))}", highlight=False)
+            ctx.err.print(f"runbook: error: {escape(str(engine.journal.failure))}", highlight=False)
     if run_status == "interrupted":
         return ExitCode.INTERRUPTED  # an unfinished sweep changes no alert state
     if targets:
@@ -125,9 +125,9 @@ def send_alerts(ctx: CliContext, inv: Inventory, done: Sweep, targets: Mapping[s
     delivered = alert_after_sweep(done, targets, policies, ctx.clock(), journal=journal)
     for item in delivered:
         if item.error is not None:
-            ctx.err.print(f"runbook: alert not sent ({_escape(item.alert.host)} {_escape(item.alert.check)} "
+            ctx.err.print(f"runbook: alert not sent ({escape(item.alert.host)} {escape(item.alert.check)} "
                           f"{item.alert.status}): "
-                          f"{_escape(item.error)}", highlight=False)
+                          f"{escape(item.error)}", highlight=False)
     if delivered and not quiet:
         sent = sum(1 for d in delivered if d.error is None)
         ctx.out.print(f"alerts: {sent} sent, {len(delivered) - sent} not sent", highlight=False)
@@ -155,13 +155,7 @@ def print_forecasts(ctx: CliContext, hosts: set[str]) -> None:
     recent = spread(sweep_dirs(ctx.paths.runs, since=now - FORECAST_WINDOW), FORECAST_SWEEPS)
     for f in forecasts(records(recent, hosts)):
         if f.due_within(SOON, now):
-            ctx.out.print(f"[yellow]forecast[/] {_escape(f.sentence(now))}", highlight=False)
-
-
-def _escape(text: str) -> str:
-    """Rich's markup escape, imported where a line is printed: --json and --nagios use no Rich."""
-    from rich.markup import escape
-    return escape(text)
+            ctx.out.print(f"[yellow]forecast[/] {escape(f.sentence(now))}", highlight=False)
 
 
 def _progress(ctx: CliContext, total: int, *, quiet: bool) -> Any:
@@ -186,8 +180,8 @@ def print_sweep(ctx: CliContext, s: Sweep) -> None:
 
     for h in s.hosts:
         if h.status == Status.OK:
-            ctx.out.print(f"[green]OK[/]       {_escape(f'{h.name:<16}')} [dim]{_escape(','.join(h.roles))}[/dim]  "
-                          f"{_escape(_ok_summary(h.checks))}",
+            ctx.out.print(f"[green]OK[/]       {escape(f'{h.name:<16}')} [dim]{escape(','.join(h.roles))}[/dim]  "
+                          f"{escape(_ok_summary(h.checks))}",
                           highlight=False)
     bad = [h for h in s.hosts if h.status != Status.OK]
     if bad:
@@ -199,8 +193,8 @@ def print_sweep(ctx: CliContext, s: Sweep) -> None:
         for h in bad:
             style = STATUS_STYLE[h.status]
             table.add_row(Text(h.name), Text(",".join(h.roles)), f"[{style}]{h.status.name}[/]",
-                          "\n".join(f"[{STATUS_STYLE[Status[c['status']]]}]{c['status']}[/] {_escape(c['message'])}"
-                                    for c in h.problems) or _escape(h.message))
+                          "\n".join(f"[{STATUS_STYLE[Status[c['status']]]}]{c['status']}[/] {escape(c['message'])}"
+                                    for c in h.problems) or escape(h.message))
         ctx.out.print(table)
     style = STATUS_STYLE[s.status]
     ctx.out.print(f"[{style}]{s.status.name}[/]: {len(s.hosts)} host(s), "

@@ -36,3 +36,10 @@ def printable(text: str) -> str:
 def one_line(text: str) -> str:
     """``printable`` on one line: newlines become " / " (an error message, a status line)."""
     return printable(" / ".join(part for part in text.splitlines() if part.strip()) or text.strip())
+
+
+def escape(text: str) -> str:
+    """Rich's ``markup.escape``, with Rich imported on first use: a command that prints only
+    JSON or a monitoring line (``sweep --json``, ``--nagios``) loads no Rich at all."""
+    from rich import markup
+    return markup.escape(text)

@@ -22,8 +22,8 @@ PREFIX = "@@runbook"
 _NONCE = re.compile(r"[0-9a-f]{8,64}")
 # The markers' patterns take the nonce as a group, compared after the match: a pattern with the
 # nonce written in would be compiled anew for every host (a nonce each), 0.5 ms per host.
-# A part marker's closing newline is looked at, not taken: a forged marker with another nonce
-# right before a real one must not take the newline the real one starts with.
+# A marker's closing newline is looked at, not taken: a forged marker with another nonce right
+# before a real one must not take the newline the real one starts with.
 _PART = re.compile(rf"\n{PREFIX} ([0-9a-f]+) part ([a-z0-9_]+)(?=\n)")
 
 
@@ -46,14 +46,21 @@ def part_marker(nonce: str, label: str) -> str:
 
 def split_parts(text: str, nonce: str) -> dict[str, str]:
     """Parts of one section's text by label; text before the first marker is dropped."""
-    parts: dict[str, str] = {}
+    return marker_sections(_PART, text, nonce)
+
+
+def marker_sections(pattern: re.Pattern[str], text: str, nonce: str) -> dict[str, str]:
+    """The text after each marker of ``pattern`` that carries ``nonce`` (group 1), up to the next
+    such marker, by the marker's label (group 2); a later label wins. The pattern looks at the
+    marker's closing newline without taking it; markers with another nonce are text."""
+    sections: dict[str, str] = {}
     label, start = None, 0
-    for marker in _PART.finditer(text):
+    for marker in pattern.finditer(text):
         if marker.group(1) != nonce:
-            continue  # not ours: it is output
+            continue
         if label is not None:
-            parts[label] = text[start:marker.start()]
+            sections[label] = text[start:marker.start()]
         label, start = marker.group(2), marker.end() + 1
     if label is not None:
-        parts[label] = text[start:]
-    return parts
+        sections[label] = text[start:]
+    return sections

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runbook.facts import FACT_NAMES, FactError, disk, load, memory, ports, processes
-from runbook.facts.batch import PREFIX, check_nonce, new_nonce
+from runbook.facts.batch import PREFIX, check_nonce, marker_sections, new_nonce
 
 __all__ = [
     "SOURCES",
@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 # Markers with the nonce and fact name as groups, compared after the match (see facts.batch).
-_BEGIN = re.compile(rf"^{PREFIX} ([0-9a-f]+) begin ([a-z]+)\n", re.MULTILINE)
+_BEGIN = re.compile(rf"^{PREFIX} ([0-9a-f]+) begin ([a-z]+)(?=\n)", re.MULTILINE)
 _END = re.compile(rf"\n{PREFIX} ([0-9a-f]+) end ([a-z]+) (\d+)(?=\n)")
 # Fixed locale: df headers and ps numbers are translated otherwise (German hosts say
 # "Dateisystem" and "0,5"). sbin directories: ss lives in /usr/sbin on RHEL, and a
@@ -139,11 +139,11 @@ def _parse_section(stdout: str, name: str, nonce: str, stderr: str,
     if not begin:
         return FactError(name, "no output: the command stopped before this fact ran"
                          + _tail(stderr))
-    end = _marker(_END, stdout, nonce, name, begin.end())
+    end = _marker(_END, stdout, nonce, name, begin.end() + 1)
     if not end:
         return FactError(name, "output cut off inside this fact (killed or timed out?)"
                          + _tail(stderr))
-    body = stdout[begin.end():end.start()]
+    body = stdout[begin.end() + 1:end.start()]
     status = int(end.group(3))
     if status != 0 and not body.strip():
         return FactError(name, f"exit {status}" + _tail(stderr))
@@ -162,17 +162,7 @@ def _marker(pattern: re.Pattern[str], text: str, nonce: str, name: str, pos: int
 
 def _stderr_by_fact(stderr: str, nonce: str) -> dict[str, str]:
     """Each fact's part of stderr: what followed its begin marker, up to the next one."""
-    parts: dict[str, str] = {}
-    name, start = None, 0
-    for begin in _BEGIN.finditer(stderr):
-        if begin.group(1) != nonce:
-            continue
-        if name is not None:
-            parts[name] = stderr[start:begin.start()]
-        name, start = begin.group(2), begin.end()
-    if name is not None:
-        parts[name] = stderr[start:]
-    return parts
+    return marker_sections(_BEGIN, stderr, nonce)
 
 
 def _tail(stderr: str) -> str:
