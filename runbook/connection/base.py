@@ -34,6 +34,8 @@ class CommandResult:
 # this much memory; the middle is counted and dropped as it arrives.
 KEEP_HEAD_BYTES = 4 * 1024 * 1024
 KEEP_TAIL_BYTES = 1024 * 1024
+# Of stderr, a smaller head: its first MiB holds the PID line, sudo's prompt and the first errors.
+KEEP_STDERR_HEAD_BYTES = 1024 * 1024
 
 
 class BoundedOutput:
@@ -44,6 +46,11 @@ class BoundedOutput:
         self._head = bytearray()
         self._tail = bytearray()
         self.total = 0
+
+    @property
+    def head(self) -> bytes | bytearray:
+        """The first bytes kept (up to ``head``): where a prompt or a marker line is looked for."""
+        return self._head
 
     def write(self, data: bytes) -> int:
         """Keep what fits in the head, then the latest bytes in the tail."""

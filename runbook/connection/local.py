@@ -14,7 +14,7 @@ import time
 from dataclasses import replace
 from typing import BinaryIO, cast
 
-from runbook.connection.base import KEEP_TAIL_BYTES, BoundedOutput, CommandResult
+from runbook.connection.base import KEEP_STDERR_HEAD_BYTES, KEEP_TAIL_BYTES, BoundedOutput, CommandResult
 from runbook.connection.shell import quote
 from runbook.errors import CommandFailed, CommandTimeout, Interrupted, LocalWriteError
 
@@ -92,7 +92,7 @@ class LocalConnection:
         """stream() into a sink that is no file (an archive writer): copy stdout into it as it
         arrives, while threads feed stdin and drain stderr so that no pipe fills up."""
         proc, data = self._spawn(command, sudo, subprocess.PIPE, stdin)
-        err = bytearray()
+        err = BoundedOutput(head=KEEP_STDERR_HEAD_BYTES, tail=KEEP_TAIL_BYTES)  # as over SSH
         timed_out = threading.Event()
 
         def feed() -> None:
@@ -108,9 +108,7 @@ class LocalConnection:
 
         def drain() -> None:
             while chunk := proc.stderr.read1(1 << 20):  # type: ignore[union-attr]
-                err.extend(chunk)
-                if len(err) > 2 * KEEP_TAIL_BYTES:  # a command's reason is at the end
-                    del err[:-KEEP_TAIL_BYTES]
+                err.write(chunk)
 
         helpers = [threading.Thread(target=feed, daemon=True), threading.Thread(target=drain, daemon=True)]
         timer = threading.Timer(timeout, expire) if timeout else None
@@ -136,8 +134,7 @@ class LocalConnection:
             raise CommandTimeout(self.host, command, timeout or 0)
         if self._cancelled:
             raise Interrupted(f"{self.host}: command interrupted: {command[:200]}", while_running=True)
-        return CommandResult(self.host, command, proc.returncode, "",
-                             err.decode("utf-8", "replace"), time.monotonic() - started)
+        return CommandResult(self.host, command, proc.returncode, "", err.text(), time.monotonic() - started)
 
     def cancel(self) -> None:
         """Stop running commands (SIGINT/SIGTERM of the run); start no new ones."""

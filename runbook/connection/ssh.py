@@ -34,7 +34,7 @@ from typing import BinaryIO, Callable
 
 from runbook.sshlib import paramiko
 
-from runbook.connection.base import BoundedOutput, CommandResult
+from runbook.connection.base import KEEP_STDERR_HEAD_BYTES, KEEP_TAIL_BYTES, BoundedOutput, CommandResult
 from runbook.connection.hostkeys import verify_host_key
 from runbook.connection.shell import quote
 from runbook.connection.tcp import TcpError, open_tcp
@@ -254,7 +254,7 @@ class SSHConnection:
         return f"{head}/bin/sh -c {quote(command)}", None
 
     def _exec(self, command: str, sudo: bool, timeout: float | None, stdin: bytes | None,
-              on_stdout: Callable[[bytes], None]) -> tuple[int, bytes, float]:
+              on_stdout: Callable[[bytes], None]) -> tuple[int, str, float]:
         if self._cancelled.is_set():
             raise Interrupted(f"{self.host}: run interrupted")
         self.open()
@@ -268,7 +268,7 @@ class SSHConnection:
         with self._lock:
             self._running[chan.chanid] = (chan, None, sudo)
         arrived = _output_arrived(chan)
-        err = bytearray()
+        err = BoundedOutput(head=KEEP_STDERR_HEAD_BYTES, tail=KEEP_TAIL_BYTES)  # a flood costs no memory
         try:
             if ask is None:
                 self._send_input(chan, stdin)
@@ -285,11 +285,11 @@ class SSHConnection:
                         raise LocalWriteError("the local copy of the output", exc.strerror or str(exc)) from None
                     progressed = True
                 while chan.recv_stderr_ready():
-                    err.extend(chan.recv_stderr(READ_CHUNK))
-                    self._note_pid(chan, err)
+                    err.write(chan.recv_stderr(READ_CHUNK))
+                    self._note_pid(chan, err.head)
                     progressed = True
                 if ask is not None and not ask.done:
-                    reply = ask.reply(err, stdin, time.monotonic())
+                    reply = ask.reply(err.head, stdin, time.monotonic())
                     if reply is not None:
                         self._send_input(chan, reply[0], close=reply[1])
                 if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
@@ -322,9 +322,10 @@ class SSHConnection:
             with self._lock:
                 self._running.pop(chan.chanid, None)
             chan.close()
+        said = err.text()
         if ask is not None:
-            err = ask.strip(err)
-        return code, PID_LINE.sub("", err.decode("utf-8", "replace"), count=1).encode(), time.monotonic() - started
+            said = ask.strip(said)
+        return code, PID_LINE.sub("", said, count=1), time.monotonic() - started
 
     def _connection_gone(self, wait: float = 2.0) -> bool:
         """The transport died (within ``wait`` s: the channel's close can come first). A
@@ -349,7 +350,7 @@ class SSHConnection:
             if not self._transport.is_active():  # type: ignore[union-attr]
                 raise
 
-    def _note_pid(self, chan: paramiko.Channel, err: bytearray) -> None:
+    def _note_pid(self, chan: paramiko.Channel, err: bytes | bytearray) -> None:
         with self._lock:
             entry = self._running.get(chan.chanid)
             if entry is None or entry[1] is not None:
@@ -386,8 +387,7 @@ class SSHConnection:
             check: bool = False, stdin: bytes | None = None) -> CommandResult:
         out = BoundedOutput()
         code, err, duration = self._exec(command, sudo, timeout, stdin, out.write)
-        result = CommandResult(self.host, command, code, out.text(),
-                               err.decode("utf-8", "replace"), duration, stdout_total=out.total)
+        result = CommandResult(self.host, command, code, out.text(), err, duration, stdout_total=out.total)
         if check and not result.ok:
             raise CommandFailed(self.host, command, code, result.stdout + result.stderr, result.stderr)
         return result
@@ -395,7 +395,7 @@ class SSHConnection:
     def stream(self, command: str, sink: BinaryIO, *, sudo: bool = False,
                timeout: float | None = None, stdin: bytes | None = None) -> CommandResult:
         code, err, duration = self._exec(command, sudo, timeout, stdin, sink.write)
-        return CommandResult(self.host, command, code, "", err.decode("utf-8", "replace"), duration)
+        return CommandResult(self.host, command, code, "", err, duration)
 
     def open_shell(self, term: str, columns: int, lines: int) -> paramiko.Channel:
         """An interactive login shell on a pseudo-terminal (``runbook shell``): the channel,
@@ -441,7 +441,7 @@ class _SudoPassword:
         self.answered = False
         self.done = False
 
-    def reply(self, err: bytearray, stdin: bytes | None, now: float) -> tuple[bytes, bool] | None:
+    def reply(self, err: bytes | bytearray, stdin: bytes | None, now: float) -> tuple[bytes, bool] | None:
         """What to send now, given stderr so far: (data, whether the command's stdin then ends)."""
         if self.ready_line in err:
             return self._last(stdin or b"")
@@ -465,9 +465,9 @@ class _SudoPassword:
         self.done = True
         return data, True
 
-    def strip(self, err: bytearray) -> bytearray:
+    def strip(self, err: str) -> str:
         """stderr without the prompts and the ready line: what sudo and the command said."""
-        return bytearray(err.replace(self.ready_line, b"", 1).replace(self.prompt, b""))
+        return err.replace(self.ready_line.decode(), "", 1).replace(self.prompt.decode(), "")
 
 
 def _output_arrived(chan: paramiko.Channel) -> threading.Event:
@@ -486,7 +486,7 @@ def _output_arrived(chan: paramiko.Channel) -> threading.Event:
     return arrived
 
 
-def _said_something(err: bytearray) -> bool:
+def _said_something(err: bytes | bytearray) -> bool:
     """Whether stderr holds more than the RUNBOOK-PID line."""
     return bool(PID_LINE.sub("", err.decode("utf-8", "replace"), count=1).strip())
 

@@ -89,3 +89,11 @@ def test_cancel_stops_a_running_command_and_refuses_new_ones(tmp_path: Path) -> 
     assert wait_until(lambda: not processes_with(marker), timeout=5)
     with pytest.raises(Interrupted):
         conn.run("echo too late")
+
+
+def test_a_command_flooding_stderr_keeps_its_first_and_last_lines_as_over_ssh() -> None:
+    result = LocalConnection("self").run("echo first >&2; head -c 20971520 /dev/zero | tr '\\000' e >&2; "
+                                         "echo >&2; echo the reason is at the end >&2; exit 3", timeout=60)
+    assert result.exit_code == 3
+    assert result.stderr.startswith("first\neee") and result.stderr.endswith("the reason is at the end\n")
+    assert "bytes of output not kept ...]" in result.stderr and len(result.stderr) < 3 * 1024 * 1024

@@ -303,3 +303,17 @@ def test_a_timed_out_command_is_killed_and_the_connection_stays_usable(lab: Lab)
         conn.close()
 
     assert after.stdout == "still here\n"
+
+
+def test_a_command_flooding_stderr_keeps_its_first_and_last_lines_and_its_exit_code(lab: Lab) -> None:
+    conn = ssh_to(lab, "web1")
+    try:
+        # 50 MiB on stderr between a first and a last line: the run keeps a bounded head and tail
+        result = conn.run("echo first >&2; head -c 52428800 /dev/zero | tr '\\000' e >&2; "
+                          "echo >&2; echo the reason is at the end >&2; exit 3", timeout=60)
+    finally:
+        conn.close()
+    assert result.exit_code == 3
+    assert result.stderr.startswith("first\neee") and result.stderr.endswith("the reason is at the end\n")
+    assert "bytes of output not kept ...]" in result.stderr and len(result.stderr) < 3 * 1024 * 1024
+    assert "RUNBOOK-PID" not in result.stderr
