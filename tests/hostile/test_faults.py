@@ -104,6 +104,34 @@ def test_a_full_disk_under_the_journal_ends_the_run_with_run_end_and_exit_73(tin
     assert listed.returncode == 0 and "aborted" in listed.stdout and "damaged" not in listed.stderr
 
 
+def test_a_sweep_whose_journal_disk_fills_midway_still_judges_every_host_and_exits_73(lab: Lab, tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small filesystem needs root")
+    inventory = lab_inventory(lab, tmp_path / "inv.yml")
+    with small_mount(tmp_path / "tiny", 1024, fstype="tmpfs"):
+        runs = tmp_path / "tiny" / "runs"
+        runs.mkdir()
+        # Room for the journal's 256 KiB reserve and its first events, not for a whole sweep's:
+        # each host's facts and output are ~8 KiB of journal.
+        free = os.statvfs(runs).f_bavail * os.statvfs(runs).f_frsize
+        (tmp_path / "tiny" / "filler").write_bytes(b"x" * (free - 256 * 1024 - 12 * 1024))
+
+        done = runbook_cli("sweep", "-i", inventory, runs_dir=runs)
+
+        assert done.returncode == 73, done.stdout + done.stderr
+        (run,) = run_dirs(runs)
+        assert done.stderr.strip().splitlines()[-1] == (f"runbook: error: cannot write {run / 'journal.jsonl'}: "
+                                                        "No space left on device")
+        for name in ("web1", "app1", "db1", "spare1"):  # the verdict is still every host's
+            assert any(line.split()[:2] == ["OK", name] for line in done.stdout.splitlines()), done.stdout
+        assert "OK: 4 host(s), 4 OK" in done.stdout
+        events = journal(runs)
+        assert events[-1]["event"] == "run.end"
+        assert {e["host"] for e in events_of(events, "host.end")} == {"web1", "app1", "db1", "spare1"}
+        cut = ["characters cut ...]" in e["stdout"] for e in events_of(events, "command")]
+        assert cut[0] is False and cut[-1] is True, "the events after the failure are kept in brief"
+
+
 def test_a_journal_deleted_during_the_run_is_written_back_and_named(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     playbook = write_playbook(tmp_path / "pb.yml", command_step(f"rm {runs}/*/journal.jsonl", name="deletes"),
