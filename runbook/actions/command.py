@@ -63,11 +63,7 @@ class CommandAction(HostAction):
         ran = _Ran()
 
         def apply(t: HostTask) -> Applied:
-            result = t.run(params.cmd, sudo=params.sudo or None)
-            ran.result = _output(result)
-            if result.exit_code != params.expect_exit:
-                raise ActionError(f"{t.host.name}: {_failure(result)}")
-            return Applied(_first_line(result) or None)
+            return Applied(_first_line(_run_expected(t, params, ran)) or None)
 
         change = Change(f"run: {params.cmd}", apply=apply, sudo=params.sudo or None,
                         message=Message("command_run", {"step": task.step_name}))
@@ -75,6 +71,15 @@ class CommandAction(HostAction):
 
     def after(self, task: HostTask, params: CommandParams, plan: Plan, applied: list[str]) -> dict[str, Any]:
         return _after(plan)
+
+
+def _run_expected(task: HostTask, params: CommandParams | ChangeCommandParams, ran: _Ran) -> CommandResult:
+    """Apply the command: its output kept for the step's result, an unexpected exit an error."""
+    result = task.run(params.cmd, sudo=params.sudo or None)
+    ran.result = _output(result)
+    if result.exit_code != params.expect_exit:
+        raise ActionError(f"{task.host.name}: {_failure(result)}")
+    return result
 
 
 def _after(plan: Plan) -> dict[str, Any]:
@@ -123,11 +128,7 @@ class ChangeCommandAction(HostAction):
         ran = _Ran()
 
         def run(on: HostTask) -> Applied:
-            result = on.run(params.cmd, sudo=params.sudo or None)
-            ran.result = _output(result)
-            if result.exit_code != params.expect_exit:
-                raise ActionError(f"{on.host.name}: {_failure(result)}")
-            return Applied(note=f"exit {result.exit_code}")
+            return Applied(note=f"exit {_run_expected(on, params, ran).exit_code}")
 
         message = (Message("text", {"text": params.why}) if params.why else
                    Message("command_run", {}))
