@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psutil
 import yaml
 
 from tests.support.loglab import small_mount
@@ -43,13 +44,36 @@ def database_errors(stack: LabStack, count: int = 3) -> None:
 
 def exhaust_db_slots(stack: LabStack, most: int = 60) -> int:
     """The shop leaks database connections: each /leak leaves one idle in the app's worker, until
-    PostgreSQL has no slot left for the shop's role and /health answers 503. Returns how many."""
+    PostgreSQL has no slot left for the shop's role and /health answers 503. Returns how many.
+
+    A /leak starts its psql and answers at once, so a 503 may come while leaked logins are still
+    under way and hold a slot they then lose (refused, they exit): the slots count as used up
+    only once every leaked psql that lives is an idle session and /health still answers 503."""
     leak = stack.urls["app"].replace("/health", "/leak")
     for count in range(1, most + 1):
         assert http_get(leak, 5.0)[0] == 200
         if count >= 10 and http_get(stack.urls["app"], 5.0)[0] == 503:
-            return count
+            _settle_leaks(stack)
+            if http_get(stack.urls["app"], 5.0)[0] == 503:
+                return count
     raise AssertionError(f"PostgreSQL still takes the shop's connections after {most} leaked ones")
+
+
+def _settle_leaks(stack: LabStack, timeout: float = 20.0) -> None:
+    """Wait until each leaked psql still alive holds an idle session (none is logging in)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = sum(1 for p in psutil.process_iter(["name", "cmdline", "status"])
+                    if p.info["name"] == "psql" and p.info["status"] != psutil.STATUS_ZOMBIE
+                    and "-U" in (cmd := p.info["cmdline"] or []) and "shop" in cmd and "-tAc" not in cmd)
+        idle = subprocess.run(["psql", "-h", stack.db.address, "-p", "5432", "-U", "postgres", "-d", "postgres",
+                               "-tAc", "select count(*) from pg_stat_activity where usename = 'shop' and state = 'idle'"],
+                              capture_output=True, text=True, timeout=10, check=False).stdout.strip()
+        if idle == str(alive):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"leaked logins still under way after {timeout:.0f}s: {alive} psql, {idle} idle sessions")
+        time.sleep(0.2)
 
 
 def hang_shop(stack: LabStack, requests: int = 2) -> None:
