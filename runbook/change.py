@@ -51,11 +51,14 @@ class Message:
 class Applied:
     """What an ``apply`` may return instead of a bare note, when the outcome decides how the
     report words the change: ``message_id`` replaces the planned message's id, ``args`` add to
-    its args (an archive's size is known only once it is written)."""
+    its args (an archive's size is known only once it is written). ``failure``: the wording
+    tells that the change did not work (a service that did not come up again), so the report
+    of the host it failed needs no general "could not be carried out" besides it."""
 
     note: str | None = None
     message_id: str | None = None
     args: Mapping[str, Any] = field(default_factory=dict)
+    failure: bool = False
 
     def message_for(self, planned: Message | None) -> Message | None:
         """The message of the change as it was applied."""
@@ -92,11 +95,15 @@ class Change:
     def journal_record(self, sentence: str, done: Applied | None = None) -> str | dict[str, Any]:
         """The journal's ``host.end.changes`` entry: the sentence, or ``{"sentence", "msg",
         "args"}`` when the change names a message (as the ``apply`` that ran may have
-        replaced or completed it). Reports read this format; old journals have it too."""
+        replaced or completed it), with ``"failure": true`` when its wording tells a failure.
+        Reports read this format; old journals have it too."""
         message = done.message_for(self.message) if done is not None else self.message
         if message is None:
             return sentence
-        return {"sentence": sentence, "msg": message.id, "args": dict(message.args)}
+        record: dict[str, Any] = {"sentence": sentence, "msg": message.id, "args": dict(message.args)}
+        if done is not None and done.failure:
+            record["failure"] = True
+        return record
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,11 @@ class HostTask:
         return self._conn
 
     @property
+    def logged_in(self) -> bool:
+        """Whether this step has used the host's connection (run a command there)."""
+        return self._conn is not None
+
+    @property
     def artifacts_dir(self) -> Path:
         """This host's folder of the run's artifacts (archives, analyses), made on first use."""
         path = self.journal.artifacts_dir / self.host.name

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Generic
 
 from runbook.change import Plan, RunPlan, State
+from runbook.errors import RunbookError
 from runbook.hostvars import HostVar
 from runbook.task import HostTask
 
@@ -71,4 +72,10 @@ class RunAction(Action, Generic[State]):
                   ) -> Mapping[str, Mapping[str, Any]]:
         """Runs once the plan's changes are applied, or the first failed; returns per-host data
         to add (e.g. what is up and down)."""
+        return {}
+
+    def failed_hosts(self, plan: RunPlan[State]) -> Mapping[str, RunbookError]:
+        """After ``after_run``: the hosts whose part failed although none of their changes
+        raised (a service of theirs that did not come up again), each with why. The step
+        fails on those hosts, and only on them."""
         return {}

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from runbook.actions.base import HostAction, RunAction
 from runbook.actions.params import Duration
 from runbook.change import Outcome, Plan, RunPlan
-from runbook.errors import ConfigError
+from runbook.errors import ActionError, ConfigError, RunbookError
 from runbook.services.model import SERVICE_VARS, ServiceSpec, host_services
 from runbook.services.restart import RestartSettings
 from runbook.services.restart_plan import RESTART_LOOP, Restart, RestartRequest, plan_restart, restart_result
@@ -126,8 +126,13 @@ class ServicesRestartAction(RunAction[Restart]):
             return {}
         result = restart_result(tasks, plan.state)
         # each host's services as they are now, in the form services.status gives, so the
-        # report says what is down after the restart even when its last check failed the step
+        # report says what is down after the restart on a host where the step failed
         return {name: dict(result, services=[s for s in result["after"].values()
                                              if "state" in s and "healthy" in s
                                              and str(s["service"]).partition(":")[0] == name])
                 for name in tasks}
+
+    def failed_hosts(self, plan: RunPlan[Restart]) -> Mapping[str, RunbookError]:
+        if plan.state is None:
+            return {}
+        return {host: ActionError(why) for host, why in plan.state.record.host_failures().items()}

@@ -274,15 +274,20 @@ def _host_end(ev: Mapping[str, Any], ts: datetime, run: RunInfo, action: str, dr
     if isinstance(data.get("hung"), list):
         draft.observations.append(findings.from_hung(data, host, ts, rid))
         draft.hung.update(findings.hung_services(data))
-    # a health step that "fails" on a critical check (fail_on) has said it in its checks already
-    if outcome == "failed" and not checks:
+    # what a failed step did on the host before it failed was done all the same (logs secured
+    # before a cleanup failed, a service stopped that did not start again): the report tells it,
+    # from the journal's records (a bare English sentence is no report text)
+    done = [c for c in ev.get("changes") or () if isinstance(c, Mapping)] if outcome == "failed" else (
+        ev.get("changes") or [ev.get("message") or action] if outcome == "changed" else [])
+    for change in done:
+        measure = _measure(change, host, ts, run, ev.get("step"), action, draft.hung)
+        if measure is not None:
+            (draft.planned if run.check_mode else draft.measures).append(measure)
+    # a health step that "fails" on a critical check (fail_on) has said it in its checks already;
+    # a change whose wording tells the failure (a service that did not come up) says it too
+    if outcome == "failed" and not checks and not any(c.get("failure") for c in done):
         draft.problems.append(StepProblem(host, ts, rid, action, str(error.get("message") or ev.get("message") or ""),
                                           _refused(data, host)))
-    if outcome == "changed":
-        for change in ev.get("changes") or [ev.get("message") or action]:
-            measure = _measure(change, host, ts, run, ev.get("step"), action, draft.hung)
-            if measure is not None:
-                (draft.planned if run.check_mode else draft.measures).append(measure)
     analysis = data.get("analysis")
     if isinstance(analysis, Mapping):
         draft.analyses.extend(analyses(analysis, host, ts, rid, action))

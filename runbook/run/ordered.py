@@ -3,13 +3,15 @@ app and db).
 
 A run-scoped action sees every targeted host at once and returns one ``RunPlan``: an ordered
 list of changes, each bound to a host, applied strictly one after the other and stopping at
-the first failure (a failed health gate must stop the chain before anything depending on it
-is started). Check mode, confirmation and the journal work as for per-host steps, and every
-host still gets exactly one result for the step.
+the first that raises. Check mode, confirmation and the journal work as for per-host steps,
+and every host still gets exactly one result for the step: failed on the host whose change
+raised and on each host the action finds failed afterwards (``RunAction.failed_hosts``: a
+health gate that failed there, a service left down there), never on a host for another's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from runbook.actions.base import RunAction
@@ -36,7 +38,7 @@ def run_ordered(ctx: StepContext) -> None:
     for name, change in plan.changes:
         by_host.setdefault(name, []).append(change)
     if plan.failed or not plan.changes or ctx.options.check:
-        _record_plan(ctx, plan, by_host)
+        _record_plan(ctx, plan, by_host, tasks)
         return
     if not ctx.confirm(list(plan.changes)):
         for name in tasks:
@@ -57,19 +59,22 @@ def run_ordered(ctx: StepContext) -> None:
         applied.append((name, sentence))
         records.setdefault(name, []).append(record)
     extra = action.after_run(tasks, params, plan, applied, failure)
+    verdicts = action.failed_hosts(plan)
     for name in tasks:
         data = dict(plan.data.get(name, {}), **dict(extra.get(name, {})))
         done = [s for h, s in applied if h == name]
         if failure is not None and failure[0] == name:
-            ctx.failed(name, failure[1], changes=done, data=data)
+            ctx.failed(name, failure[1], changes=done, data=data, records=records.get(name, ()))
+        elif name in verdicts:
+            ctx.failed(name, verdicts[name], changes=done, data=data, records=records.get(name, ()))
         elif failure is not None and len(done) < len(by_host[name]):
             ctx.finish(name, Outcome.FAILED if done else Outcome.SKIPPED,
                        f"stopped: {failure[0]} failed before this host's turn ({len(by_host[name]) - len(done)} "
-                       "change(s) not applied)", changes=done, data=data)
+                       "change(s) not applied)", changes=done, data=data, records=records.get(name, ()))
         elif done:
             ctx.changed(name, done, records.get(name, ()), data)
         else:
-            ctx.finish(name, Outcome.OK, plan.messages.get(name, "nothing to do"), data=data)
+            _nothing_to_do(ctx, tasks[name], plan.messages.get(name, "nothing to do"), data)
 
 
 def _prepare_all(ctx: StepContext) -> dict[str, Prepared]:
@@ -108,7 +113,8 @@ def _plan(ctx: StepContext, action: RunAction[Any], tasks: dict[str, HostTask],
     return None
 
 
-def _record_plan(ctx: StepContext, plan: RunPlan[Any], by_host: dict[str, list[Change]]) -> None:
+def _record_plan(ctx: StepContext, plan: RunPlan[Any], by_host: dict[str, list[Change]],
+                 tasks: dict[str, HostTask]) -> None:
     """Nothing is applied: planning found a failure, nothing to do, or this is check mode."""
     for name, changes in by_host.items():
         data = plan.data.get(name, {})
@@ -117,4 +123,13 @@ def _record_plan(ctx: StepContext, plan: RunPlan[Any], by_host: dict[str, list[C
         elif ctx.options.check and changes:
             ctx.would(name, changes, data, order=[f"{h}: {c.sentence}" for h, c in plan.changes])
         else:
-            ctx.finish(name, Outcome.OK, plan.messages.get(name, "nothing to do"), data=data)
+            _nothing_to_do(ctx, tasks[name], plan.messages.get(name, "nothing to do"), data)
+
+
+def _nothing_to_do(ctx: StepContext, task: HostTask, message: str, data: Mapping[str, Any]) -> None:
+    """A host the step had nothing to do on: "ok" if the step looked at it, else skipped (a
+    restart never logs in to a host that declares no services, and a report must not say such
+    a host was checked). An action that works without logging in (a hoster notice, which probes
+    from here) looked at it in its own way."""
+    looked = task.logged_in or not ctx.action().needs_connection
+    ctx.finish(task.host.name, Outcome.OK if looked else Outcome.SKIPPED, message, data=data)

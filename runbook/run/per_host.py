@@ -103,7 +103,7 @@ def _apply(ctx: StepContext, action: HostAction, name: str, planned: _Planned) -
             records.append(record)
         data = dict(planned.plan.data, **dict(action.after(planned.task, planned.params, planned.plan, applied)))
     except Exception as exc:  # the per-host boundary, as in planning
-        ctx.failed(name, exc, changes=applied, data=planned.plan.data)
+        ctx.failed(name, exc, changes=applied, data=planned.plan.data, records=records)
         return
     ctx.register(name, data)
     ctx.changed(name, applied, records, data)

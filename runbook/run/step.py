@@ -250,14 +250,15 @@ class StepContext:
                     data=data, records=records)
 
     def failed(self, name: str, exc: BaseException, *, changes: Sequence[str] = (),
-               data: Mapping[str, Any] | None = None) -> None:
+               data: Mapping[str, Any] | None = None, records: Sequence[Any] = ()) -> None:
         """The host's result when ``exc`` ended its turn: unreachable for a connection error,
         failed with the error's first line for ours (and OSError), "internal error" for
-        anything else -- the per-host boundary, whose traceback goes to the journal."""
+        anything else -- the per-host boundary, whose traceback goes to the journal.
+        ``changes`` and ``records``: what was done on the host before (the report tells it)."""
         outcome, message = self._judge(exc, name)
         if isinstance(exc, ConnectError):  # lost mid-step (sshd killed): later steps skip the host
             self.mark_unreachable(name, exc)
-        self.finish(name, outcome, message, changes=changes, data=data, error=error_json(exc))
+        self.finish(name, outcome, message, changes=changes, data=data, error=error_json(exc), records=records)
 
     def failed_all(self, names: Sequence[str], exc: BaseException) -> None:
         """Every host of ``names`` failed by one error (a run-scoped plan that could not be made)."""

@@ -8,8 +8,10 @@ start whose dependencies are not all up is skipped, so what depends on the faile
 stays down, and what does not is brought back up. With ``on_gate_failure: stop`` (the
 default) only what this run stopped is started after a failure; ``continue`` also tries the
 services that were down before. A service that does not stop abandons the restart: nothing
-more is stopped, and what this run had stopped is started again. A last check fails the
-step, naming what is down and why.
+more is stopped, and what this run had stopped is started again. Afterwards the step fails
+on each host with a service that did not stop, did not come up or was left down
+(``RestartState.host_failures``), naming why and what is up and down; a host whose services
+all came back is not failed for another host's.
 
 The customer's report reads one sentence per service, worded by its health gate ("Restarted
 php-fpm on web1 at 02:41; https://shop.example/ answers again."); the stop and the start
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field, replace
 
 from runbook.change import INTERNAL, Applied, Change, Message
 from runbook.connection.shell import quote
-from runbook.errors import ActionError, CommandFailed, CommandTimeout
+from runbook.errors import CommandFailed, CommandTimeout
 from runbook.services.config_check import last_lines
 from runbook.services.control import start_command, stop_command
 from runbook.services.model import ServiceSpec
@@ -76,6 +78,24 @@ class RestartState:
         """The service whose start or gate failed first, if any."""
         return next(iter(self.failed), None)
 
+    def host_failures(self) -> dict[str, str]:
+        """Per host, why its part of the restart failed: its services that did not stop (the
+        restart abandoned), did not come up, or were left down, then what is up and down."""
+        said: dict[str, list[str]] = {}
+        for key, why in self.stop_failed.items():
+            said.setdefault(_host_of(key), []).append(
+                f"{key} did not stop ({why}): restart abandoned, what it had stopped was started again")
+        for key, why in self.failed.items():
+            said.setdefault(_host_of(key), []).append(f"health gate failed for {key}: {why}")
+        for key, why in self.skipped.items():
+            said.setdefault(_host_of(key), []).append(f"{key} left down: {why}")
+        return {host: f"{'; '.join(parts)}. {self.summary()}" for host, parts in said.items()}
+
+
+def _host_of(key: str) -> str:
+    """The host of a "host:service" key."""
+    return key.partition(":")[0]
+
 
 @dataclass(frozen=True)
 class RestartSettings:
@@ -117,12 +137,13 @@ def not_restarted_wording(spec: ServiceSpec, state: RestartState, *, restarted: 
         if not restarted:
             return Applied("no gate: not started", message_id=INTERNAL)
         missing = [d for d in spec.depends_on if state.states.get(d, "up") != "up"]
-        return Applied("no gate: not started", message_id="service_left_stopped", args={"needs": missing})
+        return Applied("no gate: not started", message_id="service_left_stopped", args={"needs": missing},
+                       failure=True)
     why = state.failed.get(spec.key, "")
     said = state.evidence.get(spec.key)
     message_id = "service_restart_failed" if restarted else "service_start_failed"
     return Applied(f"FAILED: {why}" if why else None, message_id=f"{message_id}_why" if said else message_id,
-                   args={"why": said} if said else {})
+                   args={"why": said} if said else {}, failure=True)
 
 
 def stop_change(spec: ServiceSpec, state: RestartState, *, restarting: bool = True) -> Change:
@@ -159,7 +180,7 @@ def stop_change(spec: ServiceSpec, state: RestartState, *, restarting: bool = Tr
 
 def _stop_failed(task: HostTask, spec: ServiceSpec, state: RestartState, why: str) -> Applied:
     """``spec`` did not stop: nothing more is stopped, what this run stopped is started again
-    by the rest of the chain, and the final check fails the step. If it is down after all
+    by the rest of the chain, and the step fails on this host. If it is down after all
     (a stop command that failed half-way), it is started again too."""
     now = _status(task, spec, probes=False)
     with state.lock:
@@ -248,22 +269,6 @@ def gate_change(spec: ServiceSpec, state: RestartState, settings: RestartSetting
                   details={"service": spec.key, "op": "gate"}, message=restarted_message(spec, restarted=restarted))
 
 
-def final_check(state: RestartState) -> Change:
-    """The chain's last change: fail the step if a start or gate failed or a service was left
-    down, naming why and what is up and down. It sits on the last host of the chain, so every
-    host before it keeps its changes' wording for the report (a failed host's are not told)."""
-    def apply(task: HostTask) -> str:
-        stuck = [f"{k} did not stop ({why}): restart abandoned, what it had stopped was started again"
-                 for k, why in state.stop_failed.items()]
-        failed = [f"health gate failed for {k}: {why}" for k, why in state.failed.items()]
-        left = [f"{k} left down: {why}" for k, why in state.skipped.items()]
-        if stuck or failed or left:
-            raise ActionError(f"{'; '.join(stuck + failed + left)}. {state.summary()}")
-        return state.summary()
-
-    return Change(sentence="check that every restarted service is up", apply=apply, message=Message(INTERNAL))
-
-
 def why_start_failed(task: HostTask, spec: ServiceSpec, state: RestartState) -> tuple[str, str]:
     """Why ``spec`` did not come up, in its own words, and where they come from: the last
     lines of its ``log``, else of its systemd journal (or ``systemctl status``), else of its
@@ -291,7 +296,7 @@ def _tail(task: HostTask, spec: ServiceSpec, command: str) -> tuple[str, ...]:
 
 def _gate_failed(state: RestartState, spec: ServiceSpec, why: str) -> str:
     """Record that ``spec`` did not come up; what depends on it is then skipped, and the
-    host's final check fails the step."""
+    step fails on its host."""
     with state.lock:
         state.states[spec.key] = "down"
         state.failed[spec.key] = why
@@ -308,8 +313,7 @@ def _why_unhealthy(status: ServiceStatus) -> str:
 def build_changes(stop: Iterable[ServiceSpec], start: Iterable[ServiceSpec], state: RestartState,
                   settings: RestartSettings, running: Mapping[str, bool], *,
                   checked: Mapping[str, str] | None = None) -> list[tuple[str, Change]]:
-    """The ordered (host, change) list: stops of running services, then start + gate each,
-    then a final check per host. ``checked``: key -> the configuration check it passed, said
+    """The ordered (host, change) list: stops of running services, then start + gate each. ``checked``: key -> the configuration check it passed, said
     in the sentence of the service's first change."""
     changes: list[tuple[str, Change]] = []
     starts = list(start)
@@ -328,6 +332,4 @@ def build_changes(stop: Iterable[ServiceSpec], start: Iterable[ServiceSpec], sta
     for spec in starts:
         add(spec, start_change(spec, state))
         add(spec, gate_change(spec, state, settings, restarted=spec.key in {s.key for s in stopped}))
-    if starts:
-        changes.append((starts[-1].host, final_check(state)))
     return changes

@@ -56,13 +56,16 @@ def test_failed_gate_says_why_and_starts_nothing_that_depends_on_it(stack: LabSt
     book = RESTART_ALL.replace("{gate_interval: 0.2}", "{gate_interval: 0.2, gate_timeout: 3s}")
     result, events = run_book(inventory, book, limit="web1,app1,db1")
     assert result.status == "aborted"  # the step failed; on_failure defaults to abort
-    web = result.last_for("web1")     # the chain's last check fails the step
-    assert web.outcome == "failed"
-    assert "health gate failed for db1:postgresql" in web.message
-    # why, in PostgreSQL's own words from its log
-    assert 'invalid value for parameter "shared_buffers"' in web.message, web.message
-    assert "app1:gunicorn left down: needs db1:postgresql, which is down" in web.message
-    assert "up: none" in web.message and "down: " in web.message
+    # each host fails for what happened to its own services: db1 for the gate, in
+    # PostgreSQL's own words from its log; app1 and web1 for what was left down and why
+    db, app, web = (result.last_for(h) for h in ("db1", "app1", "web1"))
+    assert [db.outcome, app.outcome, web.outcome] == ["failed"] * 3
+    assert db.message.startswith("health gate failed for db1:postgresql"), db.message
+    assert 'invalid value for parameter "shared_buffers"' in db.message, db.message
+    assert app.message.startswith("app1:gunicorn left down: needs db1:postgresql, which is down"), app.message
+    assert web.message.startswith("web1:nginx left down: needs app1:gunicorn, which is down"), web.message
+    assert "shared_buffers" not in app.message + web.message
+    assert all("up: none" in o.message and "down: " in o.message for o in (db, app, web))
     # nothing depending on the database was started
     assert [e["service"] for e in _service_events(events, "start") if e["ok"]] == ["db1:postgresql"]
     assert stack.main_pid("gunicorn") is None and stack.main_pid("nginx") is None
@@ -141,7 +144,8 @@ def test_a_service_that_does_not_stop_abandons_the_restart_and_what_was_stopped_
 
     assert result.status == "aborted"
     [failed] = [o for o in result.outcomes if o.outcome == "failed"]
-    assert "app1:gunicorn did not stop (stop command failed" in failed.message, failed.message
+    assert failed.host == "app1", failed   # the host whose service did not stop, no other
+    assert failed.message.startswith("app1:gunicorn did not stop (stop command failed"), failed.message
     assert "gunicorn: refusing to stop" in failed.message
     # nginx, stopped before it, is back; the database was never stopped
     assert [e["service"] for e in _service_events(events, "stop") if e["ok"]] == ["web1:nginx"]
