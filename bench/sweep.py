@@ -7,7 +7,9 @@ processes, median of ``--repeat`` runs, on the same hosts in the same run:
 - openssh:  ``ssh -o BatchMode=yes HOST true`` for all hosts in parallel
 - fabric:   a bare Fabric ThreadingGroup running the same combined facts command per host
 
-It prints wall time, per-host cost and peak RSS of each, and runbook's ratio to Fabric.
+It prints wall time, per-host cost, peak RSS, the client's own CPU time and the whole machine's
+CPU time during the run (the lab's sshds and the commands they start run on the same cores),
+and runbook's ratios to Fabric: of wall time, and of client CPU.
 runbook and Fabric run in turns (runbook, Fabric, runbook, ...), so a machine that gets
 busier or quieter during the benchmark weighs on both alike; the ratio printed is the median
 of the turns' ratios. On this 2-core machine one run's wall time varies by +-20 %: use
@@ -27,6 +29,7 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -53,41 +56,60 @@ FABRIC_SCRIPT = textwrap.dedent("""
 """)
 
 
-def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS (MiB) and exit code of one whole process."""
+class Run(NamedTuple):
+    wall: float         # seconds
+    rss: float          # peak RSS of the client process, MiB
+    code: int           # exit status
+    cpu: float          # the client process's own CPU seconds (user + system)
+    machine: float      # CPU seconds all processes used meanwhile (client, sshds, commands)
+
+
+def machine_cpu() -> float:
+    """CPU seconds this machine has been busy since boot (all cores, idle and iowait excluded)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(argv: list[str], env: dict[str, str] | None = None) -> Run:
+    """One whole process: wall time, peak RSS, exit code, its CPU time and the machine's."""
+    busy = machine_cpu()
     started = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
+    machine = machine_cpu() - busy
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.stderr:
         err = proc.stderr.read().decode(errors="replace")
         if proc.returncode not in (0, 1, 2) and err:
             print(err[-2000:], file=sys.stderr)
         proc.stderr.close()
-    return wall, usage.ru_maxrss / 1024, proc.returncode
+    return Run(wall, usage.ru_maxrss / 1024, proc.returncode, usage.ru_utime + usage.ru_stime, machine)
 
 
-def openssh_parallel(lab: Lab) -> tuple[float, float, int]:
+def openssh_parallel(lab: Lab) -> Run:
+    busy = machine_cpu()
     started = time.perf_counter()
     procs = [subprocess.Popen(lab.ssh_argv(name) + ["true"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for name in lab.hosts]
-    peak, code = 0.0, 0
+    peak, code, cpu = 0.0, 0, 0.0
     for p in procs:
         _, status, usage = os.wait4(p.pid, 0)
         p.returncode = os.waitstatus_to_exitcode(status)
         peak = max(peak, usage.ru_maxrss / 1024)
+        cpu += usage.ru_utime + usage.ru_stime
         code = code or p.returncode
-    return time.perf_counter() - started, peak, code
+    return Run(time.perf_counter() - started, peak, code, cpu, machine_cpu() - busy)
 
 
-def median_of(repeat: int, fn) -> tuple[float, float, int]:
+def median_of(repeat: int, fn) -> Run:
     return _median([fn() for _ in range(repeat)])
 
 
-def _median(runs: list[tuple[float, float, int]]) -> tuple[float, float, int]:
-    """Median wall time, the highest peak RSS and the worst exit status of several runs."""
-    return (statistics.median(r[0] for r in runs), max(r[1] for r in runs), max(r[2] for r in runs))
+def _median(runs: list[Run]) -> Run:
+    """Median wall and CPU times, the highest peak RSS and the worst exit status of several runs."""
+    return Run(statistics.median(r.wall for r in runs), max(r.rss for r in runs), max(r.code for r in runs),
+               statistics.median(r.cpu for r in runs), statistics.median(r.machine for r in runs))
 
 
 def main() -> int:
@@ -118,17 +140,20 @@ def main() -> int:
                 runbook = _median([t[0] for t in turns])
                 fabric = _median([t[1] for t in turns])
                 openssh = median_of(args.repeat, lambda: openssh_parallel(lab))
-                for name, (wall, rss, code) in (("runbook sweep", runbook), ("openssh ssh true", openssh),
-                                                ("fabric group", fabric)):
-                    rows.append((n, name, wall, wall / n * 1000, rss, code))
-                rows.append((n, "ratio runbook/fabric", statistics.median(r[0] / f[0] for r, f in turns),
-                             None, None, None))
-    print(f"{'hosts':>5}  {'what':<22} {'wall s':>8} {'ms/host':>8} {'peak MiB':>9} {'exit':>5}")
-    for n, name, wall, per_host, rss, code in rows:
-        if per_host is None:
-            print(f"{n:>5}  {name:<22} {wall:>8.2f}x")
+                for name, run in (("runbook sweep", runbook), ("openssh ssh true", openssh), ("fabric group", fabric)):
+                    rows.append((n, name, run))
+                rows.append((n, "ratio runbook/fabric", Run(
+                    statistics.median(r.wall / f.wall for r, f in turns), 0.0, 0,
+                    statistics.median(r.cpu / f.cpu for r, f in turns),
+                    statistics.median(r.machine / f.machine for r, f in turns))))
+    print(f"{'hosts':>5}  {'what':<22} {'wall s':>8} {'ms/host':>8} {'peak MiB':>9} {'exit':>5}"
+          f" {'client CPU s':>13} {'machine CPU s':>14}")
+    for n, name, run in rows:
+        if name.startswith("ratio"):
+            print(f"{n:>5}  {name:<22} {run.wall:>8.2f}x {'':>8} {'':>9} {'':>5} {run.cpu:>12.2f}x {run.machine:>13.2f}x")
         else:
-            print(f"{n:>5}  {name:<22} {wall:>8.3f} {per_host:>8.1f} {rss:>9.1f} {code:>5}")
+            print(f"{n:>5}  {name:<22} {run.wall:>8.3f} {run.wall / n * 1000:>8.1f} {run.rss:>9.1f} {run.code:>5}"
+                  f" {run.cpu:>13.3f} {run.machine:>14.3f}")
     return 0
 
 
