@@ -54,19 +54,6 @@ class LocalConnection:
         data = (password or b"") + (stdin or b"")
         return proc, data
 
-    def _finish(self, proc: subprocess.Popen, data: bytes, command: str, timeout: float | None,
-                started: float) -> tuple[bytes, bytes]:
-        try:
-            out, err = proc.communicate(data, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            raise CommandTimeout(self.host, command, timeout or 0) from None
-        finally:
-            self._procs.discard(proc)
-        if self._cancelled:
-            raise Interrupted(f"{self.host}: command interrupted: {command[:200]}", while_running=True)
-        return out or b"", err or b""
-
     def run(self, command: str, *, sudo: bool = False, timeout: float | None = None,
             check: bool = False, stdin: bytes | None = None) -> CommandResult:
         started = time.monotonic()
@@ -79,20 +66,16 @@ class LocalConnection:
 
     def stream(self, command: str, sink: BinaryIO, *, sudo: bool = False,
                timeout: float | None = None, stdin: bytes | None = None) -> CommandResult:
-        started = time.monotonic()
-        if not _has_fileno(sink):
-            return self._pump(command, sink, sudo, timeout, stdin, started)
-        proc, data = self._spawn(command, sudo, sink, stdin)
-        _, err = self._finish(proc, data, command, timeout, started)
-        return CommandResult(self.host, command, proc.returncode, "",
-                             err.decode("utf-8", "replace"), time.monotonic() - started)
+        return self._pump(command, sink, sudo, timeout, stdin, time.monotonic())
 
     def _pump(self, command: str, sink: BinaryIO, sudo: bool, timeout: float | None,
               stdin: bytes | None, started: float) -> CommandResult:
-        """stream() into a sink that is no file (an archive writer): copy stdout into it as it
-        arrives, while threads feed stdin and drain stderr so that no pipe fills up."""
-        proc, data = self._spawn(command, sudo, subprocess.PIPE, stdin)
-        err = BoundedOutput(head=KEEP_STDERR_HEAD_BYTES, tail=KEEP_TAIL_BYTES)  # as over SSH
+        """Run ``command`` with its stdout into ``sink``: written there by the command itself
+        when the sink is a file, else copied into it as it arrives (an archive writer); threads
+        feed stdin and drain stderr, bounded as over SSH, so that no pipe fills up."""
+        direct = _has_fileno(sink)
+        proc, data = self._spawn(command, sudo, sink if direct else subprocess.PIPE, stdin)
+        err = BoundedOutput(head=KEEP_STDERR_HEAD_BYTES, tail=KEEP_TAIL_BYTES)
         timed_out = threading.Event()
 
         def feed() -> None:
@@ -117,7 +100,7 @@ class LocalConnection:
         if timer:
             timer.start()
         try:
-            while chunk := proc.stdout.read1(1 << 20):  # type: ignore[union-attr]
+            while not direct and (chunk := proc.stdout.read1(1 << 20)):  # type: ignore[union-attr]
                 try:
                     sink.write(chunk)
                 except OSError as exc:  # this machine's disk (an archive), not the command

@@ -91,9 +91,23 @@ def test_cancel_stops_a_running_command_and_refuses_new_ones(tmp_path: Path) -> 
         conn.run("echo too late")
 
 
-def test_a_command_flooding_stderr_keeps_its_first_and_last_lines_as_over_ssh() -> None:
-    result = LocalConnection("self").run("echo first >&2; head -c 20971520 /dev/zero | tr '\\000' e >&2; "
-                                         "echo >&2; echo the reason is at the end >&2; exit 3", timeout=60)
+FLOOD_STDERR = ("echo first >&2; head -c 20971520 /dev/zero | tr '\\000' e >&2; "
+                "echo >&2; echo the reason is at the end >&2; exit 3")
+
+
+def _kept_first_and_last(result) -> None:
     assert result.exit_code == 3
     assert result.stderr.startswith("first\neee") and result.stderr.endswith("the reason is at the end\n")
     assert "bytes of output not kept ...]" in result.stderr and len(result.stderr) < 3 * 1024 * 1024
+
+
+def test_a_command_flooding_stderr_keeps_its_first_and_last_lines_as_over_ssh() -> None:
+    _kept_first_and_last(LocalConnection("self").run(FLOOD_STDERR, timeout=60))
+
+
+def test_a_stream_into_a_file_keeps_stderr_bounded_too(tmp_path: Path) -> None:
+    # the command writes its stdout into the file itself; its stderr is still read as it comes
+    with (tmp_path / "out").open("wb") as sink:
+        result = LocalConnection("self").stream("echo into the file; " + FLOOD_STDERR, sink, timeout=60)
+    _kept_first_and_last(result)
+    assert (tmp_path / "out").read_text() == "into the file\n"
