@@ -280,7 +280,7 @@ def _host_end(ev: Mapping[str, Any], ts: datetime, run: RunInfo, action: str, dr
     done = [c for c in ev.get("changes") or () if isinstance(c, Mapping)] if outcome == "failed" else (
         ev.get("changes") or [ev.get("message") or action] if outcome == "changed" else [])
     for change in done:
-        measure = _measure(change, host, ts, run, ev.get("step"), action, draft.hung)
+        measure = _measure(change, host, ts, run, ev.get("step"), action, draft.hung, seq=int(ev.get("seq", 0)))
         if measure is not None:
             (draft.planned if run.check_mode else draft.measures).append(measure)
     # a health step that "fails" on a critical check (fail_on) has said it in its checks already;
@@ -294,7 +294,7 @@ def _host_end(ev: Mapping[str, Any], ts: datetime, run: RunInfo, action: str, dr
 
 
 def _measure(change: Any, host: str, ts: datetime, run: RunInfo, step: Any, action: str,
-             hung: Mapping[str, str]) -> Measure | None:
+             hung: Mapping[str, str], *, seq: int = 0) -> Measure | None:
     """A journalled change: {"msg", "args", "sentence"} or, from older actions, a sentence."""
     if isinstance(change, Mapping):
         msg = change.get("msg")
@@ -311,7 +311,7 @@ def _measure(change: Any, host: str, ts: datetime, run: RunInfo, step: Any, acti
     else:
         text = str(change)
         message = Message("measure.text", {"text": text, "host": host})
-    return Measure(host=host, ts=ts, run_id=run.id, step=step, action=action, message=message, text=text,
+    return Measure(host=host, ts=ts, run_id=run.id, step=step, action=action, message=message, text=text, seq=seq,
                    planned=run.check_mode)
 
 

@@ -126,6 +126,7 @@ class Measure:
     message: Message
     text: str
     planned: bool = False
+    seq: int = 0     # its host.end's place in the run's journal: the order of measures of one moment
 
 
 @dataclass(frozen=True)
@@ -382,12 +383,12 @@ class Report:
     @property
     def measures(self) -> tuple[Measure, ...]:
         """What was really done, in time order (check-mode plans are not measures)."""
-        return tuple(sorted((m for h in self.hosts for m in h.measures), key=lambda m: (m.ts, m.host)))
+        return tuple(sorted((m for h in self.hosts for m in h.measures), key=lambda m: (m.ts, m.seq, m.host)))
 
     @property
     def planned(self) -> tuple[Measure, ...]:
         """What check-mode runs would have done."""
-        return tuple(sorted((m for h in self.hosts for m in h.planned), key=lambda m: (m.ts, m.host)))
+        return tuple(sorted((m for h in self.hosts for m in h.planned), key=lambda m: (m.ts, m.seq, m.host)))
 
     @property
     def commands(self) -> tuple[CommandRun, ...]:

@@ -114,6 +114,8 @@ def test_a_start_that_fails_is_told_on_the_host_it_failed_on(night: Night, broke
         text = " ".join(report.stdout.split())
         assert db_says in text and "pg_hba.conf" in text, text
         assert app_says in text and web_says in text, text
+        # measures of one moment in the journal's order, as in the timeline of the next-day report
+        assert text.index(web_says) < text.index(app_says) < text.index(db_says), text
         assert general not in text and "down1" not in text, text
         # every host is still open, so what follows says them all: no empty "Result" heading
         assert result not in report.stdout.splitlines(), report.stdout
