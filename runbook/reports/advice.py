@@ -69,10 +69,11 @@ def open_points(hosts: Sequence[HostReport]) -> tuple[Message, ...]:
     """What is not done yet: hosts not OK now (the provider informed or not), our own access
     to clear up, steps that could not run."""
     out: list[Message] = []
-    # one notice names every host of an outage, but is the measure of the host it was sent with
+    # one notice names every host of an outage, but is the measure of the host it was sent with;
+    # a notice only written (the provider takes no mail from us) is prepared, and the measures
+    # say so: the provider is not "informed" until it is sent
     told = {str(name): str(m.message.args.get("provider")) for h in hosts for m in h.measures
-            if m.message.id in ("measure.provider_notified", "measure.provider_notice_written")
-            for name in (m.message.args.get("hosts") or [h.name])}
+            if m.message.id == "measure.provider_notified" for name in (m.message.args.get("hosts") or [h.name])}
     for host in hosts:
         state = host.state
         if state is not None and state.status != "OK":

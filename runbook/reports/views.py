@@ -58,8 +58,9 @@ class View:
     reaction_brief: str
     found: tuple[str, ...]         # one line per host (or group of hosts with the same finding)
     hosts: tuple[HostFindings, ...]
-    done_head: str
+    done_head: str                 # "Measures (5)": as many as the rows of ``done`` that are measures
     done: tuple[Row, ...]          # each measure and note, in time order
+    done_brief_head: str           # "Measures (3)": as many as the lines of ``done_brief`` that are measures
     done_brief: tuple[str, ...]    # the same, measures of a kind on several hosts in one line
     planned: tuple[Row, ...]
     cause: tuple[str, ...]
@@ -100,6 +101,7 @@ def build_view(report: Report, w: Wording) -> View:
         if inc.summary:
             reported_brief += ": " + w.t("quote", text=inc.summary)
     measures = report.measures
+    brief = brief_measures(measures, w, [h.name for h in report.hosts])
     done = tuple(row for _, row in sorted(
         [(m.ts, Row(w.time(m.ts), m.host, w.measure(m), date=w.date(m.ts))) for m in measures]
         + [(n.at, Row(w.time(n.at), "", w.t("note", text=n.text, by=n.by.name if n.by else "–"), "note",
@@ -109,9 +111,8 @@ def build_view(report: Report, w: Wording) -> View:
         reaction_brief=reaction_brief,
         found=found_lines(report.hosts, w, relevant_disks(report)), hosts=tuple(host_findings(h, w) for h in report.hosts if h.findings
                                                           or h.problems),
-        done_head=w.counted("h.done", len(measures)), done=done,
-        done_brief=brief_measures(measures, w, [h.name for h in report.hosts]) + tuple(w.t("note_brief", time=w.time(n.at), text=n.text)
-                                                       for n in report.notes),
+        done_head=w.counted("h.done", len(measures)), done=done, done_brief_head=w.counted("h.done", len(brief)),
+        done_brief=brief + tuple(w.t("note_brief", time=w.time(n.at), text=n.text) for n in report.notes),
         planned=tuple(Row(w.time(m.ts), m.host, w.measure(m, planned=True)) for m in report.planned),
         cause=cause_lines(report, w),
         cause_steps=tuple(Row(w.time(s.ts), s.host, _cause_step(s, w)) for s in report.cause.steps),

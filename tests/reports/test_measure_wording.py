@@ -303,10 +303,15 @@ def test_a_notice_only_written_is_prepared_not_sent(lab: Lab, tmp_path: Path) ->
     assert result.last_for("down1").outcome == "changed"
     assert list(runs.glob("*/artifacts/down1/hoster-notice-*.eml"))
     at = hhmm(events, "down1")
-    assert_worded(reports([runs / result.run_id]), events, {
+    told = reports([runs / result.run_id])
+    assert_worded(told, events, {
         "de": [(at, "Eine Störungsmeldung zu down1 für den Hosting-Provider Lab Hosting vorbereitet.")],
         "en": [(at, "Prepared a fault notice about down1 for the hosting provider Lab Hosting.")],
     })
+    # what is still open does not say the provider knows: the notice is only prepared
+    assert "down1 ist weiterhin nicht erreichbar; wir bleiben daran." in told.texts["de"], told.texts["de"]
+    assert "down1 still cannot be reached; we stay on it." in told.texts["en"], told.texts["en"]
+    assert "informiert" not in told.texts["de"] and "informed" not in told.texts["en"]
 
 
 def test_a_notice_sent_by_smtp_informed_the_provider(lab: Lab, tmp_path: Path, smtp: Inbox) -> None:
@@ -314,10 +319,12 @@ def test_a_notice_sent_by_smtp_informed_the_provider(lab: Lab, tmp_path: Path, s
     result, events = run_playbook(lab.write_inventory(tmp_path / "inv.yml"), NOTIFY, runs, limit="down1")
     assert result.last_for("down1").outcome == "changed" and len(smtp.messages) == 1
     at = hhmm(events, "down1")
-    assert_worded(reports([runs / result.run_id]), events, {
+    told = reports([runs / result.run_id])
+    assert_worded(told, events, {
         "de": [(at, "Den Hosting-Provider Lab Hosting über down1 informiert.")],
         "en": [(at, "Informed the hosting provider Lab Hosting about down1.")],
     })
+    assert "down1 ist weiterhin nicht erreichbar; der Hosting-Provider ist informiert." in told.texts["de"]
 
 
 def test_one_notice_about_two_hosts_is_one_measure_naming_both(lab: Lab, tmp_path: Path, smtp: Inbox) -> None:
