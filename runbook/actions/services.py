@@ -14,7 +14,7 @@ from runbook.actions.base import HostAction, RunAction
 from runbook.actions.params import Duration
 from runbook.change import Outcome, Plan, RunPlan
 from runbook.errors import ActionError, ConfigError, RunbookError
-from runbook.services.model import SERVICE_VARS, ServiceSpec, host_services
+from runbook.services.model import SERVICE_VARS, ServiceSpec, host_services, key_host
 from runbook.services.restart import RestartSettings
 from runbook.services.restart_plan import RESTART_LOOP, Restart, RestartRequest, plan_restart, restart_result
 from runbook.services.status import ServiceStatus, read_status, with_probes
@@ -129,7 +129,7 @@ class ServicesRestartAction(RunAction[Restart]):
         # report says what is down after the restart on a host where the step failed
         return {name: dict(result, services=[s for s in result["after"].values()
                                              if "state" in s and "healthy" in s
-                                             and str(s["service"]).partition(":")[0] == name])
+                                             and key_host(str(s["service"])) == name])
                 for name in tasks}
 
     def failed_hosts(self, plan: RunPlan[Restart]) -> Mapping[str, RunbookError]:

@@ -277,8 +277,12 @@ def _host_end(ev: Mapping[str, Any], ts: datetime, run: RunInfo, action: str, dr
     # what a failed step did on the host before it failed was done all the same (logs secured
     # before a cleanup failed, a service stopped that did not start again): the report tells it,
     # from the journal's records (a bare English sentence is no report text)
-    done = [c for c in ev.get("changes") or () if isinstance(c, Mapping)] if outcome == "failed" else (
-        ev.get("changes") or [ev.get("message") or action] if outcome == "changed" else [])
+    if outcome == "failed":
+        done = [c for c in ev.get("changes") or () if isinstance(c, Mapping)]
+    elif outcome == "changed":
+        done = list(ev.get("changes") or [ev.get("message") or action])
+    else:
+        done = []
     for change in done:
         measure = _measure(change, host, ts, run, ev.get("step"), action, draft.hung, seq=int(ev.get("seq", 0)))
         if measure is not None:

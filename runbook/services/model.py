@@ -107,6 +107,11 @@ class ServiceSpec:
                 "probes": [p.describe() for p in self.probes], "config_check": self.config_check}
 
 
+def key_host(key: str) -> str:
+    """The host of a service key ("web1:nginx" -> "web1", as ``ServiceSpec.key`` makes it)."""
+    return key.partition(":")[0]
+
+
 def host_services(host: Host, vars: Mapping[str, Any] | None = None) -> dict[str, ServiceSpec]:
     """The services declared for ``host`` (its ``services`` var), by name, validated."""
     return HostVars.of(host, vars).read(SERVICES)

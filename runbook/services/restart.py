@@ -31,7 +31,7 @@ from runbook.connection.shell import quote
 from runbook.errors import CommandFailed, CommandTimeout
 from runbook.services.config_check import last_lines
 from runbook.services.control import start_command, stop_command
-from runbook.services.model import ServiceSpec
+from runbook.services.model import ServiceSpec, key_host
 from runbook.services.status import ServiceStatus, read_status, with_probes
 from runbook.task import HostTask
 
@@ -83,18 +83,13 @@ class RestartState:
         restart abandoned), did not come up, or were left down, then what is up and down."""
         said: dict[str, list[str]] = {}
         for key, why in self.stop_failed.items():
-            said.setdefault(_host_of(key), []).append(
+            said.setdefault(key_host(key), []).append(
                 f"{key} did not stop ({why}): restart abandoned, what it had stopped was started again")
         for key, why in self.failed.items():
-            said.setdefault(_host_of(key), []).append(f"health gate failed for {key}: {why}")
+            said.setdefault(key_host(key), []).append(f"health gate failed for {key}: {why}")
         for key, why in self.skipped.items():
-            said.setdefault(_host_of(key), []).append(f"{key} left down: {why}")
+            said.setdefault(key_host(key), []).append(f"{key} left down: {why}")
         return {host: f"{'; '.join(parts)}. {self.summary()}" for host, parts in said.items()}
-
-
-def _host_of(key: str) -> str:
-    """The host of a "host:service" key."""
-    return key.partition(":")[0]
 
 
 @dataclass(frozen=True)
