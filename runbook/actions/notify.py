@@ -210,6 +210,9 @@ def _look(task: HostTask, params: NotifyParams) -> _Found:
         sent = parse_ts(last["sent_at"])
         if now - sent < timedelta(seconds=params.window) and not reached_since(runs_dir, host.name, sent):
             data["already_notified"] = last
+            if last.get("via") != "smtp":   # an .eml only written: prepared, and someone still has to send it
+                return _Found(data, f"a notice to {hoster.name} about this outage was already prepared at "
+                                    f"{last['sent_at']}, not sent ({last.get('eml', 'see that run')}): not again")
             return _Found(data, f"{hoster.name} was already told at {last['sent_at']} about this outage: not again")
     number = task.vars.read(HOSTER_REFERENCE) or hoster.customer_number
     return _Found(data, f"{failing[0].detail}: notify {hoster.name}",

@@ -173,6 +173,13 @@ def test_an_english_provider_reads_english_times_with_utc(lab: Lab, tmp_path: Pa
     assert "Uhr" not in body and "Kundennummer" not in body
     # no relay configured: an .eml only, and runbook's own sender (no smtp.from to use)
     assert [e["via"] for e in _state(tmp_path)] == ["eml"]
+    # a second run within the window prepares no second notice, and does not claim the provider
+    # was told: the engineer reads where the prepared one waits to be sent
+    again, _ = run_playbook(inventory, NOTIFY, runs, limit="down1")
+    said = again.last_for("down1")
+    assert said.outcome == "ok" and len(_emls(runs)) == 1
+    assert said.message.startswith("a notice to Lab Hosting about this outage was already prepared at "), said.message
+    assert f"not sent ({eml}): not again" in said.message and "told" not in said.message
 
 
 @pytest.fixture
