@@ -66,6 +66,9 @@ def test_daily_german_text(scenario: Scenario) -> None:
     assert "ACME GmbH: 2 Prüfläufe zwischen 02:20 und 02:50 Uhr." in text
     assert "web1: Kritisch (Prüfläufe: 2)" in text
     assert "/var zu 96 % belegt, 860,0 MiB frei (Warnung ab 85 %, kritisch ab 90 %)" in text
+    # when a problem was seen: a span over several sweeps, one time when one sweep saw it
+    assert "db1: Nicht erreichbar, 02:20–02:50 (2×)" in text
+    assert "web1: Kritisch, 02:20 (1×)" in text and "02:20–02:20" not in text
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
