@@ -114,3 +114,17 @@ def test_the_daily_report_has_the_forecast_in_the_customers_language(tmp_path: P
                          runs_dir=runs)
     assert "- /var auf web1 wächst um 5,0 GiB pro Tag: 90 % etwa am " in german.stdout
     assert "db1" not in german.stdout.split("Prognose")[-1]   # flat: no forecast
+
+
+def test_an_inode_forecast_says_inodes_in_the_reports_language(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    last = NOW - timedelta(minutes=1)
+    for i in range(9):   # /srv on app1: space flat, inodes from 40 % by 10 points a day
+        write_sweep(runs, last - timedelta(hours=6 * (8 - i)),
+                    {"app1": [disk("/srv", 20 * GIB, inodes_used_percent=40 + 10 * i / 4)]})
+    day = last.astimezone(ZoneInfo("Europe/Berlin")).date()
+    said = {lang: runbook_cli("report", "daily", "--date", day.isoformat(), "--lang", lang, "--format", "markdown",
+                              runs_dir=runs) for lang in ("de", "en")}
+    assert all(done.returncode == 0 for done in said.values()), {k: v.stderr for k, v in said.items()}
+    assert "- /srv (Inodes) auf app1 wächst um 10,0 % pro Tag:" in said["de"].stdout, said["de"].stdout
+    assert "- /srv (inodes) on app1 grows by 10.0% per day:" in said["en"].stdout, said["en"].stdout

@@ -465,6 +465,7 @@ DE: dict[str, str] = {
                          "Server selbst war erreichbar.",
     "daily.forecast": "Prognose",
     "daily.forecast_line": "{mount} auf {host} wächst um {rate} pro Tag: {crit} etwa am {crit_at}, voll etwa am {full_at}.",
+    "daily.forecast_inodes": "{mount} (Inodes)",
     "daily.forecast_full": "{mount} auf {host} wächst um {rate} pro Tag: voll etwa am {full_at}.",
     "customer.unknown": "Unbekannter Kunde",
 }

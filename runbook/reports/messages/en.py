@@ -452,6 +452,7 @@ EN: dict[str, str] = {
                          "could be reached.",
     "daily.forecast": "Forecast",
     "daily.forecast_line": "{mount} on {host} grows by {rate} per day: {crit} around {crit_at}, full around {full_at}.",
+    "daily.forecast_inodes": "{mount} (inodes)",
     "daily.forecast_full": "{mount} on {host} grows by {rate} per day: full around {full_at}.",
     "customer.unknown": "Unknown customer",
 }
