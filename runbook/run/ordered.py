@@ -11,7 +11,6 @@ health gate that failed there, a service left down there), never on a host for a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from runbook.actions.base import RunAction
@@ -74,7 +73,7 @@ def run_ordered(ctx: StepContext) -> None:
         elif done:
             ctx.changed(name, done, records.get(name, ()), data)
         else:
-            _nothing_to_do(ctx, tasks[name], plan.messages.get(name, "nothing to do"), data)
+            ctx.nothing_to_do(tasks[name], plan.messages.get(name, "nothing to do"), data)
 
 
 def _prepare_all(ctx: StepContext) -> dict[str, Prepared]:
@@ -123,13 +122,5 @@ def _record_plan(ctx: StepContext, plan: RunPlan[Any], by_host: dict[str, list[C
         elif ctx.options.check and changes:
             ctx.would(name, changes, data, order=[f"{h}: {c.sentence}" for h, c in plan.changes])
         else:
-            _nothing_to_do(ctx, tasks[name], plan.messages.get(name, "nothing to do"), data)
+            ctx.nothing_to_do(tasks[name], plan.messages.get(name, "nothing to do"), data)
 
-
-def _nothing_to_do(ctx: StepContext, task: HostTask, message: str, data: Mapping[str, Any]) -> None:
-    """A host the step had nothing to do on: "ok" if the step looked at it, else skipped (a
-    restart never logs in to a host that declares no services, and a report must not say such
-    a host was checked). An action that works without logging in (a hoster notice, which probes
-    from here) looked at it in its own way."""
-    looked = task.logged_in or not ctx.action().needs_connection
-    ctx.finish(task.host.name, Outcome.OK if looked else Outcome.SKIPPED, message, data=data)

@@ -82,7 +82,7 @@ def _plan(ctx: StepContext, action: HostAction, host: Host) -> _Planned | None:
         ctx.finish(host.name, Outcome.UNREACHABLE, str(plan.error), data=plan.data, error=error_json(plan.error))
         return None
     if plan.outcome is not Outcome.CHANGED:
-        ctx.judged(host.name, plan)
+        ctx.judged(prepared.task, plan)
         return None
     if ctx.options.check:
         ctx.would(host.name, plan.changes, plan.data)

@@ -228,15 +228,27 @@ class StepContext:
                     data=dict(data, check=True, planned=[c.to_json() for c in changes], **extra),
                     records=[c.journal_record(c.sentence) for c in changes])
 
-    def judged(self, name: str, plan: Plan) -> None:
+    def judged(self, task: HostTask, plan: Plan) -> None:
         """A host's finding that is not a change. A verdict (``fail_on``) in check mode, after
         an earlier step planned changes it did not make, judges a state the run would have
         changed: it is shown, and does not fail the step (nor abort the run)."""
+        name = task.host.name
         if plan.outcome is Outcome.FAILED and plan.verdict and self.options.check and self.run_hosts.planned:
             self.finish(name, Outcome.OK, f"{CHECK_VERDICT}: {plan.message}"[:MESSAGE_CHARS],
                         data=dict(plan.data, verdict_in_check_mode="failed"))
-            return
-        self.finish(name, plan.outcome, plan.message, data=plan.data)
+        elif plan.outcome is Outcome.OK:
+            self.nothing_to_do(task, plan.message, plan.data)
+        else:
+            self.finish(name, plan.outcome, plan.message, data=plan.data)
+
+    def nothing_to_do(self, task: HostTask, message: str, data: Mapping[str, Any]) -> None:
+        """A host the step found nothing to do on: "ok" if the step looked at it, else skipped
+        (a restart never logs in to a host that declares no services, an archive step to one
+        without log sets), so that no report says such a host was reached and checked. An
+        action that works without logging in (a hoster notice, which probes from here) looked
+        at it in its own way."""
+        looked = task.logged_in or not self.action().needs_connection
+        self.finish(task.host.name, Outcome.OK if looked else Outcome.SKIPPED, message, data=data)
 
     def not_confirmed(self, name: str, data: Mapping[str, Any], planned: Sequence[Change] = ()) -> None:
         """The operator said no (or nobody could be asked): nothing was changed."""
