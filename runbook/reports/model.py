@@ -229,6 +229,9 @@ class HostState:
     status: str                    # OK | WARNING | CRITICAL | UNKNOWN | UNREACHABLE
     checked_at: datetime
     not_ok: tuple[Observation, ...]
+    #: only that a step reached the host is known (a command ran there), nothing about its
+    #: condition: no check, service status or probe looked at it
+    reached_only: bool = False
 
 
 @dataclass(frozen=True)

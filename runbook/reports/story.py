@@ -86,7 +86,8 @@ def current_state(host: str, observations: Sequence[Observation]) -> HostState |
     not_ok = tuple(sorted((o for o in latest.values() if o.status != "OK"), key=lambda o: (
         -STATUS_RANK.get(o.status, 1), o.key)))
     return HostState(host=host, status=worst([o.status for o in latest.values()]),
-                     checked_at=max(o.ts for o in latest.values()), not_ok=not_ok)
+                     checked_at=max(o.ts for o in latest.values()), not_ok=not_ok,
+                     reached_only=set(latest) == {"reachability"})
 
 
 def recovery(hosts: Sequence[HostReport]) -> Recovery | None:

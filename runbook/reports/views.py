@@ -267,9 +267,13 @@ def result_lines(report: Report, w: Wording, *, with_open: bool = True) -> tuple
         lines.append(w.t(f"result.recovered.{report.recovery.basis}", at=w.clock(report.recovery.at),
                          hosts=w.join(list(report.recovery.hosts))))
     states = report.states
-    ok = [s for s in states if s.status == "OK"]
+    ok = [s for s in states if s.status == "OK" and not s.reached_only]
     if ok:
         lines.append(w.t("result.ok", hosts=w.join([s.host for s in ok]), at=w.clock(max(s.checked_at for s in ok))))
+    reached = [s for s in states if s.status == "OK" and s.reached_only]
+    if reached:   # a step ran there and nothing looked at its condition: reached is all we know
+        lines.append(w.t("result.reached", hosts=w.join([s.host for s in reached]),
+                         at=w.clock(max(s.checked_at for s in reached))))
     if with_open:
         lines += [w.t("result.host", host=s.host, text="; ".join(dict.fromkeys(w.say(o.message) for o in s.not_ok)))
                   for s in states if s.status != "OK"]
@@ -283,7 +287,7 @@ def follows(report: Report, w: Wording) -> tuple[str, ...]:
     """What happens next, from the open points; never "we are on it" when all is well."""
     if report.open_points:
         return w.grouped(report.open_points)
-    if report.states:
+    if report.states and not all(s.reached_only for s in report.states):
         return (w.t("follows.ok"),)
     return (w.t("follows.pending"),)
 

@@ -257,6 +257,7 @@ DE: dict[str, str] = {
     "result.resolved": "Behoben seit {at}.",
     "result.resolved.by": "Behoben seit {at} (bestätigt von {by}).",
     "result.ok": "{hosts}: in Ordnung (zuletzt geprüft {at}).",
+    "result.reached": "{hosts}: erreichbar, unsere Arbeiten dort sind erledigt (zuletzt {at}); eine Prüfung steht noch aus.",
     "result.host": "{host}: {text}.",
     "result.unchecked": "Seit den Arbeiten hat noch keine Prüfung die Systeme kontrolliert.",
     "disk.change": "{mount} auf {host}: {before} → {after} belegt.",

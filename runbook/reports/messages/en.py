@@ -247,6 +247,7 @@ EN: dict[str, str] = {
     "result.resolved": "Resolved since {at}.",
     "result.resolved.by": "Resolved since {at} (confirmed by {by}).",
     "result.ok": "{hosts}: OK (last checked at {at}).",
+    "result.reached": "{hosts}: reachable, our work there is done (last at {at}); a check is still to come.",
     "result.host": "{host}: {text}.",
     "result.unchecked": "No check has looked at the hosts since the work.",
     "disk.change": "{mount} on {host}: {before} → {after} used.",
