@@ -243,8 +243,8 @@ class StepContext:
 
     def nothing_to_do(self, task: HostTask, message: str, data: Mapping[str, Any]) -> None:
         """A host the step found nothing to do on: "ok" if the step looked at it, else skipped
-        (a restart never logs in to a host that declares no services, an archive step to one
-        without log sets), so that no report says such a host was reached and checked. An
+        (a restart never logs in to a host that declares no services, a user action may decide
+        from the host's vars alone), so that no report says such a host was reached and checked. An
         action that works without logging in (a hoster notice, which probes from here) looked
         at it in its own way."""
         looked = task.logged_in or not self.action().needs_connection
